@@ -1,0 +1,170 @@
+//! The controls panel: dataset, model, hyperparameters, noise, and the run buttons.
+
+use egui::{Button, ComboBox, DragValue, Slider};
+
+use crate::data::NoiseKind;
+use crate::settings::{BaseNet, BuiltinData, LossKind, ModelKind, Settings, SparsityKind};
+
+/// What the user asked for with the buttons this frame.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Actions {
+    pub train: bool,
+    pub pause_toggle: bool,
+    pub step: bool,
+    pub stop: bool,
+    pub reset: bool,
+}
+
+/// Where the run stands, for enabling buttons.
+#[derive(Debug, Clone, Copy)]
+pub struct RunStatus {
+    pub active: bool,
+    pub paused: bool,
+}
+
+fn row(ui: &mut egui::Ui, label: &str, add: impl FnOnce(&mut egui::Ui)) {
+    ui.label(label);
+    add(ui);
+    ui.end_row();
+}
+
+pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus) -> Actions {
+    let mut a = Actions::default();
+    ui.heading("Run");
+    ui.horizontal_wrapped(|ui| {
+        let big = |text: &str| Button::new(egui::RichText::new(text).size(18.0));
+        a.train = ui
+            .add_enabled(!run.active, big("▶ Train"))
+            .on_hover_text("Start training a fresh model")
+            .clicked();
+        let pause_label = if run.paused { "Resume" } else { "Pause" };
+        a.pause_toggle = ui
+            .add_enabled(run.active, big(pause_label))
+            .on_hover_text("Space bar toggles too")
+            .clicked();
+        a.step = ui
+            .add(big("Step"))
+            .on_hover_text("Train on exactly one batch, then pause")
+            .clicked();
+        a.stop = ui.add_enabled(run.active, big("Stop")).clicked();
+        a.reset = ui
+            .add(big("Reset"))
+            .on_hover_text("Stop and clear everything; the next Train starts from scratch")
+            .clicked();
+    });
+    ui.separator();
+
+    ui.heading("Data and model");
+    egui::Grid::new("model_grid")
+        .num_columns(2)
+        .spacing([8.0, 6.0])
+        .show(ui, |ui| {
+            row(ui, "Dataset", |ui| {
+                ComboBox::from_id_salt("dataset")
+                    .selected_text(s.data.label())
+                    .show_ui(ui, |ui| {
+                        for d in BuiltinData::ALL {
+                            ui.selectable_value(&mut s.data, d, d.label());
+                        }
+                    });
+            });
+            row(ui, "Model kind", |ui| {
+                let mut kind = s.kind;
+                ComboBox::from_id_salt("model_kind")
+                    .selected_text(s.kind.label())
+                    .show_ui(ui, |ui| {
+                        for k in ModelKind::ALL {
+                            ui.selectable_value(&mut kind, k, k.label());
+                        }
+                    });
+                if kind != s.kind {
+                    s.set_kind(kind, s.base);
+                }
+            });
+            if s.kind.has_base() {
+                row(ui, "Network", |ui| {
+                    let mut base = s.base;
+                    ComboBox::from_id_salt("base_net")
+                        .selected_text(s.base.label())
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut base, BaseNet::Dense, "dense");
+                            ui.selectable_value(&mut base, BaseNet::Conv, "conv");
+                        });
+                    if base != s.base {
+                        s.set_kind(s.kind, base);
+                    }
+                });
+            }
+            if s.kind == ModelKind::Sparse {
+                row(ui, "Penalty", |ui| {
+                    ComboBox::from_id_salt("sparsity")
+                        .selected_text(s.sparsity.label())
+                        .show_ui(ui, |ui| {
+                            for k in [SparsityKind::L1, SparsityKind::Kl] {
+                                ui.selectable_value(&mut s.sparsity, k, k.label());
+                            }
+                        });
+                });
+                row(ui, "Penalty weight", |ui| {
+                    ui.add(
+                        DragValue::new(&mut s.sparsity_weight)
+                            .range(0.0..=10.0)
+                            .speed(0.001),
+                    );
+                });
+            }
+            row(ui, "Latent size", |ui| {
+                ui.add(DragValue::new(&mut s.latent).range(1..=256));
+            });
+            row(ui, "Hidden widths", |ui| {
+                ui.add(egui::TextEdit::singleline(&mut s.hidden).desired_width(110.0))
+                    .on_hover_text("Encoder layer widths, comma-separated; the decoder mirrors them");
+            });
+            row(ui, "Loss", |ui| {
+                ComboBox::from_id_salt("loss")
+                    .selected_text(s.loss.label())
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut s.loss, LossKind::Bce, LossKind::Bce.label());
+                        ui.selectable_value(&mut s.loss, LossKind::Mse, LossKind::Mse.label());
+                    });
+            });
+            row(ui, "Batch size", |ui| {
+                ui.add(DragValue::new(&mut s.batch_size).range(1..=4096));
+            });
+            row(ui, "Seed", |ui| {
+                ui.add(DragValue::new(&mut s.seed));
+            });
+            row(ui, "Epochs", |ui| {
+                ui.add(DragValue::new(&mut s.epochs).range(1..=10_000));
+            });
+        });
+    ui.separator();
+
+    ui.heading("Live");
+    ui.add(
+        Slider::new(&mut s.lr, 1e-5..=1e-1)
+            .logarithmic(true)
+            .text("Learning rate")
+            .custom_formatter(|v, _| format!("{v:.1e}")),
+    );
+    ui.horizontal(|ui| {
+        ui.label("Noise");
+        ComboBox::from_id_salt("noise_kind")
+            .selected_text(s.noise.kind.label())
+            .show_ui(ui, |ui| {
+                for k in NoiseKind::ALL {
+                    ui.selectable_value(&mut s.noise.kind, k, k.label());
+                }
+            });
+    });
+    ui.add(Slider::new(&mut s.noise.level, 0.0..=1.0).text("Noise level"));
+    if s.kind == ModelKind::Vae {
+        ui.add(
+            Slider::new(&mut s.beta, 0.0..=10.0)
+                .text("KL weight β")
+                .custom_formatter(|v, _| format!("{v:.2}")),
+        );
+    }
+    ui.weak("The denoising model trains on noisy inputs; every model shows them.");
+    a
+}

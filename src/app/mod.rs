@@ -1,0 +1,677 @@
+//! The desktop studio: an eframe app that drives the trainer through `protocol` messages and
+//! shows the run live. One file per panel; this one owns the app state, event handling and layout.
+//!
+//! Never imports burn: everything it knows of the model comes through `protocol`.
+
+mod activity;
+mod controls;
+mod frame_stats;
+mod latent_view;
+mod loss_plot;
+mod pixels;
+mod samples;
+mod sliders;
+mod status;
+mod triptych;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::{Key, Rect, UiBuilder, Vec2};
+
+use crate::protocol::{Command, Event, ImageGrid, RunInfo, Snapshot, StartRequest};
+use crate::settings::{ModelKind, Settings};
+use crate::train::DeviceChoice;
+use crate::train::worker::Trainer;
+use activity::Activity;
+use controls::{RunStatus, controls_ui};
+pub use frame_stats::FrameStats;
+use latent_view::LatentView;
+use loss_plot::LossPlot;
+use pixels::{Texture, single};
+use samples::Samples;
+use sliders::Sliders;
+use status::{Status, status_ui};
+use triptych::Triptych;
+
+const SETTINGS_KEY: &str = "latentlab-settings";
+/// Time the UI spends draining trainer events per frame, at most.
+const EVENT_BUDGET: Duration = Duration::from_millis(4);
+
+/// The point a user picked in the scatter.
+#[derive(Default)]
+struct Selection {
+    index: Option<usize>,
+    caption: String,
+    input: Texture,
+    output: Texture,
+}
+
+/// The studio.
+pub struct StudioApp {
+    pub settings: Settings,
+    trainer: Trainer,
+    run_id: u64,
+    active: bool,
+    paused: bool,
+    /// The settings the current run started with (to revert a change the user cancels).
+    run_settings: Option<Settings>,
+    info: Option<RunInfo>,
+    snapshot: Option<Arc<Snapshot>>,
+    pub loss: LossPlot,
+    triptych: Triptych,
+    latent: LatentView,
+    /// Show the code-activity bars instead of the scatter.
+    show_activity: bool,
+    activity: Activity,
+    sliders: Sliders,
+    samples: Samples,
+    selection: Selection,
+    status: Status,
+    /// A dismissible error notice.
+    notice: Option<String>,
+    /// The settings a restart would use, while the user is asked to confirm.
+    confirm_restart: Option<Settings>,
+    /// The learning rate the trainer last confirmed.
+    pub reported_lr: Option<f64>,
+    stats: FrameStats,
+    show_stats: bool,
+}
+
+impl StudioApp {
+    /// Builds the app; `device` is where runs train.
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        device: DeviceChoice,
+        log_frame_stats: bool,
+    ) -> std::io::Result<Self> {
+        let settings: Settings = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, SETTINGS_KEY))
+            .unwrap_or_default();
+        style(&cc.egui_ctx);
+        let ctx = cc.egui_ctx.clone();
+        let trainer = Trainer::spawn(device, Box::new(move || ctx.request_repaint()))?;
+        Ok(Self {
+            settings,
+            trainer,
+            run_id: 0,
+            active: false,
+            paused: false,
+            run_settings: None,
+            info: None,
+            snapshot: None,
+            loss: LossPlot::default(),
+            triptych: Triptych::default(),
+            latent: LatentView::default(),
+            show_activity: false,
+            activity: Activity::default(),
+            sliders: Sliders::default(),
+            samples: Samples::default(),
+            selection: Selection::default(),
+            status: Status {
+                last_event: "Ready: press Train.".to_string(),
+                total_epochs: 0,
+                ..Status::default()
+            },
+            notice: None,
+            confirm_restart: None,
+            reported_lr: None,
+            stats: FrameStats::new(log_frame_stats),
+            show_stats: log_frame_stats,
+        })
+    }
+
+    // --- Read-outs for tests and the frame-stats overlay. ---
+
+    pub fn step(&self) -> u64 {
+        self.status.step
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    pub fn triptych_filled(&self) -> bool {
+        self.triptych.is_filled()
+    }
+
+    pub fn slider_values(&self) -> &[f32] {
+        &self.sliders.values
+    }
+
+    pub fn decoded_image(&self) -> Option<&ImageGrid> {
+        self.sliders.decoded.as_ref()
+    }
+
+    pub fn selected_point(&self) -> Option<usize> {
+        self.selection.index
+    }
+
+    pub fn latent_points(&self) -> usize {
+        self.latent.len()
+    }
+
+    /// Where scatter point `i` was drawn last frame.
+    pub fn scatter_pos(&self, i: usize) -> Option<egui::Pos2> {
+        self.latent.screen_pos(i)
+    }
+
+    /// The latent code of scatter point `i` in the latest snapshot.
+    pub fn latent_code(&self, i: usize) -> Option<Vec<f32>> {
+        let s = self.snapshot.as_ref()?;
+        (i < s.latents.len()).then(|| s.latents.code(i).to_vec())
+    }
+
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    pub fn stats(&self) -> &FrameStats {
+        &self.stats
+    }
+
+    /// Upgradable exactly while the trainer thread runs.
+    pub fn trainer_liveness(&self) -> std::sync::Weak<()> {
+        self.trainer.liveness()
+    }
+
+    // --- Commands. ---
+
+    fn start(&mut self, paused: bool) {
+        let config = match self.settings.to_config() {
+            Ok(c) => c,
+            Err(e) => {
+                self.notice = Some(format!("Cannot start: {e}"));
+                return;
+            }
+        };
+        self.run_id += 1;
+        self.status.total_epochs = config.epochs;
+        self.trainer.send(Command::Start(Box::new(StartRequest {
+            run_id: self.run_id,
+            config,
+            resume_from: None,
+            start_paused: paused,
+        })));
+        self.clear_views();
+        self.active = true;
+        self.paused = paused;
+        self.run_settings = Some(self.settings.clone());
+        self.status.last_event = "Starting…".to_string();
+    }
+
+    fn clear_views(&mut self) {
+        self.info = None;
+        self.snapshot = None;
+        self.loss.reset(Vec::new());
+        self.triptych.clear();
+        self.latent.clear();
+        self.activity = Activity::default();
+        self.sliders.clear();
+        self.samples.grid = None;
+        self.selection = Selection::default();
+        self.reported_lr = None;
+        let device = std::mem::take(&mut self.status.device);
+        self.status = Status {
+            device,
+            total_epochs: self.status.total_epochs,
+            ..Status::default()
+        };
+    }
+
+    fn toggle_pause(&mut self) {
+        if self.active {
+            self.trainer.send(if self.paused {
+                Command::Resume
+            } else {
+                Command::Pause
+            });
+        }
+    }
+
+    fn step_once(&mut self) {
+        if !self.active {
+            self.start(true);
+        }
+        self.trainer.send(Command::Step);
+    }
+
+    fn stop(&mut self) {
+        if self.active {
+            self.trainer.send(Command::Stop);
+        }
+    }
+
+    fn reset(&mut self) {
+        self.stop();
+        // Events of the stopped run are ignored from now on.
+        self.run_id += 1;
+        self.active = false;
+        self.paused = false;
+        self.run_settings = None;
+        self.clear_views();
+        self.status.last_event = "Reset: the next Train starts from scratch.".to_string();
+    }
+
+    // --- Events. ---
+
+    fn drain_events(&mut self, ctx: &egui::Context) {
+        let deadline = Instant::now() + EVENT_BUDGET;
+        while let Some(e) = self.trainer.try_recv() {
+            if e.run == self.run_id {
+                self.handle(ctx, e.event);
+            }
+            if Instant::now() >= deadline {
+                ctx.request_repaint();
+                break;
+            }
+        }
+    }
+
+    fn handle(&mut self, ctx: &egui::Context, event: Event) {
+        match event {
+            Event::Started(info) => {
+                self.status.device = info.device.clone();
+                self.status.last_event = format!("Training {} on {}", info.architecture, info.dataset);
+                self.loss.reset(info.term_names.clone());
+                self.sliders.prior = info.model.kind == ModelKind::Vae;
+                self.show_activity = info.model.kind == ModelKind::Sparse;
+                self.info = Some(info);
+            }
+            Event::Steps(b) => {
+                self.loss.push_steps(&b.steps);
+                if let Some(last) = b.steps.last() {
+                    self.status.step = last.step;
+                    self.status.epoch = last.epoch;
+                }
+                self.status.samples_per_sec = b.samples_per_sec;
+                self.status.elapsed_secs = b.elapsed_secs;
+                self.reported_lr = Some(b.lr);
+            }
+            Event::Eval(r) => {
+                self.loss.push_eval(&r);
+                self.status.test_mse = Some(r.test_mse);
+            }
+            Event::Snapshot(s) => {
+                let names = self.class_names();
+                self.triptych.update(ctx, &s, &names);
+                self.latent.update(&s.latents, &names);
+                self.activity.update(&s.latents);
+                self.sliders.update(s.decoder.clone(), &s.latents);
+                self.snapshot = Some(s);
+                self.refresh_selection(ctx);
+            }
+            Event::Paused { step } => {
+                self.paused = true;
+                self.status.step = step;
+                self.status.last_event = format!("Paused at step {step}");
+            }
+            Event::Resumed { step } => {
+                self.paused = false;
+                self.status.last_event = format!("Resumed at step {step}");
+            }
+            Event::LearningRateChanged { step, lr } => {
+                self.reported_lr = Some(lr);
+                self.status.last_event = format!("Learning rate {lr:.1e} from step {step}");
+            }
+            Event::NoiseChanged { step, noise } => {
+                self.status.last_event =
+                    format!("Noise {} {:.2} from step {step}", noise.kind.label(), noise.level);
+            }
+            Event::BetaChanged { step, beta } => {
+                self.status.last_event = format!("β {beta:.2} from step {step}");
+            }
+            Event::CheckpointSaved { path, .. } => {
+                self.status.last_event = format!("Saved {}", path.display());
+            }
+            Event::Warning(w) => {
+                self.status.last_event = format!("Warning: {w}");
+            }
+            Event::Finished(end) => {
+                self.active = false;
+                self.paused = false;
+                self.status.last_event = format!(
+                    "{} at step {} ({:.1} s)",
+                    if end.stopped { "Stopped" } else { "Finished" },
+                    end.step,
+                    end.elapsed_secs
+                );
+            }
+            Event::Failed { message, .. } => {
+                self.active = false;
+                self.paused = false;
+                self.status.last_event = "Failed: see the notice".to_string();
+                self.notice = Some(message);
+            }
+        }
+    }
+
+    fn class_names(&self) -> Vec<String> {
+        self.info
+            .as_ref()
+            .map(|i| i.class_names.clone())
+            .unwrap_or_default()
+    }
+
+    /// Selects scatter point `i`: moves the sliders to its code and shows it.
+    fn select(&mut self, ctx: &egui::Context, i: usize) {
+        self.selection.index = Some(i);
+        self.latent.selected = Some(i);
+        if let Some(code) = self.latent_code(i) {
+            self.sliders.set_code(&code);
+        }
+        self.refresh_selection(ctx);
+    }
+
+    fn refresh_selection(&mut self, ctx: &egui::Context) {
+        let (Some(i), Some(s), Some(info)) = (self.selection.index, &self.snapshot, &self.info)
+        else {
+            return;
+        };
+        let Some(&test_index) = s.latents.test_indices.get(i) else {
+            return;
+        };
+        let shape = info.image_shape;
+        if test_index >= info.test_images.len() {
+            return;
+        }
+        self.selection
+            .input
+            .set(ctx, "selected-input", single(info.test_images.image(test_index), shape));
+        if let Some(out) = self.sliders.decode(s.latents.code(i)).filter(|g| !g.is_empty()) {
+            self.selection
+                .output
+                .set(ctx, "selected-output", single(out.image(0), shape));
+        }
+        let class = info
+            .test_labels
+            .as_ref()
+            .and_then(|l| l.get(test_index))
+            .and_then(|&l| info.class_names.get(l as usize))
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        self.selection.caption = format!("test #{test_index}{class}");
+    }
+
+    // --- Layout. ---
+
+    fn restart_dialog_ui(&mut self, ctx: &egui::Context) {
+        let Some(new) = self.confirm_restart.clone() else {
+            return;
+        };
+        let modal = egui::Modal::new(egui::Id::NULL.with("confirm_restart")).show(ctx, |ui| {
+            ui.heading("Start a new model?");
+            ui.label("This change needs a new model: the current run stops and training restarts from scratch.");
+            ui.horizontal(|ui| {
+                if ui.button("Restart").clicked() {
+                    Some(true)
+                } else if ui.button("Keep current model").clicked() {
+                    Some(false)
+                } else {
+                    None
+                }
+            })
+            .inner
+        });
+        match modal.inner {
+            Some(true) => {
+                self.confirm_restart = None;
+                self.settings = new;
+                self.stop();
+                self.start(false);
+            }
+            Some(false) => {
+                self.confirm_restart = None;
+                if let Some(old) = &self.run_settings {
+                    // Keep the live settings the user may have changed meanwhile.
+                    let s = &self.settings;
+                    self.settings = Settings {
+                        lr: s.lr,
+                        noise: s.noise,
+                        epochs: s.epochs,
+                        beta: s.beta,
+                        ..old.clone()
+                    };
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn notice_ui(&mut self, ctx: &egui::Context) {
+        let Some(message) = self.notice.clone() else {
+            return;
+        };
+        let mut open = true;
+        egui::Window::new("Something went wrong")
+            .collapsible(false)
+            .resizable(true)
+            .default_width(520.0)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 60.0])
+            .open(&mut open)
+            .show(ctx, |ui| {
+                ui.label(egui::RichText::new(&message).color(ui.visuals().warn_fg_color));
+                if ui.button("Dismiss").clicked() {
+                    self.notice = None;
+                }
+            });
+        if !open {
+            self.notice = None;
+        }
+    }
+
+}
+
+/// The selected scatter point: its input and the model's output.
+fn selection_ui(ui: &mut egui::Ui, selection: &Selection) {
+    if selection.index.is_none() {
+        ui.weak("Click a point in the scatter to inspect it.");
+        return;
+    }
+    ui.label(format!("Selected {}", selection.caption));
+    ui.horizontal(|ui| {
+        for (tex, label) in [(&selection.input, "input"), (&selection.output, "output")] {
+            if let Some(t) = tex.get() {
+                ui.vertical(|ui| {
+                    ui.image((t.id(), Vec2::splat(72.0)));
+                    ui.label(label);
+                });
+            }
+        }
+    });
+}
+
+/// Larger type and spacing than egui's defaults: a class at the back of the room reads it.
+fn style(ctx: &egui::Context) {
+    use egui::{FontFamily, FontId, TextStyle};
+    ctx.global_style_mut(|style| {
+        style.text_styles = [
+            (TextStyle::Heading, FontId::new(20.0, FontFamily::Proportional)),
+            (TextStyle::Body, FontId::new(15.5, FontFamily::Proportional)),
+            (TextStyle::Monospace, FontId::new(14.0, FontFamily::Monospace)),
+            (TextStyle::Button, FontId::new(15.5, FontFamily::Proportional)),
+            (TextStyle::Small, FontId::new(12.5, FontFamily::Proportional)),
+        ]
+        .into();
+        style.spacing.item_spacing = egui::vec2(8.0, 6.0);
+        style.spacing.button_padding = egui::vec2(8.0, 4.0);
+    });
+}
+
+impl eframe::App for StudioApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.stats.begin_frame();
+        self.drain_events(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        let typing = ctx.memory(|m| m.focused().is_some());
+        if !typing && ctx.input(|i| i.key_pressed(Key::Space)) {
+            self.toggle_pause();
+        }
+        if ctx.input(|i| i.key_pressed(Key::F12)) {
+            self.show_stats = !self.show_stats;
+        }
+
+        let stats_text = self.show_stats.then(|| self.stats.report().replace('\n', " | "));
+        egui::Panel::bottom("status")
+            .show(ui, |ui| status_ui(ui, &self.status, stats_text.as_deref()));
+
+        let before = self.settings.clone();
+        let run = RunStatus {
+            active: self.active,
+            paused: self.paused,
+        };
+        let actions = egui::Panel::left("controls")
+            .exact_size(300.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .show(ui, |ui| controls_ui(ui, &mut self.settings, run))
+                    .inner
+            })
+            .inner;
+        self.apply_setting_changes(&before);
+        if actions.train {
+            self.start(false);
+        }
+        if actions.pause_toggle {
+            self.toggle_pause();
+        }
+        if actions.step {
+            self.step_once();
+        }
+        if actions.stop {
+            self.stop();
+        }
+        if actions.reset {
+            self.reset();
+        }
+
+        egui::CentralPanel::default().show(ui, |ui| {
+            let full = ui.available_rect_before_wrap();
+            let gap = 10.0;
+            let top_h = (full.height() - gap) * 0.5;
+            let left_w = (full.width() - gap) * 0.42;
+            let cells = [
+                Rect::from_min_size(full.min, Vec2::new(left_w, top_h)),
+                Rect::from_min_max(
+                    egui::pos2(full.min.x + left_w + gap, full.min.y),
+                    egui::pos2(full.max.x, full.min.y + top_h),
+                ),
+                Rect::from_min_max(
+                    egui::pos2(full.min.x, full.min.y + top_h + gap),
+                    egui::pos2(full.min.x + (full.width() - gap) * 0.5, full.max.y),
+                ),
+                Rect::from_min_max(
+                    egui::pos2(full.min.x + (full.width() - gap) * 0.5 + gap, full.min.y + top_h + gap),
+                    full.max,
+                ),
+            ];
+            ui.scope_builder(UiBuilder::new().max_rect(cells[0]), |ui| self.loss.ui(ui));
+            ui.scope_builder(UiBuilder::new().max_rect(cells[1]), |ui| self.triptych.ui(ui));
+            let picked = ui
+                .scope_builder(UiBuilder::new().max_rect(cells[2]), |ui| {
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(&mut self.show_activity, false, "Scatter");
+                        ui.selectable_value(&mut self.show_activity, true, "Code activity");
+                    });
+                    if self.show_activity {
+                        self.activity.ui(ui);
+                        None
+                    } else {
+                        self.latent.ui(ui)
+                    }
+                })
+                .inner;
+            if let Some(i) = picked {
+                self.select(&ctx, i);
+            }
+            let mut open_samples = false;
+            ui.scope_builder(UiBuilder::new().max_rect(cells[3]), |ui| {
+                let selection = &self.selection;
+                let vae = self.sliders.prior;
+                self.sliders.ui(
+                    ui,
+                    &mut self.stats.decode,
+                    |ui| {
+                        if vae {
+                            open_samples = ui
+                                .button("Samples")
+                                .on_hover_text("A grid of images generated from the prior")
+                                .clicked();
+                        }
+                    },
+                    |ui| selection_ui(ui, selection),
+                );
+            });
+            if open_samples && let Some(d) = self.sliders.decoder().cloned() {
+                self.samples.open = true;
+                self.samples.regenerate(&ctx, &d);
+            }
+            ui.advance_cursor_after_rect(full);
+        });
+
+        let decoder = self.sliders.decoder().cloned();
+        self.samples.window(&ctx, decoder.as_ref());
+        self.restart_dialog_ui(&ctx);
+        self.notice_ui(&ctx);
+        self.stats.end_frame();
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+    }
+}
+
+impl StudioApp {
+    /// Sends live changes to the trainer and asks before a change that needs a new model.
+    fn apply_setting_changes(&mut self, before: &Settings) {
+        if !self.active {
+            return;
+        }
+        if self.settings.lr != before.lr {
+            self.trainer.send(Command::SetLearningRate(self.settings.lr));
+        }
+        if self.settings.noise != before.noise {
+            self.trainer.send(Command::SetNoise(self.settings.noise));
+        }
+        if self.settings.beta != before.beta {
+            self.trainer.send(Command::SetBeta(self.settings.beta));
+        }
+        if self.confirm_restart.is_none()
+            && let Some(run) = &self.run_settings
+            && run.needs_restart(&self.settings)
+        {
+            self.confirm_restart = Some(self.settings.clone());
+        }
+    }
+}
+
+/// Opens the studio window and runs until it is closed.
+pub fn run(device: DeviceChoice, log_frame_stats: bool, autostart: bool) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Latent Lab")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([900.0, 600.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Latent Lab",
+        options,
+        Box::new(move |cc| {
+            let mut app = StudioApp::new(cc, device, log_frame_stats)?;
+            if autostart {
+                app.start(false);
+            }
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the studio window: {e}"))
+}

@@ -1,0 +1,181 @@
+//! Latent sliders: one per latent dimension, ranged by the observed spread of the codes, and the
+//! image the CPU decoder copy makes of them, redrawn while dragging.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use egui::Vec2;
+
+use super::frame_stats::Samples;
+use super::pixels::{Texture, single};
+use crate::data::Rng;
+use crate::protocol::{ImageGrid, LatentCloud, LatentDecoder};
+
+pub struct Sliders {
+    pub values: Vec<f32>,
+    mean: Vec<f32>,
+    std: Vec<f32>,
+    decoder: Option<Arc<dyn LatentDecoder>>,
+    /// The last decoded image, `[C, H, W]`.
+    pub decoded: Option<ImageGrid>,
+    texture: Texture,
+    dirty: bool,
+    rng: Rng,
+    /// Draw **Random** codes from N(0, I) (a VAE's prior) rather than the observed spread.
+    pub prior: bool,
+}
+
+impl Default for Sliders {
+    fn default() -> Self {
+        Self {
+            values: Vec::new(),
+            mean: Vec::new(),
+            std: Vec::new(),
+            decoder: None,
+            decoded: None,
+            texture: Texture::default(),
+            dirty: false,
+            rng: Rng::new(0x511DE),
+            prior: false,
+        }
+    }
+}
+
+impl Sliders {
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Takes a new decoder and the observed spread of the codes; the image is redrawn with the
+    /// new weights at the same slider positions.
+    pub fn update(&mut self, decoder: Arc<dyn LatentDecoder>, cloud: &LatentCloud) {
+        let dim = decoder.latent_dim();
+        let n = cloud.len().max(1) as f32;
+        let mut mean = vec![0.0f32; dim];
+        let mut sq = vec![0.0f32; dim];
+        if cloud.dim == dim {
+            for i in 0..cloud.len() {
+                for (d, v) in cloud.code(i).iter().enumerate() {
+                    mean[d] += v;
+                    sq[d] += v * v;
+                }
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n);
+        self.std = sq
+            .iter()
+            .zip(&mean)
+            .map(|(s, m)| (s / n - m * m).max(0.0).sqrt().max(1e-3))
+            .collect();
+        self.mean = mean;
+        if self.values.len() != dim {
+            self.values = self.mean.clone();
+        }
+        self.decoder = Some(decoder);
+        self.dirty = true;
+    }
+
+    /// Moves the sliders to `code` (a selected point's).
+    pub fn set_code(&mut self, code: &[f32]) {
+        if code.len() == self.values.len() {
+            self.values.copy_from_slice(code);
+            self.dirty = true;
+        }
+    }
+
+    /// Decodes `codes` with the current decoder (for the selected point's reconstruction).
+    pub fn decode(&self, codes: &[f32]) -> Option<ImageGrid> {
+        self.decoder.as_ref().map(|d| d.decode(codes))
+    }
+
+    pub fn decoder(&self) -> Option<&Arc<dyn LatentDecoder>> {
+        self.decoder.as_ref()
+    }
+
+    /// Decodes the current slider values if they changed; records the decode time.
+    fn refresh(&mut self, ctx: &egui::Context, timings: &mut Samples) {
+        if !self.dirty {
+            return;
+        }
+        let Some(decoder) = &self.decoder else {
+            return;
+        };
+        self.dirty = false;
+        let t0 = Instant::now();
+        let grid = decoder.decode(&self.values);
+        timings.push(t0.elapsed());
+        if let Some(shape) = grid.shape.filter(|_| !grid.is_empty()) {
+            self.texture.set(ctx, "slider-decoded", single(grid.image(0), shape));
+        }
+        self.decoded = Some(grid);
+    }
+
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        timings: &mut Samples,
+        extra_buttons: impl FnOnce(&mut egui::Ui),
+        side: impl FnOnce(&mut egui::Ui),
+    ) {
+        self.refresh(ui.ctx(), timings);
+        ui.horizontal(|ui| {
+            ui.heading("Latent sliders");
+            let ready = !self.values.is_empty();
+            if ui.add_enabled(ready, egui::Button::new("Reset to mean")).clicked() {
+                self.values = self.mean.clone();
+                self.dirty = true;
+            }
+            let hint = if self.prior {
+                "A code drawn from the prior N(0, I)"
+            } else {
+                "A code drawn from the observed spread of each dimension"
+            };
+            if ui
+                .add_enabled(ready, egui::Button::new("Random"))
+                .on_hover_text(hint)
+                .clicked()
+            {
+                for ((v, m), s) in self.values.iter_mut().zip(&self.mean).zip(&self.std) {
+                    let e = self.rng.normal();
+                    *v = if self.prior { e } else { m + s * e };
+                }
+                self.dirty = true;
+            }
+            extra_buttons(ui);
+        });
+        if self.values.is_empty() {
+            ui.label("Sliders appear with the first snapshot of a run.");
+            return;
+        }
+        let avail = ui.available_size();
+        let image_side = (avail.x * 0.45).min(avail.y - 8.0).max(64.0);
+        ui.horizontal_top(|ui| {
+            ui.vertical(|ui| {
+                ui.set_width(avail.x - image_side - 16.0);
+                egui::ScrollArea::vertical()
+                    .max_height(avail.y - 4.0)
+                    .auto_shrink([false, true])
+                    .show(ui, |ui| {
+                        ui.spacing_mut().slider_width = (ui.available_width() - 110.0).max(60.0);
+                        for (d, v) in self.values.iter_mut().enumerate() {
+                            let m = self.mean[d];
+                            let r = 3.0 * self.std[d];
+                            let slider = egui::Slider::new(v, (m - r)..=(m + r))
+                                .text(format!("z{d}"))
+                                .fixed_decimals(2);
+                            if ui.add(slider).changed() {
+                                self.dirty = true;
+                            }
+                        }
+                    });
+            });
+            ui.vertical(|ui| {
+                if let Some(t) = self.texture.get() {
+                    ui.image((t.id(), Vec2::splat(image_side)));
+                    ui.label("decoded from the sliders");
+                }
+                side(ui);
+            });
+        });
+    }
+}

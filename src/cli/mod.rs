@@ -1,0 +1,199 @@
+//! The command line: `latentlab` (the studio) and the headless subcommands.
+//!
+//! Parses with clap, then calls the engine; errors are reported once, here, with their chain.
+
+mod bench;
+mod export;
+mod train;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::data::{DataSpec, NoiseKind};
+use crate::settings::{BaseNet, LossKind, ModelConfig, ModelKind, SparsityKind, TrainConfig};
+use crate::train::DeviceChoice;
+
+/// Latent Lab: watch autoencoders learn.
+///
+/// Without a subcommand, opens the desktop studio on the built-in MNIST data.
+#[derive(Debug, Parser)]
+#[command(name = "latentlab", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Commands>,
+
+    /// Where the studio trains: auto (a real GPU if present, else CPU), cpu, or gpu.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto, global = true)]
+    pub device: DeviceChoice,
+
+    /// Studio only: log frame-time percentiles to stderr every few seconds (F12 shows them).
+    #[arg(long)]
+    pub frame_stats: bool,
+
+    /// CPU threads for training (the Flex backend's thread pool) [default: all cores].
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+
+    /// Studio only: start training as soon as the window opens.
+    #[arg(long)]
+    pub train: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Train an autoencoder headless and write metrics, a checkpoint and pictures to --out.
+    Train(train::TrainCmd),
+    /// Measure training speed, decode latency and convergence of each model kind.
+    Bench(bench::BenchCmd),
+    /// Export a run's test-set embeddings for TensorBoard's Embedding Projector.
+    Export(export::ExportCmd),
+}
+
+/// Options shared by everything that trains.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// Dataset: mnist, fashion, or idx:IMAGES[,LABELS[,NAMES]]: IDX files (gzip or raw, any
+    /// image size) and a text file of class names, one per line; split 90/10 into train and test
+    /// with --seed.
+    #[arg(long, default_value = "mnist", value_parser = parse_data)]
+    pub data: DataSpec,
+
+    /// Model kind.
+    #[arg(long, value_enum, default_value_t = ModelKind::Dense)]
+    pub model: ModelKind,
+
+    /// The network under denoise, sparse and vae: dense or conv.
+    #[arg(long, value_enum, default_value_t = BaseNet::Dense)]
+    pub base: BaseNet,
+
+    /// Number of epochs (passes over the training split).
+    #[arg(long, default_value_t = 10)]
+    pub epochs: u64,
+
+    /// Latent code size [default: the kind's reference: 32 dense, 16 conv, 2 vae].
+    #[arg(long)]
+    pub latent: Option<usize>,
+
+    /// Encoder widths, comma-separated, input side first (units for dense layers, channels for
+    /// convolutions); the decoder mirrors them [default: 512,128 dense; 32,64 conv; 512,256 vae].
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+
+    /// Reconstruction loss: bce (binary cross-entropy on logits) or mse.
+    #[arg(long, value_enum, default_value_t = LossKind::Bce)]
+    pub loss: LossKind,
+
+    /// Seed for weight initialisation, shuffling, noise and the split of user data.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Input corruption, trained on by the denoise model [default for denoise: gaussian].
+    #[arg(long, value_enum)]
+    pub noise: Option<NoiseKind>,
+
+    /// Corruption level: σ for gaussian, probability for salt-pepper and mask [default: 0.3].
+    #[arg(long, default_value_t = 0.3)]
+    pub noise_level: f32,
+
+    /// VAE: weight β of the KL term.
+    #[arg(long, default_value_t = 1.0)]
+    pub beta: f32,
+
+    /// VAE: ramp β up from 0 over this many steps (0: no warm-up).
+    #[arg(long, default_value_t = 0)]
+    pub kl_warmup: u64,
+
+    /// Sparse: the penalty, l1 (on the linear code) or kl (on sigmoid code units).
+    #[arg(long, value_enum, default_value_t = SparsityKind::L1)]
+    pub sparsity: SparsityKind,
+
+    /// Sparse: weight of the penalty (λ for l1, β for kl) [default: 0.01 l1, 0.1 kl].
+    #[arg(long)]
+    pub sparsity_weight: Option<f32>,
+
+    /// Sparse with kl: target mean activation ρ of each code unit.
+    #[arg(long, default_value_t = 0.05)]
+    pub sparsity_target: f32,
+
+    /// Evaluate on the test split every this many steps (and at each epoch end).
+    #[arg(long, default_value_t = 50)]
+    pub eval_every: u64,
+}
+
+fn parse_data(s: &str) -> Result<DataSpec, String> {
+    s.parse().map_err(|e: crate::data::LoadError| e.to_string())
+}
+
+impl TrainArgs {
+    /// The configuration these flags describe (not yet validated).
+    pub fn config(&self) -> TrainConfig {
+        let defaults = self.model.model_on(self.base);
+        let noise_kind = match (self.noise, self.model) {
+            (Some(k), _) => k,
+            (None, ModelKind::Denoise) => NoiseKind::Gaussian,
+            (None, _) => NoiseKind::None,
+        };
+        let sparsity_weight = self.sparsity_weight.unwrap_or(match self.sparsity {
+            SparsityKind::L1 => 0.01,
+            SparsityKind::Kl => 0.1,
+        });
+        TrainConfig {
+            data: self.data.clone(),
+            model: ModelConfig {
+                hidden: self.hidden.clone().unwrap_or(defaults.hidden.clone()),
+                latent: self.latent.unwrap_or(defaults.latent),
+                sparsity: self.sparsity,
+                ..defaults
+            },
+            loss: self.loss,
+            lr: self.lr,
+            batch_size: self.batch,
+            epochs: self.epochs,
+            seed: self.seed,
+            noise: crate::data::Noise {
+                kind: noise_kind,
+                level: self.noise_level,
+            },
+            beta: self.beta,
+            kl_warmup_steps: self.kl_warmup,
+            sparsity_weight,
+            sparsity_target: self.sparsity_target,
+            eval_every: self.eval_every,
+            snapshot_interval_secs: 0.0,
+            ..TrainConfig::default()
+        }
+    }
+}
+
+/// Runs the command line; the binary's `main` is this.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads
+        && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global()
+    {
+        eprintln!("error: cannot set {n} threads: {e}");
+        return ExitCode::FAILURE;
+    }
+    let result = match cli.command {
+        Some(Commands::Train(args)) => train::train(args, cli.device),
+        Some(Commands::Bench(args)) => bench::bench(args, cli.device),
+        Some(Commands::Export(args)) => export::export(args, cli.device),
+        None => crate::app::run(cli.device, cli.frame_stats, cli.train),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

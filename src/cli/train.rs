@@ -1,0 +1,277 @@
+//! `latentlab train`: one run, synchronously, with a progress bar; writes its results to `--out`.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::TrainArgs;
+use crate::files::write_atomic;
+use crate::image_out::rows_png;
+use crate::protocol::{Event, ImageGrid, Snapshot, StartRequest};
+use crate::settings::ModelKind;
+use crate::train::{self, Autosave, DeviceChoice, device};
+
+#[derive(Debug, Args)]
+pub struct TrainCmd {
+    #[command(flatten)]
+    pub args: TrainArgs,
+
+    /// Output folder: metrics.csv, checkpoint/, reconstructions.png, latents.csv.
+    #[arg(long, default_value = "runs/latest")]
+    pub out: PathBuf,
+
+    /// Continue from a checkpoint (a run folder or its checkpoint/ folder): weights, optimizer
+    /// state and step count. The architecture flags must match it; --epochs is the new total.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+}
+
+/// One row of `metrics.csv`.
+struct Row {
+    step: u64,
+    epoch: u64,
+    loss: f32,
+    terms: [f32; 4],
+    test: Option<(f32, Vec<f32>)>,
+    elapsed_secs: f64,
+}
+
+pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
+    let config = cmd.args.config().validate()?;
+    let data = crate::data::load(&config.data, config.seed)
+        .with_context(|| format!("cannot load dataset {}", config.data))?;
+    let device = device::select(device_choice)?;
+    eprintln!("device: {}", device.description);
+    eprintln!(
+        "data: {} ({} train, {} test, {})",
+        data.name,
+        data.train.len(),
+        data.test.len(),
+        data.train.shape
+    );
+    let out = cmd.out;
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+
+    let request = StartRequest {
+        run_id: 0,
+        config: config.clone(),
+        resume_from: cmd.resume,
+        start_paused: false,
+    };
+    // Nobody sends commands; the sender lives so the run does not read a closed channel as "stop".
+    let (_commands, control) = mpsc::channel();
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} steps {msg} ({elapsed}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let mut rows: Vec<Row> = Vec::new();
+    let mut term_names: Vec<String> = Vec::new();
+    let mut snapshot: Option<Arc<Snapshot>> = None;
+    let mut first_below = None;
+    let mut samples_per_sec = 0.0f32;
+    let mut last_input_mse = None;
+    let mut last_terms: Vec<f32> = Vec::new();
+    let mut sink = |event: Event| match event {
+        Event::Started(info) => {
+            eprintln!("model: {}", info.architecture);
+            term_names = info.term_names;
+            bar.set_length(info.total_steps);
+            bar.set_position(info.start_step);
+        }
+        Event::Steps(batch) => {
+            samples_per_sec = batch.samples_per_sec;
+            if let Some(last) = batch.steps.last() {
+                bar.set_position(last.step);
+                bar.set_prefix(format!("epoch {}", last.epoch));
+                bar.set_message(format!(
+                    "loss {:.4}, {:.0} samples/s",
+                    last.loss, batch.samples_per_sec
+                ));
+            }
+            rows.extend(batch.steps.iter().map(|s| Row {
+                step: s.step,
+                epoch: s.epoch,
+                loss: s.loss,
+                terms: s.terms,
+                test: None,
+                elapsed_secs: batch.elapsed_secs,
+            }));
+        }
+        Event::Eval(report) => {
+            if first_below.is_none() && report.test_mse < 0.03 {
+                first_below = Some(report.step);
+            }
+            last_input_mse = report.input_mse;
+            last_terms = report.terms.clone();
+            match rows.last_mut().filter(|r| r.step == report.step) {
+                Some(row) => {
+                    row.test = Some((report.test_mse, report.terms));
+                    row.elapsed_secs = report.elapsed_secs;
+                }
+                None => rows.push(Row {
+                    step: report.step,
+                    epoch: report.epoch,
+                    loss: f32::NAN,
+                    terms: [f32::NAN; 4],
+                    test: Some((report.test_mse, report.terms)),
+                    elapsed_secs: report.elapsed_secs,
+                }),
+            }
+            bar.println(format!(
+                "step {:>6}  epoch {:>3}  test MSE {:.5}",
+                report.step, report.epoch, report.test_mse
+            ));
+        }
+        Event::Snapshot(s) => snapshot = Some(s),
+        Event::Warning(w) => bar.println(format!("warning: {w}")),
+        _ => {}
+    };
+    let result = train::run(
+        &request,
+        &data,
+        &device,
+        &Autosave {
+            dir: Some(out.join("checkpoint")),
+        },
+        &mut sink,
+        &control,
+    );
+    bar.finish_and_clear();
+
+    // Whatever happened, keep what was learned and measured.
+    write_atomic(&out.join("metrics.csv"), metrics_csv(&rows, &term_names).as_bytes())?;
+    if let Some(s) = &snapshot {
+        let mut grids = vec![&s.inputs];
+        if s.noisy != s.inputs {
+            grids.push(&s.noisy);
+        }
+        grids.push(&s.reconstructions);
+        write_atomic(&out.join("reconstructions.png"), &rows_png(&grids, 4, 2)?)?;
+        write_atomic(
+            &out.join("latents.csv"),
+            latents_csv(s, &data.test.class_names).as_bytes(),
+        )?;
+        if config.model.kind == ModelKind::Vae {
+            let grid = crate::latent::manifold_grid(s.decoder.as_ref(), 10, 2.0);
+            let rows: Vec<ImageGrid> = (0..10)
+                .map(|r| {
+                    let shape = grid.shape;
+                    let px = shape.map(|s| s.pixels()).unwrap_or(0);
+                    ImageGrid {
+                        shape,
+                        pixels: grid.pixels[r * 10 * px..(r + 1) * 10 * px].to_vec(),
+                    }
+                })
+                .collect();
+            let refs: Vec<&ImageGrid> = rows.iter().collect();
+            write_atomic(&out.join("prior_grid.png"), &rows_png(&refs, 2, 1)?)?;
+        }
+    }
+    let end = result?;
+    if let Some(s) = &snapshot {
+        let codes = &s.latents.codes;
+        let near_zero = codes.iter().filter(|v| v.abs() < 0.01).count() as f32 / codes.len().max(1) as f32;
+        println!("latent near-zero fraction (|z| < 0.01): {:.1} %", near_zero * 100.0);
+    }
+    if let (Some(input), Some(mse)) = (last_input_mse, end.test_mse) {
+        println!(
+            "denoising: output MSE {mse:.5} vs noisy-input MSE {input:.5} (ratio {:.3})",
+            mse / input
+        );
+    }
+    if let Some(kl) = last_terms.get(1).filter(|_| term_names.get(1).is_some_and(|t| t == "KL")) {
+        println!("test KL term: {kl:.4}");
+    }
+    println!(
+        "{} at step {} (epoch {}) in {:.1} s: test MSE {}, {:.0} samples/s{}",
+        if end.stopped { "stopped" } else { "finished" },
+        end.step,
+        end.epoch,
+        end.elapsed_secs,
+        end.test_mse
+            .map(|m| format!("{m:.5}"))
+            .unwrap_or_else(|| "n/a".into()),
+        samples_per_sec,
+        first_below
+            .map(|s| format!("; test MSE first below 0.03 at step {s}"))
+            .unwrap_or_default()
+    );
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn metrics_csv(rows: &[Row], term_names: &[String]) -> String {
+    let mut s = String::from("step,epoch,train_loss");
+    for t in term_names {
+        let _ = write!(s, ",train_{t}");
+    }
+    s.push_str(",test_mse");
+    for t in term_names {
+        let _ = write!(s, ",test_{t}");
+    }
+    s.push_str(",elapsed_secs\n");
+    let num = |v: f32| if v.is_nan() { String::new() } else { v.to_string() };
+    for r in rows {
+        let _ = write!(s, "{},{},{}", r.step, r.epoch, num(r.loss));
+        for v in &r.terms[..term_names.len().min(4)] {
+            let _ = write!(s, ",{}", num(*v));
+        }
+        match &r.test {
+            Some((mse, terms)) => {
+                let _ = write!(s, ",{mse}");
+                for v in terms {
+                    let _ = write!(s, ",{v}");
+                }
+            }
+            None => s.push_str(&",".repeat(1 + term_names.len())),
+        }
+        let _ = writeln!(s, ",{:.3}", r.elapsed_secs);
+    }
+    s
+}
+
+fn latents_csv(s: &Snapshot, class_names: &[String]) -> String {
+    let cloud = &s.latents;
+    let mut out = String::from("index,label,class");
+    for d in 0..cloud.dim {
+        let _ = write!(out, ",z{d}");
+    }
+    out.push('\n');
+    for i in 0..cloud.len() {
+        let label = cloud.labels.as_ref().map(|l| l[i]);
+        let class = label
+            .and_then(|l| class_names.get(l as usize))
+            .map(|c| c.as_str())
+            .unwrap_or("");
+        let _ = write!(
+            out,
+            "{},{},{}",
+            cloud.test_indices[i],
+            label.map(|l| l.to_string()).unwrap_or_default(),
+            csv_field(class)
+        );
+        for v in cloud.code(i) {
+            let _ = write!(out, ",{v}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Quotes a CSV field when it holds a comma or a quote.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,160 @@
+//! Input corruption for the denoising autoencoder: Gaussian, salt-and-pepper and masking noise.
+//!
+//! Works on plain pixel slices in [0, 1] on the host, before a batch is uploaded; the results stay in [0, 1].
+
+use serde::{Deserialize, Serialize};
+
+use super::rng::Rng;
+
+/// Which corruption to apply; the level is σ for Gaussian and a probability for the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+pub enum NoiseKind {
+    /// No corruption.
+    #[default]
+    None,
+    /// Adds N(0, σ²) to each pixel, then clamps to [0, 1].
+    Gaussian,
+    /// Sets each pixel to 0 or 1 (half each) with probability p.
+    SaltPepper,
+    /// Sets each pixel to 0 with probability p.
+    Mask,
+}
+
+impl NoiseKind {
+    pub const ALL: [NoiseKind; 4] = [
+        NoiseKind::None,
+        NoiseKind::Gaussian,
+        NoiseKind::SaltPepper,
+        NoiseKind::Mask,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            NoiseKind::None => "none",
+            NoiseKind::Gaussian => "Gaussian (σ)",
+            NoiseKind::SaltPepper => "salt & pepper (p)",
+            NoiseKind::Mask => "masking (p)",
+        }
+    }
+}
+
+/// A corruption and its level.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Noise {
+    pub kind: NoiseKind,
+    pub level: f32,
+}
+
+impl Noise {
+    /// The denoising model's reference corruption: Gaussian, σ = 0.3.
+    pub const REFERENCE: Noise = Noise {
+        kind: NoiseKind::Gaussian,
+        level: 0.3,
+    };
+
+    /// True when applying it would change nothing.
+    pub fn is_identity(&self) -> bool {
+        self.kind == NoiseKind::None || self.level <= 0.0
+    }
+
+    /// Corrupts `pixels` in place.
+    pub fn apply(&self, pixels: &mut [f32], rng: &mut Rng) {
+        if self.is_identity() {
+            return;
+        }
+        let level = self.level;
+        match self.kind {
+            NoiseKind::None => {}
+            NoiseKind::Gaussian => {
+                for p in pixels {
+                    *p = (*p + level * rng.normal()).clamp(0.0, 1.0);
+                }
+            }
+            NoiseKind::SaltPepper => {
+                for p in pixels {
+                    if rng.uniform() < level {
+                        *p = if rng.uniform() < 0.5 { 0.0 } else { 1.0 };
+                    }
+                }
+            }
+            NoiseKind::Mask => {
+                for p in pixels {
+                    if rng.uniform() < level {
+                        *p = 0.0;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grey(n: usize) -> Vec<f32> {
+        vec![0.5; n]
+    }
+
+    #[test]
+    fn gaussian_has_the_requested_spread_and_stays_in_range() {
+        let mut x = grey(20000);
+        let noise = Noise {
+            kind: NoiseKind::Gaussian,
+            level: 0.1,
+        };
+        noise.apply(&mut x, &mut Rng::new(1));
+        let var = x.iter().map(|v| (v - 0.5).powi(2)).sum::<f32>() / x.len() as f32;
+        assert!((var.sqrt() - 0.1).abs() < 0.005, "std {}", var.sqrt());
+        let mut y = grey(1000);
+        Noise {
+            kind: NoiseKind::Gaussian,
+            level: 3.0,
+        }
+        .apply(&mut y, &mut Rng::new(1));
+        assert!(y.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn salt_and_pepper_hits_the_requested_fraction() {
+        let mut x = grey(20000);
+        let noise = Noise {
+            kind: NoiseKind::SaltPepper,
+            level: 0.2,
+        };
+        noise.apply(&mut x, &mut Rng::new(2));
+        let hit = x.iter().filter(|&&v| v != 0.5).count() as f32 / x.len() as f32;
+        let salt = x.iter().filter(|&&v| v == 1.0).count() as f32 / x.len() as f32;
+        assert!((hit - 0.2).abs() < 0.01, "{hit}");
+        assert!((salt - 0.1).abs() < 0.01, "{salt}");
+    }
+
+    #[test]
+    fn masking_zeroes_the_requested_fraction() {
+        let mut x = grey(20000);
+        let noise = Noise {
+            kind: NoiseKind::Mask,
+            level: 0.3,
+        };
+        noise.apply(&mut x, &mut Rng::new(3));
+        let zero = x.iter().filter(|&&v| v == 0.0).count() as f32 / x.len() as f32;
+        assert!((zero - 0.3).abs() < 0.01, "{zero}");
+        assert!(x.iter().all(|&v| v == 0.0 || v == 0.5));
+    }
+
+    #[test]
+    fn none_or_zero_level_changes_nothing() {
+        let mut x = grey(100);
+        Noise {
+            kind: NoiseKind::Gaussian,
+            level: 0.0,
+        }
+        .apply(&mut x, &mut Rng::new(4));
+        Noise {
+            kind: NoiseKind::None,
+            level: 0.5,
+        }
+        .apply(&mut x, &mut Rng::new(4));
+        assert_eq!(x, grey(100));
+    }
+}

@@ -1,0 +1,419 @@
+//! Autoencoder models: one file per kind, all implementing [`Autoencoder`], plus the shared losses
+//! and the CPU decoder copy handed to the UI.
+//!
+//! Never imports egui; knows nothing of threads or the training loop.
+
+pub mod conv;
+pub mod dense;
+pub mod denoise;
+pub mod sparse;
+pub mod vae;
+
+use std::sync::Mutex;
+
+use burn::module::{Module, ModuleDisplay};
+use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::data::ImageShape;
+use crate::protocol::{ImageGrid, LatentDecoder};
+use crate::settings::{LossKind, LossParams, ModelConfig};
+
+pub use conv::{ConvAe, ConvNet};
+pub use dense::{DenseAe, DenseNet};
+pub use sparse::SparseAe;
+pub use vae::VaeAe;
+
+/// A loss split into named terms; `total` is what the optimizer minimises.
+pub struct LossTerms {
+    /// Scalar, `[1]`.
+    pub total: Tensor<1>,
+    /// Scalars, `[1]` each, in `Autoencoder::term_names` order.
+    pub terms: Vec<Tensor<1>>,
+}
+
+/// An encoder/decoder pair of some shape (dense, convolutional) that autoencoder kinds are
+/// built on. The encoder ends in `code_out` linear units, the decoder starts from `code_in`.
+pub trait Network: Module + ModuleDisplay + 'static {
+    fn build(
+        config: &ModelConfig,
+        shape: ImageShape,
+        code_out: usize,
+        code_in: usize,
+        device: &Device,
+    ) -> Self
+    where
+        Self: Sized;
+
+    /// Why this network cannot take images of `shape`, if it cannot.
+    fn check(_config: &ModelConfig, _shape: ImageShape) -> Result<(), String>
+    where
+        Self: Sized,
+    {
+        Ok(())
+    }
+
+    fn image_shape(&self) -> ImageShape;
+
+    /// `[batch, C, H, W]` → `[batch, code_out]`.
+    fn encode(&self, images: Tensor<4>) -> Tensor<2>;
+
+    /// `[batch, code_in]` → logits `[batch, C, H, W]`.
+    fn decode(&self, codes: Tensor<2>) -> Tensor<4>;
+}
+
+/// A plain autoencoder on a network: the code is the latent, the loss is reconstruction only.
+#[derive(Module, Debug)]
+pub struct Basic<N: Network> {
+    net: N,
+    #[module(skip)]
+    latent: usize,
+}
+
+impl<N: Network> Autoencoder for Basic<N> {
+    fn init(config: &ModelConfig, shape: ImageShape, device: &Device) -> Self {
+        Self {
+            net: N::build(config, shape, config.latent, config.latent, device),
+            latent: config.latent,
+        }
+    }
+
+    fn check(config: &ModelConfig, shape: ImageShape) -> Result<(), String> {
+        N::check(config, shape)
+    }
+
+    fn latent_dim(&self) -> usize {
+        self.latent
+    }
+
+    fn image_shape(&self) -> ImageShape {
+        self.net.image_shape()
+    }
+
+    fn encode(&self, images: Tensor<4>) -> Tensor<2> {
+        self.net.encode(images)
+    }
+
+    fn decode(&self, codes: Tensor<2>) -> Tensor<4> {
+        self.net.decode(codes)
+    }
+}
+
+/// What every autoencoder kind provides. Images are `[batch, C, H, W]` in [0, 1]; the decoder
+/// returns logits of the same shape (apply a sigmoid for pixels).
+pub trait Autoencoder: Module + 'static {
+    /// A freshly initialised model for images of `shape`.
+    fn init(config: &ModelConfig, shape: ImageShape, device: &Device) -> Self
+    where
+        Self: Sized;
+
+    /// Why this model cannot take images of `shape`, if it cannot.
+    fn check(_config: &ModelConfig, _shape: ImageShape) -> Result<(), String>
+    where
+        Self: Sized,
+    {
+        Ok(())
+    }
+
+    fn latent_dim(&self) -> usize;
+
+    fn image_shape(&self) -> ImageShape;
+
+    /// `[batch, C, H, W]` → `[batch, latent]` (the mean code, for stochastic kinds).
+    fn encode(&self, images: Tensor<4>) -> Tensor<2>;
+
+    /// `[batch, latent]` → logits `[batch, C, H, W]`.
+    fn decode(&self, codes: Tensor<2>) -> Tensor<4>;
+
+    /// Names of the loss terms, as plotted and written to `metrics.csv`.
+    fn term_names(&self) -> Vec<String> {
+        vec!["reconstruction".to_string()]
+    }
+
+    /// The training loss for (possibly corrupted) `input` against the clean `target`.
+    fn loss(&self, input: Tensor<4>, target: Tensor<4>, params: &LossParams) -> LossTerms {
+        let logits = self.decode(self.encode(input));
+        let recon = reconstruction_loss(logits, target, params.recon);
+        LossTerms {
+            total: recon.clone(),
+            terms: vec![recon],
+        }
+    }
+}
+
+/// A human-readable architecture, e.g. "dense 1x28x28 → 512-128 → 32". Two checkpoints load
+/// into each other exactly when these strings are equal.
+pub fn architecture(config: &ModelConfig, shape: ImageShape) -> String {
+    let hidden: Vec<String> = config.hidden.iter().map(|w| w.to_string()).collect();
+    let kind = match config.kind {
+        k if k.has_base() => format!("{} ({})", k.name(), config.base.label()),
+        k => k.name().to_string(),
+    };
+    let sparsity = match config.kind {
+        crate::settings::ModelKind::Sparse => format!(", {:?} penalty", config.sparsity),
+        _ => String::new(),
+    };
+    format!(
+        "{kind} {shape} → {} → {}{sparsity}",
+        if hidden.is_empty() {
+            "(none)".to_string()
+        } else {
+            hidden.join("-")
+        },
+        config.latent
+    )
+}
+
+/// Calls `$body` with the type alias `$M` bound to the model type of a [`ModelConfig`]: the one
+/// place that maps a kind (and its base network) to a Rust type.
+#[macro_export]
+macro_rules! with_model_type {
+    ($model:expr, $M:ident => $body:expr) => {{
+        use $crate::model::{ConvNet, DenseNet};
+        use $crate::settings::{BaseNet, ModelKind};
+        match ($model.kind, $model.base) {
+            (ModelKind::Dense, _) => {
+                type $M = $crate::model::DenseAe;
+                $body
+            }
+            (ModelKind::Conv, _) => {
+                type $M = $crate::model::ConvAe;
+                $body
+            }
+            (ModelKind::Denoise, BaseNet::Dense) => {
+                type $M = $crate::model::denoise::DenoiseAe<DenseNet>;
+                $body
+            }
+            (ModelKind::Denoise, BaseNet::Conv) => {
+                type $M = $crate::model::denoise::DenoiseAe<ConvNet>;
+                $body
+            }
+            (ModelKind::Sparse, BaseNet::Dense) => {
+                type $M = $crate::model::SparseAe<DenseNet>;
+                $body
+            }
+            (ModelKind::Sparse, BaseNet::Conv) => {
+                type $M = $crate::model::SparseAe<ConvNet>;
+                $body
+            }
+            (ModelKind::Vae, BaseNet::Dense) => {
+                type $M = $crate::model::VaeAe<DenseNet>;
+                $body
+            }
+            (ModelKind::Vae, BaseNet::Conv) => {
+                type $M = $crate::model::VaeAe<ConvNet>;
+                $body
+            }
+        }
+    }};
+}
+
+/// Mean reconstruction loss of `logits` against `target`, both `[batch, ...]`.
+pub fn reconstruction_loss<const D: usize>(
+    logits: Tensor<D>,
+    target: Tensor<D>,
+    kind: LossKind,
+) -> Tensor<1> {
+    match kind {
+        LossKind::Mse => (sigmoid(logits) - target).square().mean(),
+        LossKind::Bce => bce_with_logits(logits, target),
+    }
+}
+
+/// Binary cross-entropy on logits, numerically stable for any logit and any target in [0, 1]:
+/// `max(x, 0) − x·y + ln(1 + e^(−|x|))`, averaged over all elements.
+pub fn bce_with_logits<const D: usize>(logits: Tensor<D>, target: Tensor<D>) -> Tensor<1> {
+    let softplus_neg_abs = logits.clone().abs().neg().exp().log1p();
+    (relu(logits.clone()) - logits * target + softplus_neg_abs).mean()
+}
+
+/// Uploads host images (`[n, C, H, W]`, row-major) as a tensor.
+pub fn images_tensor(pixels: Vec<f32>, shape: ImageShape, device: &Device) -> Tensor<4> {
+    let n = pixels.len() / shape.pixels().max(1);
+    Tensor::from_data(
+        TensorData::new(pixels, [n, shape.channels, shape.height, shape.width]),
+        device,
+    )
+}
+
+/// Reads a float tensor back to the host.
+pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .try_into_vec_as::<f32>()
+        .unwrap_or_default()
+}
+
+/// A validation copy of a model on the Flex CPU backend, serving [`LatentDecoder`] calls.
+/// The mutex makes it `Sync`; decodes are short, so callers barely contend.
+pub struct CpuDecoder<M> {
+    model: Mutex<M>,
+    device: Device,
+    latent_dim: usize,
+    shape: ImageShape,
+}
+
+impl<M: Autoencoder> CpuDecoder<M> {
+    /// Copies `model` (detached, validation mode) to the CPU.
+    pub fn new(model: &M) -> Self {
+        let device = Device::flex();
+        let copy = model.valid().to_device(&device);
+        Self {
+            latent_dim: copy.latent_dim(),
+            shape: copy.image_shape(),
+            model: Mutex::new(copy),
+            device,
+        }
+    }
+}
+
+impl<M: Autoencoder> LatentDecoder for CpuDecoder<M> {
+    fn latent_dim(&self) -> usize {
+        self.latent_dim
+    }
+
+    fn image_shape(&self) -> ImageShape {
+        self.shape
+    }
+
+    fn decode(&self, codes: &[f32]) -> ImageGrid {
+        let n = codes.len() / self.latent_dim.max(1);
+        if n == 0 {
+            return ImageGrid::new(self.shape, Vec::new());
+        }
+        let z = Tensor::<2>::from_data(
+            TensorData::new(codes[..n * self.latent_dim].to_vec(), [n, self.latent_dim]),
+            &self.device,
+        );
+        // A poisoned lock only means another decode panicked; the weights are still intact.
+        let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+        let pixels = to_vec(sigmoid(model.decode(z)));
+        ImageGrid::new(self.shape, pixels)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bce_matches_the_naive_formula_and_stays_finite() {
+        let device = Device::flex();
+        let x = [-3.0f32, -0.5, 0.0, 0.7, 4.0];
+        let y = [0.0f32, 0.2, 0.5, 1.0, 0.9];
+        let naive: f32 = x
+            .iter()
+            .zip(&y)
+            .map(|(&x, &y)| {
+                let p = 1.0 / (1.0 + (-x).exp());
+                -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
+            })
+            .sum::<f32>()
+            / 5.0;
+        let got = to_vec(bce_with_logits(
+            Tensor::<1>::from_floats(x, &device),
+            Tensor::<1>::from_floats(y, &device),
+        ))[0];
+        assert!((got - naive).abs() < 1e-5, "{got} vs {naive}");
+        let extreme = to_vec(bce_with_logits(
+            Tensor::<1>::from_floats([-1000.0f32, 1000.0], &device),
+            Tensor::<1>::from_floats([1.0f32, 0.0], &device),
+        ))[0];
+        assert!((extreme - 1000.0).abs() < 1e-3, "{extreme}");
+    }
+
+    #[test]
+    fn mse_is_on_sigmoid_outputs() {
+        let device = Device::flex();
+        let got = to_vec(reconstruction_loss(
+            Tensor::<1>::from_floats([0.0f32, 0.0], &device),
+            Tensor::<1>::from_floats([0.5f32, 1.0], &device),
+            LossKind::Mse,
+        ))[0];
+        assert!((got - 0.125).abs() < 1e-6, "{got}");
+    }
+}
+
+/// Checks every kind must pass: shapes, finite loss, a gradient for every parameter, learning.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use burn::module::{ModuleVisitor, Param};
+    use burn::optim::{AdamConfig, GradientsParams};
+
+    use super::*;
+    use crate::data::Rng;
+
+    struct GradCheck<'a> {
+        grads: &'a GradientsParams,
+        params: usize,
+        missing: Vec<String>,
+    }
+
+    impl ModuleVisitor for GradCheck<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.params += 1;
+            let ok = self
+                .grads
+                .get::<D>(param.id)
+                .map(|g| to_vec(g.abs().sum())[0] > 0.0)
+                .unwrap_or(false);
+            if !ok {
+                self.missing.push(format!("{:?} {:?}", param.id, param.shape()));
+            }
+        }
+    }
+
+    pub fn check_kind<M: Autoencoder>(config: &ModelConfig) {
+        let shape = ImageShape {
+            channels: 1,
+            height: 8,
+            width: 8,
+        };
+        let device = Device::flex().autodiff();
+        let mut model = M::init(config, shape, &device);
+        let mut rng = Rng::new(5);
+        // Eight smooth-ish images: a bright blob at a random place.
+        let pixels: Vec<f32> = (0..8)
+            .flat_map(|_| {
+                let (cy, cx) = (rng.below(8) as f32, rng.below(8) as f32);
+                (0..64).map(move |i| {
+                    let (y, x) = ((i / 8) as f32, (i % 8) as f32);
+                    (-((y - cy).powi(2) + (x - cx).powi(2)) / 6.0).exp()
+                })
+            })
+            .collect();
+        let x = images_tensor(pixels, shape, &device);
+
+        assert_eq!(model.encode(x.clone()).dims(), [8, config.latent]);
+        let z = Tensor::<2>::zeros([3, config.latent], &device);
+        assert_eq!(model.decode(z).dims(), [3, 1, 8, 8]);
+
+        let params = LossParams {
+            recon: LossKind::Bce,
+            ..LossParams::default()
+        };
+        let terms = model.loss(x.clone(), x.clone(), &params);
+        assert_eq!(terms.terms.len(), model.term_names().len());
+        let first = to_vec(terms.total.clone())[0];
+        assert!(first.is_finite(), "loss {first}");
+        let grads = GradientsParams::from_grads(terms.total.backward(), &model);
+        let mut check = GradCheck {
+            grads: &grads,
+            params: 0,
+            missing: Vec::new(),
+        };
+        model.visit(&mut check);
+        assert!(check.params > 0);
+        assert!(check.missing.is_empty(), "no gradient: {:?}", check.missing);
+
+        let mut optim = AdamConfig::new().init();
+        let mut last = first;
+        for _ in 0..60 {
+            let loss = model.loss(x.clone(), x.clone(), &params).total;
+            last = to_vec(loss.clone())[0];
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(3e-3, model, grads);
+        }
+        // BCE against soft targets has a floor (their entropy), so ask for a clear drop, not zero.
+        assert!(last < first * 0.8, "loss {first} -> {last}");
+    }
+}

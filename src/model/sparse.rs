@@ -1,0 +1,129 @@
+//! The sparse autoencoder: a reconstruction loss plus a penalty that keeps most code units near
+//! zero. Two penalties: L1 (λ · mean |z| over the batch's code values) on a linear code, and KL
+//! sparsity (β · Σⱼ KL(ρ ‖ ρ̂ⱼ), ρ̂ⱼ the batch mean of unit j) on sigmoid code units.
+
+use burn::module::Module;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+
+use super::{Autoencoder, LossTerms, Network, reconstruction_loss};
+use crate::data::ImageShape;
+use crate::settings::{LossParams, ModelConfig, SparsityKind};
+
+#[derive(Module, Debug)]
+pub struct SparseAe<N: Network> {
+    net: N,
+    #[module(skip)]
+    latent: usize,
+    #[module(skip)]
+    penalty: SparsityKind,
+}
+
+impl<N: Network> Autoencoder for SparseAe<N> {
+    fn init(config: &ModelConfig, shape: ImageShape, device: &Device) -> Self {
+        Self {
+            net: N::build(config, shape, config.latent, config.latent, device),
+            latent: config.latent,
+            penalty: config.sparsity,
+        }
+    }
+
+    fn check(config: &ModelConfig, shape: ImageShape) -> Result<(), String> {
+        N::check(config, shape)
+    }
+
+    fn latent_dim(&self) -> usize {
+        self.latent
+    }
+
+    fn image_shape(&self) -> ImageShape {
+        self.net.image_shape()
+    }
+
+    fn encode(&self, images: Tensor<4>) -> Tensor<2> {
+        let z = self.net.encode(images);
+        match self.penalty {
+            SparsityKind::L1 => z,
+            SparsityKind::Kl => sigmoid(z),
+        }
+    }
+
+    fn decode(&self, codes: Tensor<2>) -> Tensor<4> {
+        self.net.decode(codes)
+    }
+
+    fn term_names(&self) -> Vec<String> {
+        vec!["reconstruction".into(), "sparsity".into()]
+    }
+
+    fn loss(&self, input: Tensor<4>, target: Tensor<4>, params: &LossParams) -> LossTerms {
+        let z = self.encode(input);
+        let recon = reconstruction_loss(self.decode(z.clone()), target, params.recon);
+        let penalty = match self.penalty {
+            SparsityKind::L1 => z.abs().mean(),
+            SparsityKind::Kl => {
+                let rho = params.sparsity_target;
+                let rho_hat = z.mean_dim(0).clamp(1e-6, 1.0 - 1e-6);
+                let one_minus = rho_hat.clone().neg().add_scalar(1.0);
+                (rho_hat.recip().mul_scalar(rho).log().mul_scalar(rho)
+                    + one_minus.recip().mul_scalar(1.0 - rho).log().mul_scalar(1.0 - rho))
+                .sum()
+            }
+        };
+        LossTerms {
+            total: recon.clone() + penalty.clone().mul_scalar(params.sparsity_weight),
+            terms: vec![recon, penalty],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DenseNet;
+    use crate::model::tests_support::check_kind;
+    use crate::settings::ModelKind;
+
+    #[test]
+    fn sparse_l1_and_kl_shapes_gradients_and_learning() {
+        for sparsity in [SparsityKind::L1, SparsityKind::Kl] {
+            let config = ModelConfig {
+                hidden: vec![32],
+                latent: 8,
+                sparsity,
+                ..ModelKind::Sparse.default_model()
+            };
+            check_kind::<SparseAe<DenseNet>>(&config);
+        }
+    }
+
+    #[test]
+    fn kl_penalty_is_zero_at_the_target_activation() {
+        let device = Device::flex();
+        let shape = ImageShape { channels: 1, height: 2, width: 2 };
+        let config = ModelConfig {
+            hidden: vec![4],
+            latent: 1,
+            sparsity: SparsityKind::Kl,
+            ..ModelKind::Sparse.default_model()
+        };
+        let m = SparseAe::<DenseNet>::init(&config, shape, &device);
+        // Whatever the code is, ρ = its mean activation gives zero, and another ρ more.
+        let z = m.encode(Tensor::<4>::ones([1, 1, 2, 2], &device));
+        let rho = crate::model::to_vec(z.clone())[0];
+        let params = LossParams {
+            sparsity_target: rho,
+            sparsity_weight: 1.0,
+            ..LossParams::default()
+        };
+        let x = Tensor::<4>::ones([1, 1, 2, 2], &device);
+        let p = crate::model::to_vec(m.loss(x.clone(), x.clone(), &params).terms[1].clone())[0];
+        assert!(p.abs() < 1e-4, "{p}");
+        let off = LossParams {
+            sparsity_target: (rho * 0.5).max(0.01),
+            ..params
+        };
+        let q = crate::model::to_vec(m.loss(x.clone(), x, &off).terms[1].clone())[0];
+        assert!(q > 1e-3, "{q}");
+    }
+}

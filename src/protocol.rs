@@ -1,0 +1,261 @@
+//! Plain-data messages between the UI (or CLI) and the trainer: commands in, events out.
+//!
+//! No tensor crosses this boundary: images are `Vec<f32>` with a shape, latent codes are rows of
+//! `f32`, and the decoder is reached through the [`LatentDecoder`] trait object.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::data::{ImageShape, Noise};
+use crate::settings::{ModelConfig, TrainConfig};
+
+/// What the caller asks of the trainer.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Start a fresh run (or resume one, when `resume_from` is set) with this configuration.
+    Start(Box<StartRequest>),
+    Pause,
+    Resume,
+    /// Run exactly one batch (while paused; starts paused when nothing runs).
+    Step,
+    /// End the current run; it reports `Finished`.
+    Stop,
+    /// Change the learning rate of the running optimizer, from the next step on.
+    SetLearningRate(f64),
+    /// Change the input corruption, from the next step on.
+    SetNoise(Noise),
+    /// Change the VAE's KL weight β, from the next step on.
+    SetBeta(f32),
+    /// Write a checkpoint of the current weights to this folder.
+    SaveCheckpoint(PathBuf),
+}
+
+/// Everything a run needs to start.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    /// The caller's name for this run; the worker tags each of its events with it.
+    pub run_id: u64,
+    pub config: TrainConfig,
+    /// A checkpoint folder to continue from (weights, optimizer state, step count).
+    pub resume_from: Option<PathBuf>,
+    /// Begin paused (the UI's **Step** with no run).
+    pub start_paused: bool,
+}
+
+/// What the trainer reports. Every run ends with exactly one `Finished` or `Failed`.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Started(RunInfo),
+    /// Losses of the steps since the last batch, oldest first.
+    Steps(StepBatch),
+    /// Metrics on the whole test split.
+    Eval(EvalReport),
+    /// Images, latent codes and a decoder; throttled to a few per second.
+    Snapshot(Arc<Snapshot>),
+    Paused {
+        step: u64,
+    },
+    Resumed {
+        step: u64,
+    },
+    LearningRateChanged {
+        step: u64,
+        lr: f64,
+    },
+    NoiseChanged {
+        step: u64,
+        noise: Noise,
+    },
+    BetaChanged {
+        step: u64,
+        beta: f32,
+    },
+    CheckpointSaved {
+        step: u64,
+        path: PathBuf,
+    },
+    /// A non-fatal problem (e.g. a checkpoint could not be written); the run goes on.
+    Warning(String),
+    Finished(RunEnd),
+    Failed {
+        step: u64,
+        /// The full error chain, ready to show.
+        message: String,
+    },
+}
+
+/// An event of the run the caller named `run` in its `StartRequest`.
+#[derive(Debug, Clone)]
+pub struct RunEvent {
+    pub run: u64,
+    pub event: Event,
+}
+
+/// Facts about a run, sent once at its start.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// "CPU (Flex backend)" or "GPU: <adapter name>".
+    pub device: String,
+    pub dataset: String,
+    /// Human-readable architecture, e.g. "dense 1x28x28 → 512-128 → 32".
+    pub architecture: String,
+    pub model: ModelConfig,
+    pub image_shape: ImageShape,
+    pub latent_dim: usize,
+    /// Names of the loss terms, in the order `StepLoss::terms` holds them.
+    pub term_names: Vec<String>,
+    pub class_names: Vec<String>,
+    pub steps_per_epoch: u64,
+    /// The step this run starts from (non-zero when resuming).
+    pub start_step: u64,
+    pub total_steps: u64,
+    pub train_len: usize,
+    pub test_len: usize,
+    /// The test split's images, for showing any point a user picks.
+    pub test_images: Arc<ImageGrid>,
+    pub test_labels: Option<Arc<Vec<u32>>>,
+}
+
+/// One training step's losses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepLoss {
+    /// 1-based global step number.
+    pub step: u64,
+    /// 1-based epoch number.
+    pub epoch: u64,
+    pub loss: f32,
+    /// Loss terms in `RunInfo::term_names` order (at most 4).
+    pub terms: [f32; 4],
+}
+
+/// A batch of step losses with the throughput at the time.
+#[derive(Debug, Clone)]
+pub struct StepBatch {
+    pub steps: Vec<StepLoss>,
+    pub samples_per_sec: f32,
+    pub lr: f64,
+    pub elapsed_secs: f64,
+}
+
+/// Metrics on the test split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalReport {
+    pub step: u64,
+    pub epoch: u64,
+    /// Mean per-pixel squared error between sigmoid outputs and the clean test images.
+    pub test_mse: f32,
+    /// The model's loss terms on the test split, `RunInfo::term_names` order.
+    pub terms: Vec<f32>,
+    /// For a model trained on corrupted inputs: the MSE of the corrupted test inputs themselves
+    /// to the clean images (what the model must beat).
+    pub input_mse: Option<f32>,
+    pub elapsed_secs: f64,
+    /// Seconds spent in training steps only (no evaluation, snapshots or pauses), in this
+    /// process.
+    pub train_secs: f64,
+}
+
+/// A grid of equally-shaped images, row-major `[count, C, H, W]` in [0, 1].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageGrid {
+    pub shape: Option<ImageShape>,
+    pub pixels: Vec<f32>,
+}
+
+impl ImageGrid {
+    pub fn new(shape: ImageShape, pixels: Vec<f32>) -> Self {
+        Self {
+            shape: Some(shape),
+            pixels,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self.shape {
+            Some(s) if s.pixels() > 0 => self.pixels.len() / s.pixels(),
+            _ => 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn image(&self, i: usize) -> &[f32] {
+        let n = self.shape.map(|s| s.pixels()).unwrap_or(0);
+        &self.pixels[i * n..(i + 1) * n]
+    }
+}
+
+/// Latent codes of test points, row-major `[count, dim]`, with their labels.
+#[derive(Debug, Clone, Default)]
+pub struct LatentCloud {
+    pub dim: usize,
+    pub codes: Vec<f32>,
+    /// Index into the class names, per point; `None` when the data is unlabelled.
+    pub labels: Option<Vec<u32>>,
+    /// Index of each point in the test split.
+    pub test_indices: Vec<usize>,
+}
+
+impl LatentCloud {
+    pub fn len(&self) -> usize {
+        self.codes.len() / self.dim.max(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn code(&self, i: usize) -> &[f32] {
+        &self.codes[i * self.dim..(i + 1) * self.dim]
+    }
+}
+
+/// A CPU copy of a model's decoder: latent codes in, images out. Safe to call from any thread
+/// while training goes on.
+pub trait LatentDecoder: Send + Sync {
+    fn latent_dim(&self) -> usize;
+    fn image_shape(&self) -> ImageShape;
+    /// Decodes `codes` (`[n, latent_dim]`, row-major) into images in [0, 1].
+    fn decode(&self, codes: &[f32]) -> ImageGrid;
+}
+
+impl std::fmt::Debug for dyn LatentDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LatentDecoder(latent {})", self.latent_dim())
+    }
+}
+
+/// What the UI shows of the model at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub step: u64,
+    pub epoch: u64,
+    /// Indices of the fixed test examples shown.
+    pub example_indices: Vec<usize>,
+    /// Their labels (when labelled).
+    pub example_labels: Option<Vec<u32>>,
+    pub inputs: ImageGrid,
+    /// The inputs after the current corruption (equal to `inputs` without noise).
+    pub noisy: ImageGrid,
+    /// The model's outputs for what it is trained on: the noisy inputs for a denoising model,
+    /// the clean ones otherwise.
+    pub reconstructions: ImageGrid,
+    pub latents: LatentCloud,
+    pub decoder: Arc<dyn LatentDecoder>,
+    /// Seconds it took to encode the latent cloud (on the training device).
+    pub encode_secs: f64,
+}
+
+/// How a run ended well.
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    pub step: u64,
+    pub epoch: u64,
+    pub elapsed_secs: f64,
+    /// Test MSE at the end (the last evaluation).
+    pub test_mse: Option<f32>,
+    /// True when it ended on a Stop command rather than completing its epochs.
+    pub stopped: bool,
+}

@@ -1,0 +1,523 @@
+//! What a run is configured with: [`TrainConfig`], its parts, and `validate()`, which turns what a
+//! user typed (which may be nonsense) into something the trainer can trust.
+//!
+//! Plain data with serde, shared by the CLI, the UI and checkpoints; never imports burn or egui.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::data::{DataSpec, Noise};
+
+/// The autoencoder kinds. A new kind is one file under `model/`, one variant here and one arm
+/// in `with_model_type!`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+pub enum ModelKind {
+    /// Fully connected encoder and decoder.
+    Dense,
+    /// Strided convolutions down, transposed convolutions up.
+    Conv,
+    /// Learns to remove the input corruption (dense or conv network).
+    Denoise,
+    /// A code kept mostly near zero by an L1 or KL sparsity penalty.
+    Sparse,
+    /// Variational: a Gaussian code, reconstruction + β·KL to the N(0, I) prior.
+    Vae,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 5] = [
+        ModelKind::Dense,
+        ModelKind::Conv,
+        ModelKind::Denoise,
+        ModelKind::Sparse,
+        ModelKind::Vae,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ModelKind::Dense => "Dense",
+            ModelKind::Conv => "Convolutional",
+            ModelKind::Denoise => "Denoising",
+            ModelKind::Sparse => "Sparse",
+            ModelKind::Vae => "Variational (VAE)",
+        }
+    }
+
+    /// The CLI name (`--model`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Dense => "dense",
+            ModelKind::Conv => "conv",
+            ModelKind::Denoise => "denoise",
+            ModelKind::Sparse => "sparse",
+            ModelKind::Vae => "vae",
+        }
+    }
+
+    /// True for kinds that are built on a choice of network (`--base`).
+    pub fn has_base(self) -> bool {
+        matches!(self, ModelKind::Denoise | ModelKind::Sparse | ModelKind::Vae)
+    }
+
+    /// The reference architecture of this kind (`../shared/bench/README.md`), on its default
+    /// network.
+    pub fn default_model(self) -> ModelConfig {
+        let base = match self {
+            ModelKind::Conv => BaseNet::Conv,
+            _ => BaseNet::Dense,
+        };
+        self.model_on(base)
+    }
+
+    /// The default architecture of this kind on `base`.
+    pub fn model_on(self, base: BaseNet) -> ModelConfig {
+        let base = if self == ModelKind::Conv {
+            BaseNet::Conv
+        } else if self == ModelKind::Dense {
+            BaseNet::Dense
+        } else {
+            base
+        };
+        let (hidden, latent) = match (self, base) {
+            (ModelKind::Vae, BaseNet::Dense) => (vec![512, 256], 2),
+            (ModelKind::Vae, BaseNet::Conv) => (vec![32, 64], 2),
+            (_, BaseNet::Conv) => (vec![32, 64], 16),
+            (_, BaseNet::Dense) => (vec![512, 128], 32),
+        };
+        ModelConfig {
+            kind: self,
+            base,
+            hidden,
+            latent,
+            sparsity: SparsityKind::L1,
+        }
+    }
+}
+
+/// The network a kind is built on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum)]
+pub enum BaseNet {
+    #[default]
+    Dense,
+    Conv,
+}
+
+impl BaseNet {
+    pub fn label(self) -> &'static str {
+        match self {
+            BaseNet::Dense => "dense",
+            BaseNet::Conv => "conv",
+        }
+    }
+}
+
+/// The sparse autoencoder's penalty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum)]
+pub enum SparsityKind {
+    /// λ · mean |z| on the linear code.
+    #[default]
+    L1,
+    /// β · Σ KL(ρ ‖ ρ̂ⱼ) on sigmoid code units, ρ̂ⱼ their mean activation over the batch.
+    Kl,
+}
+
+impl SparsityKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            SparsityKind::L1 => "L1 (λ)",
+            SparsityKind::Kl => "KL (ρ, β)",
+        }
+    }
+}
+
+/// Reconstruction loss on the decoder's logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+pub enum LossKind {
+    /// Mean squared error between sigmoid(logits) and the target.
+    Mse,
+    /// Binary cross-entropy on logits, averaged over pixels and batch.
+    #[default]
+    Bce,
+}
+
+impl LossKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            LossKind::Mse => "MSE",
+            LossKind::Bce => "BCE",
+        }
+    }
+}
+
+/// What a loss needs besides the data, computed by the loop each step (so a weight can change
+/// while training runs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossParams {
+    pub recon: LossKind,
+    /// VAE: the weight of the KL term now (after any warm-up).
+    pub beta: f32,
+    /// Sparse: the weight of the sparsity penalty (λ for L1, β for KL).
+    pub sparsity_weight: f32,
+    /// Sparse with KL: the target mean activation ρ.
+    pub sparsity_target: f32,
+}
+
+impl Default for LossParams {
+    fn default() -> Self {
+        Self {
+            recon: LossKind::Bce,
+            beta: 1.0,
+            sparsity_weight: 0.0,
+            sparsity_target: 0.05,
+        }
+    }
+}
+
+/// The architecture of a model: what must match for a checkpoint to load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelConfig {
+    pub kind: ModelKind,
+    /// The network under kinds that have a choice (denoise, sparse, VAE).
+    pub base: BaseNet,
+    /// Encoder widths, input side first (units for dense layers, channels for convolutions);
+    /// the decoder mirrors them.
+    pub hidden: Vec<usize>,
+    pub latent: usize,
+    /// The sparse kind's penalty (KL puts a sigmoid on the code).
+    pub sparsity: SparsityKind,
+}
+
+impl Default for ModelConfig {
+    /// The reference dense model: 784-512-128-32-128-512-784.
+    fn default() -> Self {
+        ModelKind::Dense.default_model()
+    }
+}
+
+/// A validated training configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    pub data: DataSpec,
+    pub model: ModelConfig,
+    pub loss: LossKind,
+    /// Adam learning rate.
+    pub lr: f64,
+    pub batch_size: usize,
+    /// Total epochs of the run (a resumed run continues up to this count).
+    pub epochs: u64,
+    pub seed: u64,
+    /// Corruption of the inputs; the target stays clean.
+    pub noise: Noise,
+    /// VAE: weight β of the KL term.
+    pub beta: f32,
+    /// VAE: β ramps up linearly from 0 over this many steps (0: no warm-up).
+    pub kl_warmup_steps: u64,
+    /// Sparse: weight of the penalty (λ for L1, β for KL).
+    pub sparsity_weight: f32,
+    /// Sparse with KL: target mean activation ρ of each code unit.
+    pub sparsity_target: f32,
+    /// Evaluate on the test split every this many steps (and at each epoch end).
+    pub eval_every: u64,
+    /// Fixed test examples shown in snapshots.
+    pub examples: usize,
+    /// At most this many test points are encoded for the latent scatter.
+    pub max_latent_points: usize,
+    /// Snapshots are sent at most this often; 0 means only at evaluations.
+    pub snapshot_interval_secs: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            data: DataSpec::Mnist,
+            model: ModelConfig::default(),
+            loss: LossKind::Bce,
+            lr: 1e-3,
+            batch_size: 128,
+            epochs: 10,
+            seed: 0,
+            noise: Noise::default(),
+            beta: 1.0,
+            kl_warmup_steps: 0,
+            sparsity_weight: 0.01,
+            sparsity_target: 0.05,
+            eval_every: 50,
+            examples: 12,
+            max_latent_points: 2000,
+            snapshot_interval_secs: 0.25,
+        }
+    }
+}
+
+/// A setting that cannot be used, with the reason.
+#[derive(Debug, Error, PartialEq)]
+pub enum SettingsError {
+    #[error("{field} is {value}: {why}")]
+    Invalid {
+        field: &'static str,
+        value: String,
+        why: &'static str,
+    },
+}
+
+fn invalid(field: &'static str, value: impl ToString, why: &'static str) -> SettingsError {
+    SettingsError::Invalid {
+        field,
+        value: value.to_string(),
+        why,
+    }
+}
+
+impl TrainConfig {
+    /// Checks every field; the trainer assumes a validated config.
+    pub fn validate(self) -> Result<Self, SettingsError> {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(invalid("learning rate", self.lr, "must be a positive number"));
+        }
+        if self.batch_size == 0 || self.batch_size > 65536 {
+            return Err(invalid("batch size", self.batch_size, "must be 1 to 65536"));
+        }
+        if self.epochs == 0 {
+            return Err(invalid("epochs", self.epochs, "must be at least 1"));
+        }
+        if self.model.latent == 0 || self.model.latent > 4096 {
+            return Err(invalid("latent size", self.model.latent, "must be 1 to 4096"));
+        }
+        if let Some(w) = self.model.hidden.iter().find(|&&w| w == 0 || w > 16384) {
+            return Err(invalid("hidden width", w, "must be 1 to 16384"));
+        }
+        if !(self.noise.level.is_finite() && (0.0..=10.0).contains(&self.noise.level)) {
+            return Err(invalid("noise level", self.noise.level, "must be 0 to 10"));
+        }
+        if !(self.beta.is_finite() && self.beta >= 0.0) {
+            return Err(invalid("beta", self.beta, "must be 0 or more"));
+        }
+        if !(self.sparsity_weight.is_finite() && self.sparsity_weight >= 0.0) {
+            return Err(invalid("sparsity weight", self.sparsity_weight, "must be 0 or more"));
+        }
+        if !(self.sparsity_target > 0.0 && self.sparsity_target < 1.0) {
+            return Err(invalid("sparsity target", self.sparsity_target, "must be between 0 and 1"));
+        }
+        if self.eval_every == 0 {
+            return Err(invalid("eval every", self.eval_every, "must be at least 1"));
+        }
+        if !(self.snapshot_interval_secs.is_finite() && self.snapshot_interval_secs >= 0.0) {
+            return Err(invalid(
+                "snapshot interval",
+                self.snapshot_interval_secs,
+                "must be 0 or more seconds",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// The built-in datasets the studio offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum BuiltinData {
+    #[default]
+    Mnist,
+    Fashion,
+}
+
+impl BuiltinData {
+    pub const ALL: [BuiltinData; 2] = [BuiltinData::Mnist, BuiltinData::Fashion];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BuiltinData::Mnist => "MNIST digits",
+            BuiltinData::Fashion => "Fashion-MNIST",
+        }
+    }
+
+    pub fn spec(self) -> DataSpec {
+        match self {
+            BuiltinData::Mnist => DataSpec::Mnist,
+            BuiltinData::Fashion => DataSpec::Fashion,
+        }
+    }
+}
+
+/// What the studio's controls edit, persisted between sessions. May hold nonsense (a typo in
+/// the hidden widths); [`Settings::to_config`] says what is wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub data: BuiltinData,
+    pub kind: ModelKind,
+    pub base: BaseNet,
+    pub sparsity: SparsityKind,
+    pub latent: usize,
+    /// Comma-separated encoder widths, as typed.
+    pub hidden: String,
+    pub loss: LossKind,
+    pub lr: f64,
+    pub batch_size: usize,
+    pub seed: u64,
+    pub epochs: u64,
+    pub noise: Noise,
+    /// VAE: weight β of the KL term (live).
+    pub beta: f32,
+    /// Sparse: penalty weight.
+    pub sparsity_weight: f32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let c = TrainConfig::default();
+        Self {
+            data: BuiltinData::Mnist,
+            kind: c.model.kind,
+            base: c.model.base,
+            sparsity: c.model.sparsity,
+            latent: c.model.latent,
+            hidden: "512, 128".to_string(),
+            loss: c.loss,
+            lr: c.lr,
+            batch_size: c.batch_size,
+            seed: c.seed,
+            epochs: c.epochs,
+            noise: Noise {
+                kind: crate::data::NoiseKind::Gaussian,
+                level: 0.0,
+            },
+            beta: c.beta,
+            sparsity_weight: c.sparsity_weight,
+        }
+    }
+}
+
+impl Settings {
+    /// Switches to another kind or base network with its default widths and latent size.
+    pub fn set_kind(&mut self, kind: ModelKind, base: BaseNet) {
+        let m = kind.model_on(base);
+        self.kind = kind;
+        self.base = m.base;
+        self.latent = m.latent;
+        self.hidden = m
+            .hidden
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if kind == ModelKind::Denoise && self.noise.level == 0.0 {
+            self.noise = Noise::REFERENCE;
+        }
+    }
+
+    /// Parses the hidden widths ("512, 128" → [512, 128]); empty means none.
+    pub fn hidden_widths(&self) -> Result<Vec<usize>, SettingsError> {
+        self.hidden
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<usize>().map_err(|_| {
+                    invalid("hidden widths", &self.hidden, "must be numbers separated by commas")
+                })
+            })
+            .collect()
+    }
+
+    /// A validated configuration for a studio run (snapshots a few times a second).
+    pub fn to_config(&self) -> Result<TrainConfig, SettingsError> {
+        TrainConfig {
+            data: self.data.spec(),
+            model: ModelConfig {
+                kind: self.kind,
+                base: self.base,
+                hidden: self.hidden_widths()?,
+                latent: self.latent,
+                sparsity: self.sparsity,
+            },
+            loss: self.loss,
+            lr: self.lr,
+            batch_size: self.batch_size,
+            epochs: self.epochs,
+            seed: self.seed,
+            noise: self.noise,
+            beta: self.beta,
+            sparsity_weight: self.sparsity_weight,
+            examples: 8,
+            snapshot_interval_secs: 0.3,
+            ..TrainConfig::default()
+        }
+        .validate()
+    }
+
+    /// True when going from `self` to `other` needs a new model (and so a restart).
+    pub fn needs_restart(&self, other: &Settings) -> bool {
+        self.data != other.data
+            || self.kind != other.kind
+            || self.base != other.base
+            || self.sparsity != other.sparsity
+            || self.sparsity_weight != other.sparsity_weight
+            || self.latent != other.latent
+            || self.hidden_widths().ok() != other.hidden_widths().ok()
+            || self.loss != other.loss
+            || self.batch_size != other.batch_size
+            || self.seed != other.seed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_bad_values_are_named() {
+        assert!(TrainConfig::default().validate().is_ok());
+        let e = TrainConfig {
+            lr: f64::NAN,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.to_string().starts_with("learning rate is NaN"), "{e}");
+        let e = TrainConfig {
+            model: ModelConfig {
+                hidden: vec![512, 0],
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.to_string().contains("hidden width is 0"), "{e}");
+    }
+
+    #[test]
+    fn studio_settings_parse_widths_and_know_what_needs_a_restart() {
+        let s = Settings::default();
+        assert_eq!(s.to_config().unwrap().model, ModelConfig::default());
+        let bad = Settings {
+            hidden: "512, x".into(),
+            ..Settings::default()
+        };
+        assert!(bad.to_config().unwrap_err().to_string().contains("hidden widths"));
+        let lr = Settings {
+            lr: 0.01,
+            ..Settings::default()
+        };
+        assert!(!s.needs_restart(&lr));
+        let wider = Settings {
+            hidden: "512,128 ".into(),
+            ..Settings::default()
+        };
+        assert!(!s.needs_restart(&wider), "same widths, other spacing");
+        let latent = Settings {
+            latent: 2,
+            ..Settings::default()
+        };
+        assert!(s.needs_restart(&latent));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let c = TrainConfig::default();
+        let s = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<TrainConfig>(&s).unwrap(), c);
+    }
+}

@@ -1,0 +1,84 @@
+//! Choosing where training runs: a real GPU through wgpu, or the Flex CPU backend.
+//!
+//! The wgpu runtime can be initialised once per process, so the probe runs once and is cached.
+
+use std::sync::OnceLock;
+
+use burn::tensor::Device;
+use burn::tensor::wgpu::wgpu;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// What the user asked for (`--device`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+pub enum DeviceChoice {
+    /// A real GPU when one exists, otherwise the CPU.
+    #[default]
+    Auto,
+    /// The Flex CPU backend.
+    Cpu,
+    /// A real GPU through wgpu; an error when there is none.
+    Gpu,
+}
+
+/// The device a run uses, with a description for people.
+#[derive(Debug, Clone)]
+pub struct SelectedDevice {
+    pub device: Device,
+    /// "CPU (Flex backend)" or "GPU: <adapter name> (<graphics API>)".
+    pub description: String,
+    pub is_gpu: bool,
+}
+
+impl SelectedDevice {
+    pub fn cpu() -> Self {
+        Self {
+            device: Device::flex(),
+            description: "CPU (Flex backend)".to_string(),
+            is_gpu: false,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum DeviceError {
+    #[error("--device gpu was asked for, but no GPU is usable: {0}")]
+    NoGpu(String),
+}
+
+/// Resolves a choice to a device; `Auto` never fails.
+pub fn select(choice: DeviceChoice) -> Result<SelectedDevice, DeviceError> {
+    match choice {
+        DeviceChoice::Cpu => Ok(SelectedDevice::cpu()),
+        DeviceChoice::Gpu => probe_gpu().clone().map_err(DeviceError::NoGpu),
+        DeviceChoice::Auto => Ok(probe_gpu().clone().unwrap_or_else(|_| SelectedDevice::cpu())),
+    }
+}
+
+/// The one wgpu probe of this process: a device on a real (non-software) adapter, or why not.
+fn probe_gpu() -> &'static Result<SelectedDevice, String> {
+    static PROBE: OnceLock<Result<SelectedDevice, String>> = OnceLock::new();
+    PROBE.get_or_init(|| {
+        // Driver stacks have been seen to panic instead of returning an error; treat that as "no GPU".
+        let attempt = std::panic::catch_unwind(|| Device::wgpu_options().init_with_setup());
+        match attempt {
+            Err(_) => Err("the wgpu driver panicked while looking for an adapter".to_string()),
+            Ok(Err(e)) => Err(format!("no wgpu adapter: {e}")),
+            Ok(Ok((device, setup))) => {
+                let info = setup.adapter.get_info();
+                if info.device_type == wgpu::DeviceType::Cpu {
+                    Err(format!(
+                        "the only adapter is a software renderer ({}), which is slower than the CPU backend",
+                        info.name
+                    ))
+                } else {
+                    Ok(SelectedDevice {
+                        device,
+                        description: format!("GPU: {} ({:?})", info.name, info.backend),
+                        is_gpu: true,
+                    })
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,749 @@
+//! Training: the loop as a plain function ([`run`]), the worker thread around it
+//! ([`worker::Trainer`]), checkpoints and device choice.
+//!
+//! `run` talks to the outside only through `Command`s and `Event`s from [`crate::protocol`];
+//! it owns no threads. Never imports egui.
+
+pub mod checkpoint;
+pub mod device;
+pub mod worker;
+
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+
+use crate::data::{DataSplit, Dataset, Noise, Rng, epoch_batches};
+use crate::model::{Autoencoder, CpuDecoder, architecture, images_tensor, to_vec};
+use crate::protocol::{
+    Command, EvalReport, Event, ImageGrid, LatentCloud, RunEnd, RunInfo, Snapshot, StartRequest,
+    StepBatch, StepLoss,
+};
+use crate::settings::{LossParams, ModelKind, TrainConfig};
+use checkpoint::CheckpointMeta;
+pub use device::{DeviceChoice, SelectedDevice};
+
+/// Why a run failed, and at which step.
+#[derive(Debug, Clone)]
+pub struct RunError {
+    pub step: u64,
+    pub message: String,
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Where a run writes its checkpoints, besides explicit `SaveCheckpoint` commands.
+#[derive(Debug, Clone, Default)]
+pub struct Autosave {
+    /// Saved at each epoch end and when the run ends (on failure: the weights kept).
+    pub dir: Option<PathBuf>,
+}
+
+/// Trains one run to its end, reporting through `sink` and obeying `control`.
+///
+/// Sends exactly one `Finished` or `Failed` as its last event, whatever happens inside
+/// (a panic in a backend included). Returns when the run completes, on `Stop`, or when
+/// `control`'s sender is dropped.
+pub fn run(
+    request: &StartRequest,
+    data: &DataSplit,
+    device: &SelectedDevice,
+    autosave: &Autosave,
+    sink: &mut dyn FnMut(Event),
+    control: &Receiver<Command>,
+) -> Result<RunEnd, RunError> {
+    let mut last_step = 0;
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        crate::with_model_type!(request.config.model, M => {
+            Trainer::<M>::run(request, data, device, autosave, sink, control, &mut last_step)
+        })
+    }));
+    let result = outcome.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".to_string());
+        Err(RunError {
+            step: last_step,
+            message: format!("internal error in the training backend at step {last_step}: {what}"),
+        })
+    });
+    match &result {
+        Ok(end) => sink(Event::Finished(end.clone())),
+        Err(e) => sink(Event::Failed {
+            step: e.step,
+            message: e.message.clone(),
+        }),
+    }
+    result
+}
+
+/// Test data prepared once as device tensors, in chunks.
+struct EvalSet {
+    /// (model input, clean target) per chunk; the input is a fixed noisy copy when noise is on.
+    chunks: Vec<(Tensor<4>, Tensor<4>)>,
+    count: usize,
+}
+
+const EVAL_CHUNK: usize = 500;
+
+impl EvalSet {
+    fn new(test: &Dataset, noise: Noise, seed: u64, device: &Device) -> Self {
+        let n = test.len();
+        let px = test.shape.pixels();
+        let mut noisy = test.images.clone();
+        noise.apply(&mut noisy, &mut Rng::new(seed ^ 0x7E57));
+        let chunks = (0..n)
+            .step_by(EVAL_CHUNK)
+            .map(|start| {
+                let end = (start + EVAL_CHUNK).min(n);
+                let clean = test.images[start * px..end * px].to_vec();
+                let target = images_tensor(clean, test.shape, device);
+                let input = if noise.is_identity() {
+                    target.clone()
+                } else {
+                    images_tensor(noisy[start * px..end * px].to_vec(), test.shape, device)
+                };
+                (input, target)
+            })
+            .collect();
+        Self { chunks, count: n }
+    }
+}
+
+/// Pending step losses and the throughput window.
+struct StepWindow {
+    steps: Vec<StepLoss>,
+    since: Instant,
+    train_secs: f64,
+    samples: usize,
+    samples_per_sec: f32,
+}
+
+/// The state of one run, apart from the model (which the optimizer consumes and returns).
+struct Trainer<'a, M: Autoencoder> {
+    config: TrainConfig,
+    data: &'a DataSplit,
+    train_device: Device,
+    eval_device: Device,
+    optim: ModuleOptimizer,
+    lr: f64,
+    beta: f32,
+    noise_rng: Rng,
+    step: u64,
+    steps_per_epoch: u64,
+    total_steps: u64,
+    term_names: Vec<String>,
+    eval: EvalSet,
+    examples: Vec<usize>,
+    /// Active (unpaused) training time before this process took over, from a checkpoint.
+    elapsed_before: f64,
+    started: Instant,
+    paused_total: Duration,
+    paused_since: Option<Instant>,
+    window: StepWindow,
+    /// Seconds spent in training steps in this process.
+    train_secs: f64,
+    last_snapshot: Option<Instant>,
+    last_snapshot_step: Option<u64>,
+    last_eval_step: Option<u64>,
+    last_test_mse: Option<f32>,
+    last_good: Option<(M, u64)>,
+    architecture: String,
+    autosave: Autosave,
+    /// Host buffers reused every step: clean batch and its corrupted copy.
+    batch_clean: Vec<f32>,
+    batch_noisy: Vec<f32>,
+}
+
+enum Flow {
+    Go,
+    Stop,
+}
+
+impl<'a, M: Autoencoder> Trainer<'a, M> {
+    fn run(
+        request: &StartRequest,
+        data: &'a DataSplit,
+        device: &SelectedDevice,
+        autosave: &Autosave,
+        sink: &mut dyn FnMut(Event),
+        control: &Receiver<Command>,
+        last_step: &mut u64,
+    ) -> Result<RunEnd, RunError> {
+        let config = request.config.clone();
+        let fail = |step: u64, message: String| RunError { step, message };
+        let shape = data.train.shape;
+        if data.train.is_empty() || data.test.is_empty() {
+            return Err(fail(0, format!("dataset {} has no images", data.name)));
+        }
+        let eval_device = device.device.clone();
+        let train_device = eval_device.clone().autodiff();
+        train_device.seed(config.seed);
+        M::check(&config.model, shape).map_err(|e| fail(0, format!("{e} ({})", data.name)))?;
+        let arch = architecture(&config.model, shape);
+        let mut model = M::init(&config.model, shape, &train_device);
+        let mut optim = AdamConfig::new().init();
+        let mut step = 0;
+        let mut elapsed_before = 0.0;
+        if let Some(dir) = &request.resume_from {
+            let (dir, meta) = checkpoint::read_meta(dir).map_err(|e| fail(0, format!("{e:#}")))?;
+            model = checkpoint::load_model(&dir, &meta, model, &arch)
+                .map_err(|e| fail(0, format!("{e:#}")))?;
+            optim = checkpoint::load_optimizer(&dir, optim).map_err(|e| fail(0, format!("{e:#}")))?;
+            step = meta.step;
+            elapsed_before = meta.elapsed_secs;
+        }
+        let steps_per_epoch = if data.train.len() < config.batch_size {
+            1
+        } else {
+            (data.train.len() / config.batch_size) as u64
+        };
+        let examples: Vec<usize> = (0..config.examples.min(data.test.len())).collect();
+        let term_names = model.term_names();
+        let mut t = Trainer {
+            eval: EvalSet::new(&data.test, train_noise(&config), config.seed, &eval_device),
+            data,
+            lr: config.lr,
+            beta: config.beta,
+            noise_rng: Rng::new(config.seed ^ 0xA015E ^ step),
+            train_device,
+            eval_device,
+            optim,
+            step,
+            steps_per_epoch,
+            total_steps: steps_per_epoch * config.epochs,
+            term_names,
+            examples,
+            elapsed_before,
+            started: Instant::now(),
+            paused_total: Duration::ZERO,
+            paused_since: None,
+            window: StepWindow {
+                steps: Vec::new(),
+                since: Instant::now(),
+                train_secs: 0.0,
+                samples: 0,
+                samples_per_sec: 0.0,
+            },
+            train_secs: 0.0,
+            last_snapshot: None,
+            last_snapshot_step: None,
+            last_eval_step: None,
+            last_test_mse: None,
+            last_good: Some((model.clone(), step)),
+            architecture: arch.clone(),
+            autosave: autosave.clone(),
+            batch_clean: Vec::new(),
+            batch_noisy: Vec::new(),
+            config,
+        };
+        sink(Event::Started(RunInfo {
+            device: device.description.clone(),
+            dataset: data.name.clone(),
+            architecture: arch,
+            model: t.config.model.clone(),
+            image_shape: shape,
+            latent_dim: model.latent_dim(),
+            term_names: t.term_names.clone(),
+            class_names: data.train.class_names.clone(),
+            steps_per_epoch,
+            start_step: t.step,
+            total_steps: t.total_steps,
+            train_len: data.train.len(),
+            test_len: data.test.len(),
+            test_images: Arc::new(ImageGrid::new(shape, data.test.images.clone())),
+            test_labels: data.test.labels.clone().map(Arc::new),
+        }));
+        t.send_snapshot(&model, sink);
+
+        let mut paused = request.start_paused;
+        let mut step_budget = 0u32;
+        if paused {
+            t.paused_since = Some(Instant::now());
+            sink(Event::Paused { step: t.step });
+        }
+        let mut batches: Vec<Vec<usize>> = Vec::new();
+        let mut batches_epoch = 0;
+        let mut stopped = false;
+        while t.step < t.total_steps {
+            // Commands first: block only while paused with no single step requested.
+            loop {
+                let cmd = if paused && step_budget == 0 {
+                    match control.recv_timeout(Duration::from_millis(200)) {
+                        Ok(c) => c,
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => {
+                            stopped = true;
+                            break;
+                        }
+                    }
+                } else {
+                    match control.try_recv() {
+                        Ok(c) => c,
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            stopped = true;
+                            break;
+                        }
+                    }
+                };
+                match t.command(cmd, &model, &mut paused, &mut step_budget, sink) {
+                    Flow::Go => {}
+                    Flow::Stop => {
+                        stopped = true;
+                        break;
+                    }
+                }
+            }
+            if stopped {
+                break;
+            }
+            let epoch = t.step / t.steps_per_epoch + 1;
+            if batches_epoch != epoch {
+                let mut rng = Rng::new(t.config.seed.wrapping_mul(0x9E37) ^ epoch);
+                batches = epoch_batches(data.train.len(), t.config.batch_size, &mut rng);
+                batches_epoch = epoch;
+            }
+            let pos = (t.step % t.steps_per_epoch) as usize;
+            model = match t.train_step(model, &batches[pos], epoch) {
+                Ok(m) => m,
+                Err((m, loss)) => {
+                    *last_step = t.step + 1;
+                    return Err(t.diverged(m, loss, sink));
+                }
+            };
+            *last_step = t.step;
+            step_budget = step_budget.saturating_sub(1);
+
+            let epoch_end = t.step % t.steps_per_epoch == 0;
+            if t.window.since.elapsed() >= Duration::from_millis(100) {
+                t.flush_steps(sink);
+            }
+            if epoch_end || t.step % t.config.eval_every == 0 {
+                t.flush_steps(sink);
+                t.evaluate(&model, sink);
+                if t.config.snapshot_interval_secs == 0.0 || epoch_end {
+                    t.send_snapshot(&model, sink);
+                }
+            }
+            if t.config.snapshot_interval_secs > 0.0
+                && t
+                    .last_snapshot
+                    .is_none_or(|s| s.elapsed().as_secs_f64() >= t.config.snapshot_interval_secs)
+            {
+                t.send_snapshot(&model, sink);
+            }
+            if epoch_end {
+                t.autosave(&model, sink);
+            }
+            if paused && step_budget == 0 {
+                t.flush_steps(sink);
+            }
+        }
+        // Finish: final metrics and pictures for whoever reads the last events.
+        t.flush_steps(sink);
+        if t.last_eval_step != Some(t.step) {
+            t.evaluate(&model, sink);
+        }
+        if t.last_snapshot_step != Some(t.step) {
+            t.send_snapshot(&model, sink);
+        }
+        if t.step % t.steps_per_epoch != 0 || stopped {
+            t.autosave(&model, sink);
+        }
+        Ok(RunEnd {
+            step: t.step,
+            epoch: t.epoch(),
+            elapsed_secs: t.elapsed_secs(),
+            test_mse: t.last_test_mse,
+            stopped,
+        })
+    }
+
+    fn epoch(&self) -> u64 {
+        self.step.saturating_sub(1) / self.steps_per_epoch + 1
+    }
+
+    fn elapsed_secs(&self) -> f64 {
+        let paused_now = self.paused_since.map(|p| p.elapsed()).unwrap_or_default();
+        self.elapsed_before
+            + (self.started.elapsed() - self.paused_total - paused_now).as_secs_f64()
+    }
+
+    fn command(
+        &mut self,
+        cmd: Command,
+        model: &M,
+        paused: &mut bool,
+        step_budget: &mut u32,
+        sink: &mut dyn FnMut(Event),
+    ) -> Flow {
+        match cmd {
+            Command::Pause => {
+                if !*paused {
+                    *paused = true;
+                    self.paused_since = Some(Instant::now());
+                    self.flush_steps(sink);
+                    sink(Event::Paused { step: self.step });
+                }
+            }
+            Command::Resume => {
+                *step_budget = 0;
+                if *paused {
+                    *paused = false;
+                    if let Some(p) = self.paused_since.take() {
+                        self.paused_total += p.elapsed();
+                    }
+                    self.window = StepWindow {
+                        steps: std::mem::take(&mut self.window.steps),
+                        since: Instant::now(),
+                        train_secs: 0.0,
+                        samples: 0,
+                        samples_per_sec: self.window.samples_per_sec,
+                    };
+                    sink(Event::Resumed { step: self.step });
+                }
+            }
+            Command::Step => {
+                if !*paused {
+                    *paused = true;
+                    self.paused_since = Some(Instant::now());
+                    self.flush_steps(sink);
+                    sink(Event::Paused { step: self.step });
+                }
+                *step_budget += 1;
+            }
+            Command::Stop => return Flow::Stop,
+            Command::SetLearningRate(lr) => {
+                if lr.is_finite() && lr > 0.0 {
+                    self.lr = lr;
+                    sink(Event::LearningRateChanged {
+                        step: self.step,
+                        lr,
+                    });
+                } else {
+                    sink(Event::Warning(format!("ignored learning rate {lr}: must be positive")));
+                }
+            }
+            Command::SetBeta(beta) => {
+                if beta.is_finite() && beta >= 0.0 {
+                    self.beta = beta;
+                    sink(Event::BetaChanged {
+                        step: self.step,
+                        beta,
+                    });
+                } else {
+                    sink(Event::Warning(format!("ignored β {beta}: must be 0 or more")));
+                }
+            }
+            Command::SetNoise(noise) => {
+                self.config.noise = noise;
+                self.eval = EvalSet::new(
+                    &self.data.test,
+                    train_noise(&self.config),
+                    self.config.seed,
+                    &self.eval_device,
+                );
+                sink(Event::NoiseChanged {
+                    step: self.step,
+                    noise,
+                });
+            }
+            Command::SaveCheckpoint(dir) => match self.save(&dir, model, true) {
+                Ok(()) => sink(Event::CheckpointSaved {
+                    step: self.step,
+                    path: dir,
+                }),
+                Err(e) => sink(Event::Warning(format!("{e:#}"))),
+            },
+            Command::Start(_) => sink(Event::Warning(
+                "a run is already in progress: stop it before starting another".to_string(),
+            )),
+        }
+        Flow::Go
+    }
+
+    /// One optimizer step on the batch `indices`. On a non-finite loss, returns the model
+    /// untouched (the update is not applied) and the loss.
+    fn train_step(&mut self, model: M, indices: &[usize], epoch: u64) -> Result<M, (M, f32)> {
+        let t0 = Instant::now();
+        let train = &self.data.train;
+        let shape = train.shape;
+        self.batch_clean.clear();
+        for &i in indices {
+            self.batch_clean.extend_from_slice(train.image(i));
+        }
+        let target = images_tensor(self.batch_clean.clone(), shape, &self.train_device);
+        let noise = self.train_noise();
+        let input = if noise.is_identity() {
+            target.clone()
+        } else {
+            self.batch_noisy.clone_from(&self.batch_clean);
+            noise.apply(&mut self.batch_noisy, &mut self.noise_rng);
+            images_tensor(self.batch_noisy.clone(), shape, &self.train_device)
+        };
+        let terms = model.loss(input, target, &self.loss_params());
+        let mut parts = vec![terms.total.clone().detach()];
+        parts.extend(terms.terms.iter().map(|t| t.clone().detach()));
+        let values = to_vec(Tensor::cat(parts, 0));
+        let loss = values[0];
+        if !loss.is_finite() {
+            return Err((model, loss));
+        }
+        let grads = GradientsParams::from_grads(terms.total.backward(), &model);
+        let model = self.optim.step(self.lr, model, grads);
+        self.step += 1;
+        let mut term_values = [0.0f32; 4];
+        for (dst, src) in term_values.iter_mut().zip(&values[1..]) {
+            *dst = *src;
+        }
+        self.window.steps.push(StepLoss {
+            step: self.step,
+            epoch,
+            loss,
+            terms: term_values,
+        });
+        let secs = t0.elapsed().as_secs_f64();
+        self.window.samples += indices.len();
+        self.window.train_secs += secs;
+        self.train_secs += secs;
+        Ok(model)
+    }
+
+    fn loss_params(&self) -> LossParams {
+        let warmup = self.config.kl_warmup_steps;
+        let ramp = if warmup == 0 {
+            1.0
+        } else {
+            (self.step as f32 / warmup as f32).min(1.0)
+        };
+        LossParams {
+            recon: self.config.loss,
+            beta: self.beta * ramp,
+            sparsity_weight: self.config.sparsity_weight,
+            sparsity_target: self.config.sparsity_target,
+        }
+    }
+
+    /// The corruption the model trains on: the configured one for a denoising model, none
+    /// otherwise (other kinds only show it).
+    fn train_noise(&self) -> Noise {
+        train_noise(&self.config)
+    }
+
+    fn flush_steps(&mut self, sink: &mut dyn FnMut(Event)) {
+        if self.window.train_secs > 0.0 {
+            self.window.samples_per_sec = (self.window.samples as f64 / self.window.train_secs) as f32;
+        }
+        if !self.window.steps.is_empty() {
+            sink(Event::Steps(StepBatch {
+                steps: std::mem::take(&mut self.window.steps),
+                samples_per_sec: self.window.samples_per_sec,
+                lr: self.lr,
+                elapsed_secs: self.elapsed_secs(),
+            }));
+        }
+        self.window.since = Instant::now();
+        self.window.samples = 0;
+        self.window.train_secs = 0.0;
+    }
+
+    /// Test metrics on the whole test split.
+    fn evaluate(&mut self, model: &M, sink: &mut dyn FnMut(Event)) {
+        let valid = model.valid();
+        let mut sq_sum = 0.0f64;
+        let mut input_sq_sum = 0.0f64;
+        let noisy = !self.train_noise().is_identity();
+        let mut terms = vec![0.0f64; self.term_names.len()];
+        for (input, target) in &self.eval.chunks {
+            let n = target.dims()[0] as f64;
+            let logits = valid.decode(valid.encode(input.clone()));
+            sq_sum += to_vec((sigmoid(logits) - target.clone()).square().sum())[0] as f64;
+            if noisy {
+                input_sq_sum += to_vec((input.clone() - target.clone()).square().sum())[0] as f64;
+            }
+            let l = valid.loss(input.clone(), target.clone(), &self.loss_params());
+            let values = to_vec(Tensor::cat(l.terms, 0));
+            for (acc, v) in terms.iter_mut().zip(values) {
+                *acc += v as f64 * n;
+            }
+        }
+        let count = self.eval.count as f64;
+        let values = count * self.data.test.shape.pixels() as f64;
+        let test_mse = (sq_sum / values) as f32;
+        self.last_test_mse = Some(test_mse);
+        self.last_eval_step = Some(self.step);
+        if test_mse.is_finite() {
+            self.last_good = Some((model.clone(), self.step));
+        }
+        sink(Event::Eval(EvalReport {
+            step: self.step,
+            epoch: self.epoch(),
+            test_mse,
+            terms: terms.iter().map(|t| (t / count) as f32).collect(),
+            input_mse: noisy.then_some((input_sq_sum / values) as f32),
+            elapsed_secs: self.elapsed_secs(),
+            train_secs: self.train_secs,
+        }));
+    }
+
+    fn send_snapshot(&mut self, model: &M, sink: &mut dyn FnMut(Event)) {
+        let snapshot = self.snapshot(model);
+        self.last_snapshot = Some(Instant::now());
+        self.last_snapshot_step = Some(self.step);
+        sink(Event::Snapshot(Arc::new(snapshot)));
+    }
+
+    fn snapshot(&self, model: &M) -> Snapshot {
+        let valid = model.valid();
+        let test = &self.data.test;
+        let shape = test.shape;
+        let px = shape.pixels();
+        let points = self.config.max_latent_points.min(test.len());
+        let t0 = Instant::now();
+        let mut codes = Vec::with_capacity(points * model.latent_dim());
+        for (_, clean) in &self.eval.chunks {
+            let have = codes.len() / model.latent_dim().max(1);
+            if have >= points {
+                break;
+            }
+            let n = clean.dims()[0].min(points - have);
+            codes.extend(to_vec(valid.encode(clean.clone().narrow(0, 0, n))));
+        }
+        let encode_secs = t0.elapsed().as_secs_f64();
+        // The examples as the model sees them (corrupted when noise is on), and their outputs.
+        let k = self.examples.len();
+        let inputs: Vec<f32> = test.images[..k * px].to_vec();
+        let mut noisy = inputs.clone();
+        self.config.noise.apply(&mut noisy, &mut Rng::new(self.step ^ 0x5EED));
+        let seen = if self.train_noise().is_identity() {
+            &inputs
+        } else {
+            &noisy
+        };
+        let recon = to_vec(sigmoid(valid.decode(valid.encode(images_tensor(
+            seen.clone(),
+            shape,
+            &self.eval_device,
+        )))));
+        Snapshot {
+            step: self.step,
+            epoch: self.epoch(),
+            example_indices: self.examples.clone(),
+            example_labels: test.labels.as_ref().map(|l| l[..k].to_vec()),
+            inputs: ImageGrid::new(shape, inputs),
+            noisy: ImageGrid::new(shape, noisy),
+            reconstructions: ImageGrid::new(shape, recon),
+            latents: LatentCloud {
+                dim: model.latent_dim(),
+                codes,
+                labels: test.labels.as_ref().map(|l| l[..points].to_vec()),
+                test_indices: (0..points).collect(),
+            },
+            decoder: Arc::new(CpuDecoder::new(model)),
+            encode_secs,
+        }
+    }
+
+    fn meta(&self, step: u64) -> CheckpointMeta {
+        CheckpointMeta {
+            architecture: self.architecture.clone(),
+            image_shape: self.data.train.shape,
+            config: TrainConfig {
+                lr: self.lr,
+                beta: self.beta,
+                ..self.config.clone()
+            },
+            step,
+            epoch: step.saturating_sub(1) / self.steps_per_epoch + 1,
+            elapsed_secs: self.elapsed_secs(),
+        }
+    }
+
+    fn save(&self, dir: &std::path::Path, model: &M, with_optim: bool) -> anyhow::Result<()> {
+        let optim = with_optim.then_some(&self.optim);
+        checkpoint::save(dir, model, optim, &self.meta(self.step))
+    }
+
+    fn autosave(&self, model: &M, sink: &mut dyn FnMut(Event)) {
+        if let Some(dir) = &self.autosave.dir {
+            match self.save(dir, model, true) {
+                Ok(()) => sink(Event::CheckpointSaved {
+                    step: self.step,
+                    path: dir.clone(),
+                }),
+                Err(e) => sink(Event::Warning(format!("{e:#}"))),
+            }
+        }
+    }
+
+    /// The loss became non-finite at step `self.step + 1`: keep the last finite weights, show
+    /// and save them, and describe the failure.
+    fn diverged(&mut self, current: M, loss: f32, sink: &mut dyn FnMut(Event)) -> RunError {
+        let bad_step = self.step + 1;
+        self.flush_steps(sink);
+        let (kept, kept_step) = if params_finite(&current) {
+            (current, self.step)
+        } else {
+            self.last_good
+                .take()
+                .unwrap_or_else(|| (current, self.step))
+        };
+        self.step = kept_step;
+        self.send_snapshot(&kept, sink);
+        let mut message = format!(
+            "training diverged: the loss became non-finite ({loss}) at step {bad_step} with learning rate {}; kept the last finite weights, from step {kept_step}",
+            self.lr
+        );
+        if let Some(dir) = &self.autosave.dir {
+            // The optimizer's moments may be poisoned; keep only the weights.
+            match checkpoint::save(dir, &kept, None, &self.meta(kept_step)) {
+                Ok(()) => message.push_str(&format!(" (saved to {})", dir.display())),
+                Err(e) => message.push_str(&format!(" (could not save them: {e:#})")),
+            }
+        }
+        message.push_str(". Try a lower learning rate.");
+        RunError {
+            step: bad_step,
+            message,
+        }
+    }
+}
+
+/// The corruption a configuration trains on (see `Trainer::train_noise`).
+fn train_noise(config: &TrainConfig) -> Noise {
+    if config.model.kind == ModelKind::Denoise {
+        config.noise
+    } else {
+        Noise::default()
+    }
+}
+
+/// True when every parameter of `model` is finite.
+fn params_finite<M: Module>(model: &M) -> bool {
+    struct Check(bool);
+    impl ModuleVisitor for Check {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if self.0 {
+                self.0 = to_vec(param.val().sum())[0].is_finite();
+            }
+        }
+    }
+    let mut check = Check(true);
+    model.visit(&mut check);
+    check.0
+}

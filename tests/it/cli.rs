@@ -1,0 +1,181 @@
+//! The `latentlab` binary, run as a user would: outputs, bad input, device errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use latentlab::data::idx;
+
+use super::{temp_dir, write_mnist_idx};
+
+fn latentlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_latentlab"))
+        .args(args)
+        .output()
+        .expect("run latentlab")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Trains on `data` for one tiny epoch; returns the process output.
+fn train_on(data: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        "--data",
+        data,
+        "--epochs",
+        "1",
+        "--batch",
+        "32",
+        "--hidden",
+        "64",
+        "--latent",
+        "4",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    latentlab(&args)
+}
+
+#[test]
+fn train_writes_metrics_checkpoint_pictures_and_latents() {
+    let dir = temp_dir("cli-train");
+    let (img, lbl) = write_mnist_idx(&dir, 400);
+    let out = dir.join("run");
+    let spec = format!("idx:{},{}", img.display(), lbl.display());
+    let o = train_on(&spec, &out, &["--eval-every", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("device: CPU (Flex backend)"), "{}", stderr(&o));
+
+    // 360 train images / 32 = 11 steps; evaluations at 5, 10 and the epoch end, 11.
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let mut lines = metrics.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "step,epoch,train_loss,train_reconstruction,test_mse,test_reconstruction,elapsed_secs"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 11);
+    let evals: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r[4].is_empty())
+        .map(|r| r[0])
+        .collect();
+    assert_eq!(evals, ["5", "10", "11"]);
+
+    let latents = std::fs::read_to_string(out.join("latents.csv")).unwrap();
+    assert!(latents.starts_with("index,label,class,z0,z1,z2,z3\n"));
+    assert_eq!(latents.lines().count(), 1 + 40);
+
+    let png = image::open(out.join("reconstructions.png")).unwrap();
+    assert!(png.width() > 28 * 4 && png.height() > 2 * 28 * 4);
+    assert!(out.join("checkpoint/checkpoint.json").exists());
+    assert!(out.join("checkpoint/model.bpk").exists());
+
+    // Resuming with the same architecture continues; a different one is refused by name.
+    let o = train_on(
+        &spec,
+        &out,
+        &["--epochs", "2", "--resume", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("at step 22"));
+    let o = train_on(
+        &spec,
+        &dir.join("other"),
+        &["--latent", "3", "--resume", out.to_str().unwrap()],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("→ 4`") && stderr(&o).contains("→ 3`"), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Each broken input: a non-zero exit, the file named, no panic.
+#[test]
+fn bad_idx_inputs_are_clear_errors_naming_the_file() {
+    let dir = temp_dir("cli-bad");
+    let (img, lbl) = write_mnist_idx(&dir, 20);
+    let good_images = std::fs::read(&img).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &good_images).unwrap();
+    let gz = gz.finish().unwrap();
+
+    let missing = dir.join("missing.idx");
+    let empty = write("empty.idx", b"");
+    let truncated_gz = write("truncated.idx.gz", &gz[..gz.len() / 2]);
+    let mut bad_magic_bytes = good_images.clone();
+    bad_magic_bytes[2] = 0x0D;
+    let bad_magic = write("magic.idx", &bad_magic_bytes);
+    let short = write("short.idx", &good_images[..good_images.len() - 100]);
+    let few_labels = write("few-labels.idx", &idx::encode(&[19], &[1; 19]));
+    let names = write("names.txt", b"zero\none\ntwo\n");
+
+    let cases: Vec<(String, &Path, &str)> = vec![
+        (format!("idx:{}", missing.display()), &missing, "cannot read"),
+        (format!("idx:{}", empty.display()), &empty, "empty"),
+        (format!("idx:{}", truncated_gz.display()), &truncated_gz, "gzip"),
+        (format!("idx:{}", bad_magic.display()), &bad_magic, "magic"),
+        (format!("idx:{}", short.display()), &short, "promises"),
+        (
+            format!("idx:{},{}", img.display(), few_labels.display()),
+            &few_labels,
+            "19 entries but images file has 20",
+        ),
+        (
+            format!("idx:{},{},{}", img.display(), lbl.display(), names.display()),
+            &lbl,
+            "out of range for 3 classes",
+        ),
+    ];
+    for (spec, file, what) in cases {
+        let o = train_on(&spec, &dir.join("out"), &[]);
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{spec} should fail");
+        assert!(!err.contains("panicked"), "{spec}: {err}");
+        assert!(err.contains(&file.display().to_string()), "{spec}: {err}");
+        assert!(err.contains(what), "{spec}: expected {what:?} in {err}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn gpu_without_a_gpu_is_a_clear_error_and_auto_reports_the_cpu() {
+    // This check is about machines without a usable GPU, like CI's; elsewhere it has nothing to say.
+    let dir = temp_dir("cli-device");
+    let (img, _) = write_mnist_idx(&dir, 40);
+    let spec = format!("idx:{}", img.display());
+    let auto = train_on(&spec, &dir.join("auto"), &["--device", "auto"]);
+    assert!(auto.status.success(), "{}", stderr(&auto));
+    if stderr(&auto).contains("device: CPU (Flex backend)") {
+        let o = train_on(&spec, &dir.join("gpu"), &["--device", "gpu"]);
+        assert!(!o.status.success());
+        let err = stderr(&o);
+        assert!(err.contains("no GPU is usable"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    } else {
+        assert!(stderr(&auto).contains("device: GPU"), "{}", stderr(&auto));
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn help_explains_every_train_flag() {
+    let o = latentlab(&["train", "--help"]);
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    for flag in [
+        "--data", "--model", "--epochs", "--latent", "--hidden", "--lr", "--batch", "--loss",
+        "--seed", "--device", "--out", "--resume", "--noise", "--noise-level", "--eval-every",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from train --help");
+    }
+}

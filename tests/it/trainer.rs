@@ -1,0 +1,423 @@
+//! The training loop and its worker: learning, checkpoints, resume, commands, failure.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use latentlab::data::DataSplit;
+use latentlab::model::DenseAe;
+use latentlab::protocol::{Command, Event, StartRequest};
+use latentlab::settings::{ModelConfig, TrainConfig};
+use latentlab::train::worker::Trainer;
+use latentlab::train::{self, Autosave, DeviceChoice, SelectedDevice, checkpoint};
+
+use super::{ends, small_mnist, temp_dir};
+
+fn small_config(epochs: u64) -> TrainConfig {
+    TrainConfig {
+        model: ModelConfig {
+            hidden: vec![128],
+            latent: 16,
+            ..Default::default()
+        },
+        batch_size: 64,
+        epochs,
+        eval_every: 10,
+        lr: 2e-3,
+        snapshot_interval_secs: 0.0,
+        ..Default::default()
+    }
+}
+
+fn request(config: TrainConfig) -> StartRequest {
+    StartRequest {
+        run_id: 0,
+        config,
+        resume_from: None,
+        start_paused: false,
+    }
+}
+
+/// Runs synchronously and returns every event.
+fn run_sync(req: &StartRequest, data: &DataSplit, autosave: &Autosave) -> Vec<Event> {
+    let (_tx, rx) = mpsc::channel();
+    let mut events = Vec::new();
+    let _ = train::run(req, data, &SelectedDevice::cpu(), autosave, &mut |e| events.push(e), &rx);
+    assert_eq!(ends(&events), 1, "exactly one Finished or Failed");
+    assert!(matches!(
+        events.last(),
+        Some(Event::Finished(_) | Event::Failed { .. })
+    ));
+    events
+}
+
+fn step_losses(events: &[Event]) -> Vec<(u64, f32)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Steps(b) => Some(b.steps.iter().map(|s| (s.step, s.loss))),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn test_mses(events: &[Event]) -> Vec<f32> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Eval(r) => Some(r.test_mse),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn dense_learns_a_small_subset_and_beats_the_mean_image() {
+    let data = small_mnist(640, 200);
+    let events = run_sync(&request(small_config(8)), &data, &Autosave::default());
+    let losses = step_losses(&events);
+    assert_eq!(losses.len(), 80, "10 steps per epoch for 8 epochs");
+    let first = losses[0].1;
+    let last: f32 = losses[losses.len() - 5..].iter().map(|l| l.1).sum::<f32>() / 5.0;
+    assert!(last < first * 0.5, "loss fell from {first} to {last}");
+
+    let mean = data.test.mean_image();
+    let mean_mse = data
+        .test
+        .images
+        .chunks(784)
+        .flat_map(|img| img.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)))
+        .sum::<f32>()
+        / data.test.images.len() as f32;
+    let final_mse = *test_mses(&events).last().unwrap();
+    assert!(
+        final_mse < mean_mse * 0.8,
+        "test MSE {final_mse} vs mean image {mean_mse}"
+    );
+    let Some(Event::Finished(end)) = events.last() else {
+        panic!("no Finished")
+    };
+    assert_eq!(end.step, 80);
+    assert!(!end.stopped);
+}
+
+#[test]
+fn checkpoint_round_trip_gives_identical_decodes_and_resume_continues() {
+    let data = small_mnist(320, 100);
+    let dir = temp_dir("ckpt");
+    let autosave = Autosave {
+        dir: Some(dir.clone()),
+    };
+    let events = run_sync(&request(small_config(3)), &data, &autosave);
+    let before = step_losses(&events);
+    let snapshot = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Snapshot(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(snapshot.step, 15);
+
+    // Round trip: the loaded model decodes exactly as the run's own decoder copy.
+    let (model, meta) =
+        checkpoint::load_for_inference::<DenseAe>(&dir, &burn::tensor::Device::flex()).unwrap();
+    assert_eq!(meta.step, 15);
+    let loaded = latentlab::model::CpuDecoder::new(&model);
+    let z: Vec<f32> = (0..32).map(|i| (i as f32 * 0.37).sin()).collect();
+    use latentlab::protocol::LatentDecoder;
+    assert_eq!(loaded.decode(&z).pixels, snapshot.decoder.decode(&z).pixels);
+
+    // Resume to 5 epochs: the step count continues and so does the loss.
+    let resumed = run_sync(
+        &StartRequest {
+            resume_from: Some(dir.clone()),
+            ..request(small_config(5))
+        },
+        &data,
+        &autosave,
+    );
+    let Some(Event::Started(info)) = resumed.first() else {
+        panic!("no Started")
+    };
+    assert_eq!(info.start_step, 15);
+    let after = step_losses(&resumed);
+    assert_eq!(after.first().unwrap().0, 16);
+    assert_eq!(after.last().unwrap().0, 25);
+    let (first_fresh, last_before, first_after) = (before[0].1, before[14].1, after[0].1);
+    assert!(
+        (first_after - last_before).abs() < (first_fresh - last_before) * 0.25,
+        "fresh {first_fresh}, before resume {last_before}, after {first_after}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn checkpoint_of_another_architecture_is_refused_naming_both() {
+    let data = small_mnist(128, 50);
+    let dir = temp_dir("arch");
+    let autosave = Autosave {
+        dir: Some(dir.clone()),
+    };
+    run_sync(&request(small_config(1)), &data, &autosave);
+    let mut other = small_config(2);
+    other.model.latent = 2;
+    let events = run_sync(
+        &StartRequest {
+            resume_from: Some(dir.clone()),
+            ..request(other)
+        },
+        &data,
+        &Autosave::default(),
+    );
+    let Some(Event::Failed { message, .. }) = events.last() else {
+        panic!("expected Failed")
+    };
+    assert!(
+        message.contains("dense 1x28x28 → 128 → 16") && message.contains("dense 1x28x28 → 128 → 2"),
+        "{message}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn diverging_run_fails_naming_the_step_and_keeps_finite_weights() {
+    let data = small_mnist(640, 100);
+    let dir = temp_dir("diverge");
+    let mut config = small_config(20);
+    config.lr = 10.0;
+    config.model.hidden = vec![256, 64];
+    let events = run_sync(
+        &request(config),
+        &data,
+        &Autosave {
+            dir: Some(dir.clone()),
+        },
+    );
+    let Some(Event::Failed { step, message }) = events.last() else {
+        panic!("expected Failed, got {:?}", events.last())
+    };
+    assert!(message.contains("non-finite"), "{message}");
+    assert!(message.contains(&format!("at step {step}")), "{message}");
+    // The last snapshot's decoder holds the kept weights: finite outputs.
+    let snapshot = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Snapshot(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let out = snapshot.decoder.decode(&[0.5; 16]);
+    assert!(out.pixels.iter().all(|v| v.is_finite()));
+    // So do the saved ones.
+    let (model, meta) =
+        checkpoint::load_for_inference::<DenseAe>(&dir, &burn::tensor::Device::flex()).unwrap();
+    assert!(meta.step < *step);
+    let out = latentlab::protocol::LatentDecoder::decode(
+        &latentlab::model::CpuDecoder::new(&model),
+        &[0.5; 16],
+    );
+    assert!(out.pixels.iter().all(|v| v.is_finite()));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Collects worker events until `pred` holds or `timeout` passes.
+fn wait_for(
+    trainer: &Trainer,
+    log: &mut Vec<Event>,
+    timeout: Duration,
+    pred: impl Fn(&Event) -> bool,
+) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(e) = trainer.recv_timeout(Duration::from_millis(50)).map(|e| e.event) {
+            let hit = pred(&e);
+            log.push(e);
+            if hit {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn max_step(log: &[Event]) -> u64 {
+    log.iter()
+        .filter_map(|e| match e {
+            Event::Steps(b) => b.steps.last().map(|s| s.step),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn worker_obeys_pause_resume_step_lr_and_stop() {
+    let trainer = Trainer::spawn(DeviceChoice::Cpu, Box::new(|| {})).unwrap();
+    let mut config = small_config(1000);
+    config.data = latentlab::data::DataSpec::Mnist;
+    trainer.send(Command::Start(Box::new(request(config))));
+    let mut log = Vec::new();
+    let long = Duration::from_secs(60);
+    assert!(wait_for(&trainer, &mut log, long, |e| matches!(e, Event::Steps(_))));
+
+    // Pause: the step count stops.
+    trainer.send(Command::Pause);
+    assert!(wait_for(&trainer, &mut log, long, |e| matches!(e, Event::Paused { .. })));
+    let Some(Event::Paused { step: paused_at }) = log.last().cloned() else {
+        unreachable!()
+    };
+    std::thread::sleep(Duration::from_millis(600));
+    while let Some(e) = trainer.try_recv() {
+        log.push(e.event);
+    }
+    assert_eq!(max_step(&log), paused_at, "no steps while paused");
+
+    // Step: exactly one more.
+    trainer.send(Command::Step);
+    std::thread::sleep(Duration::from_millis(600));
+    while let Some(e) = trainer.try_recv() {
+        log.push(e.event);
+    }
+    assert_eq!(max_step(&log), paused_at + 1);
+
+    // Learning rate change while running reaches the optimizer.
+    trainer.send(Command::SetLearningRate(5e-4));
+    trainer.send(Command::Resume);
+    assert!(wait_for(&trainer, &mut log, long, |e| matches!(
+        e,
+        Event::LearningRateChanged { lr, .. } if *lr == 5e-4
+    )));
+    assert!(wait_for(&trainer, &mut log, long, |e| matches!(
+        e,
+        Event::Steps(b) if b.lr == 5e-4
+    )));
+    assert!(max_step(&log) > paused_at + 1, "resumed");
+
+    trainer.send(Command::Stop);
+    assert!(wait_for(&trainer, &mut log, long, |e| matches!(e, Event::Finished(_))));
+    let Some(Event::Finished(end)) = log.last() else {
+        unreachable!()
+    };
+    assert!(end.stopped);
+    assert_eq!(ends(&log), 1);
+}
+
+#[test]
+fn dropping_the_worker_mid_run_returns_quickly() {
+    let trainer = Trainer::spawn(DeviceChoice::Cpu, Box::new(|| {})).unwrap();
+    trainer.send(Command::Start(Box::new(request(small_config(1000)))));
+    let mut log = Vec::new();
+    assert!(wait_for(&trainer, &mut log, Duration::from_secs(60), |e| matches!(
+        e,
+        Event::Steps(_)
+    )));
+    let t0 = Instant::now();
+    drop(trainer);
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn worker_reports_a_bad_dataset_as_one_failure_and_keeps_serving() {
+    let trainer = Trainer::spawn(DeviceChoice::Cpu, Box::new(|| {})).unwrap();
+    let mut config = small_config(1);
+    config.data = "idx:/nonexistent/images.gz".parse().unwrap();
+    trainer.send(Command::Start(Box::new(request(config))));
+    let mut log = Vec::new();
+    assert!(wait_for(&trainer, &mut log, Duration::from_secs(30), |e| matches!(
+        e,
+        Event::Failed { .. }
+    )));
+    let Some(Event::Failed { message, .. }) = log.last() else {
+        unreachable!()
+    };
+    assert!(message.contains("/nonexistent/images.gz"), "{message}");
+    assert_eq!(ends(&log), 1);
+    // The worker is still there for the next run.
+    trainer.send(Command::Start(Box::new(request(small_config(1)))));
+    assert!(wait_for(&trainer, &mut log, Duration::from_secs(60), |e| matches!(
+        e,
+        Event::Started(_)
+    )));
+}
+
+#[test]
+fn denoising_model_trains_on_noise_and_beats_its_noisy_input() {
+    let data = small_mnist(640, 200);
+    let mut config = small_config(8);
+    config.model.kind = latentlab::settings::ModelKind::Denoise;
+    config.noise = latentlab::data::Noise {
+        kind: latentlab::data::NoiseKind::Gaussian,
+        level: 0.5,
+    };
+    let events = run_sync(&request(config), &data, &Autosave::default());
+    let last = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Eval(r) => Some(r.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let input = last.input_mse.expect("a denoising run reports its noisy-input MSE");
+    assert!(
+        last.test_mse < input * 0.5,
+        "output MSE {} vs noisy input {input}",
+        last.test_mse
+    );
+    // The triptych's middle row is what the model saw: corrupted, unlike the top row.
+    let snap = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Snapshot(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_ne!(snap.noisy.pixels, snap.inputs.pixels);
+}
+
+#[test]
+fn other_kinds_only_show_the_noise() {
+    let data = small_mnist(128, 50);
+    let mut config = small_config(1);
+    config.noise = latentlab::data::Noise {
+        kind: latentlab::data::NoiseKind::Mask,
+        level: 0.5,
+    };
+    let events = run_sync(&request(config), &data, &Autosave::default());
+    assert!(events.iter().all(|e| !matches!(e, Event::Eval(r) if r.input_mse.is_some())));
+    let snap = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Snapshot(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_ne!(snap.noisy.pixels, snap.inputs.pixels, "the corruption is still shown");
+}
+
+#[test]
+fn vae_reports_a_positive_kl_and_learns() {
+    let data = small_mnist(640, 200);
+    let mut config = small_config(6);
+    config.model = latentlab::settings::ModelKind::Vae.default_model();
+    config.model.hidden = vec![128];
+    let events = run_sync(&request(config), &data, &Autosave::default());
+    let Some(Event::Started(info)) = events.first() else {
+        panic!()
+    };
+    assert_eq!(info.term_names, ["reconstruction", "KL"]);
+    let evals: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Eval(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    let (first, last) = (&evals[0], evals.last().unwrap());
+    assert!(last.terms[1] > 0.1 && last.terms[1].is_finite(), "KL {}", last.terms[1]);
+    assert!(last.terms[0] < first.terms[0] * 0.8, "{:?} -> {:?}", first.terms, last.terms);
+}

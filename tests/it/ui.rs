@@ -1,0 +1,167 @@
+//! The studio driven like a user, by labels, with egui_kittest: training, pause, live learning
+//! rate, scatter selection, sliders, errors and closing.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use latentlab::app::StudioApp;
+use latentlab::train::DeviceChoice;
+
+fn studio() -> Harness<'static, StudioApp> {
+    let mut h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_eframe(|cc| StudioApp::new(cc, DeviceChoice::Cpu, false).expect("studio"));
+    // A small model keeps these tests quick; the studio's defaults are the reference model.
+    let s = &mut h.state_mut().settings;
+    s.hidden = "128".into();
+    s.latent = 8;
+    s.epochs = 200;
+    h.step();
+    h
+}
+
+/// Steps frames until `pred` holds (real time passes: the trainer runs on its own thread).
+fn step_until(h: &mut Harness<'_, StudioApp>, what: &str, pred: impl Fn(&StudioApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !pred(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+}
+
+fn step_for(h: &mut Harness<'_, StudioApp>, d: Duration) {
+    let until = Instant::now() + d;
+    while Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+}
+
+#[test]
+fn train_pause_resume_and_live_learning_rate() {
+    let mut h = studio();
+    h.get_by_label_contains("Train").click();
+    step_until(&mut h, "steps", |a| a.step() > 5);
+    step_until(&mut h, "loss points", |a| a.loss.steps() > 5);
+    step_until(&mut h, "the triptych", |a| a.triptych_filled());
+    step_until(&mut h, "an evaluation", |a| a.loss.evals() > 0);
+
+    // Pause stops the step count.
+    h.get_by_label("Pause").click();
+    step_until(&mut h, "pause", |a| a.is_paused());
+    let paused_at = h.state().step();
+    step_for(&mut h, Duration::from_millis(600));
+    assert_eq!(h.state().step(), paused_at);
+
+    // Space resumes (and the button now reads Resume).
+    assert!(h.query_by_label("Resume").is_some());
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "resume", |a| !a.is_paused() && a.step() > paused_at + 3);
+
+    // The learning rate, changed while running, reaches the trainer.
+    h.state_mut().settings.lr = 3e-4;
+    h.step();
+    step_until(&mut h, "the new learning rate", |a| a.reported_lr == Some(3e-4));
+
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "stop", |a| !a.is_active());
+}
+
+#[test]
+fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
+    let mut h = studio();
+    h.get_by_label_contains("Train").click();
+    step_until(&mut h, "latent points", |a| a.latent_points() > 100 && a.step() > 20);
+    h.get_by_label("Pause").click();
+    step_until(&mut h, "pause", |a| a.is_paused());
+    h.step();
+    h.step();
+
+    // Click on a drawn point.
+    let target = (0..h.state().latent_points())
+        .find(|&i| {
+            h.state()
+                .scatter_pos(i)
+                .is_some_and(|p| p.x > 330.0 && p.y > 450.0 && p.y < 760.0)
+        })
+        .expect("a point inside the scatter");
+    let pos = h.state().scatter_pos(target).unwrap();
+    let code = h.state().latent_code(target).unwrap();
+    h.hover_at(pos);
+    h.step();
+    h.drag_at(pos);
+    h.step();
+    h.drop_at(pos);
+    h.step();
+    h.step();
+    let picked = h.state().selected_point().expect("a selected point");
+    let picked_code = h.state().latent_code(picked).unwrap();
+    assert_eq!(h.state().slider_values(), picked_code.as_slice());
+    // The nearest point to where we clicked: the target itself or one drawn on top of it.
+    let d: f32 = code.iter().zip(&picked_code).map(|(a, b)| (a - b).abs()).sum();
+    assert!(picked == target || d < 1.0, "picked {picked}, wanted {target}");
+
+    // Dragging a slider changes the decoded image.
+    let before = h.state().decoded_image().unwrap().pixels.clone();
+    let r = h.get_by_label("z0").rect();
+    let (from, to) = (
+        egui::pos2(r.left() + 4.0, r.center().y),
+        egui::pos2(r.left() + r.width() * 0.3, r.center().y),
+    );
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    h.hover_at(to);
+    h.step();
+    h.drop_at(to);
+    h.step();
+    h.step();
+    assert_ne!(h.state().slider_values()[0], picked_code[0], "slider moved");
+    let after = &h.state().decoded_image().unwrap().pixels;
+    let change: f32 = before.iter().zip(after).map(|(a, b)| (a - b).abs()).sum();
+    assert!(change > 0.1, "decoded image changed by {change}");
+}
+
+#[test]
+fn an_engine_error_shows_a_dismissible_notice_and_the_window_lives_on() {
+    let mut h = studio();
+    h.state_mut().settings.hidden = "512, oops".into();
+    h.step();
+    h.get_by_label_contains("Train").click();
+    h.step();
+    h.step();
+    let notice = h.state().notice().expect("a notice").to_string();
+    assert!(notice.contains("hidden widths"), "{notice}");
+    h.get_by_label("Dismiss").click();
+    h.step();
+    h.step();
+    assert!(h.state().notice().is_none());
+
+    // A diverging run is reported the same way.
+    h.state_mut().settings.hidden = "256, 64".into();
+    h.state_mut().settings.lr = 0.1;
+    h.step();
+    h.get_by_label_contains("Train").click();
+    step_until(&mut h, "running", |a| a.step() > 2);
+    h.state_mut().settings.lr = 10.0;
+    h.step();
+    step_until(&mut h, "the failure", |a| a.notice().is_some());
+    assert!(h.state().notice().unwrap().contains("non-finite"));
+    assert!(!h.state().is_active());
+}
+
+#[test]
+fn closing_while_training_returns_quickly_and_leaves_no_thread() {
+    let mut h = studio();
+    h.get_by_label_contains("Train").click();
+    step_until(&mut h, "steps", |a| a.step() > 3);
+    let thread = h.state().trainer_liveness();
+    assert!(thread.upgrade().is_some(), "the trainer thread runs");
+    let t0 = Instant::now();
+    drop(h);
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    assert!(thread.upgrade().is_none(), "the trainer thread has ended");
+}
