@@ -38,7 +38,12 @@ pub fn rows_png(rows: &[&ImageGrid], scale: usize, gap: usize) -> anyhow::Result
     }
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(&rgb, width as u32, height as u32, image::ExtendedColorType::Rgb8)
+        .write_image(
+            &rgb,
+            width as u32,
+            height as u32,
+            image::ExtendedColorType::Rgb8,
+        )
         .context("cannot encode PNG")?;
     Ok(out)
 }

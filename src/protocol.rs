@@ -97,7 +97,7 @@ pub struct RunInfo {
     /// "CPU (Flex backend)" or "GPU: <adapter name>".
     pub device: String,
     pub dataset: String,
-    /// Human-readable architecture, e.g. "dense 1x28x28 → 512-128 → 32".
+    /// Human-readable architecture, e.g. "dense 1x28x28, hidden 512-128, latent 32".
     pub architecture: String,
     pub model: ModelConfig,
     pub image_shape: ImageShape,

@@ -56,7 +56,10 @@ impl ModelKind {
 
     /// True for kinds that are built on a choice of network (`--base`).
     pub fn has_base(self) -> bool {
-        matches!(self, ModelKind::Denoise | ModelKind::Sparse | ModelKind::Vae)
+        matches!(
+            self,
+            ModelKind::Denoise | ModelKind::Sparse | ModelKind::Vae
+        )
     }
 
     /// The reference architecture of this kind (`../shared/bench/README.md`), on its default
@@ -95,7 +98,9 @@ impl ModelKind {
 }
 
 /// The network a kind is built on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
+)]
 pub enum BaseNet {
     #[default]
     Dense,
@@ -112,7 +117,9 @@ impl BaseNet {
 }
 
 /// The sparse autoencoder's penalty.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
+)]
 pub enum SparsityKind {
     /// λ · mean |z| on the linear code.
     #[default]
@@ -274,7 +281,11 @@ impl TrainConfig {
     /// Checks every field; the trainer assumes a validated config.
     pub fn validate(self) -> Result<Self, SettingsError> {
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(invalid("learning rate", self.lr, "must be a positive number"));
+            return Err(invalid(
+                "learning rate",
+                self.lr,
+                "must be a positive number",
+            ));
         }
         if self.batch_size == 0 || self.batch_size > 65536 {
             return Err(invalid("batch size", self.batch_size, "must be 1 to 65536"));
@@ -283,7 +294,11 @@ impl TrainConfig {
             return Err(invalid("epochs", self.epochs, "must be at least 1"));
         }
         if self.model.latent == 0 || self.model.latent > 4096 {
-            return Err(invalid("latent size", self.model.latent, "must be 1 to 4096"));
+            return Err(invalid(
+                "latent size",
+                self.model.latent,
+                "must be 1 to 4096",
+            ));
         }
         if let Some(w) = self.model.hidden.iter().find(|&&w| w == 0 || w > 16384) {
             return Err(invalid("hidden width", w, "must be 1 to 16384"));
@@ -295,10 +310,18 @@ impl TrainConfig {
             return Err(invalid("beta", self.beta, "must be 0 or more"));
         }
         if !(self.sparsity_weight.is_finite() && self.sparsity_weight >= 0.0) {
-            return Err(invalid("sparsity weight", self.sparsity_weight, "must be 0 or more"));
+            return Err(invalid(
+                "sparsity weight",
+                self.sparsity_weight,
+                "must be 0 or more",
+            ));
         }
         if !(self.sparsity_target > 0.0 && self.sparsity_target < 1.0) {
-            return Err(invalid("sparsity target", self.sparsity_target, "must be between 0 and 1"));
+            return Err(invalid(
+                "sparsity target",
+                self.sparsity_target,
+                "must be between 0 and 1",
+            ));
         }
         if self.eval_every == 0 {
             return Err(invalid("eval every", self.eval_every, "must be at least 1"));
@@ -415,7 +438,11 @@ impl Settings {
             .filter(|s| !s.is_empty())
             .map(|s| {
                 s.parse::<usize>().map_err(|_| {
-                    invalid("hidden widths", &self.hidden, "must be numbers separated by commas")
+                    invalid(
+                        "hidden widths",
+                        &self.hidden,
+                        "must be numbers separated by commas",
+                    )
                 })
             })
             .collect()
@@ -496,7 +523,12 @@ mod tests {
             hidden: "512, x".into(),
             ..Settings::default()
         };
-        assert!(bad.to_config().unwrap_err().to_string().contains("hidden widths"));
+        assert!(
+            bad.to_config()
+                .unwrap_err()
+                .to_string()
+                .contains("hidden widths")
+        );
         let lr = Settings {
             lr: 0.01,
             ..Settings::default()

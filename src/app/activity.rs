@@ -48,13 +48,21 @@ impl Activity {
             .mean_abs
             .iter()
             .enumerate()
-            .map(|(u, m)| Bar::new(u as f64, *m as f64).width(0.4).name(format!("z{u}")))
+            .map(|(u, m)| {
+                Bar::new(u as f64, *m as f64)
+                    .width(0.4)
+                    .name(format!("z{u}"))
+            })
             .collect();
         let zero: Vec<Bar> = self
             .zero_frac
             .iter()
             .enumerate()
-            .map(|(u, z)| Bar::new(u as f64 + 0.4, *z as f64).width(0.4).name(format!("z{u}")))
+            .map(|(u, z)| {
+                Bar::new(u as f64 + 0.4, *z as f64)
+                    .width(0.4)
+                    .name(format!("z{u}"))
+            })
             .collect();
         Plot::new("code_activity")
             .legend(Legend::default())

@@ -22,9 +22,10 @@ pub struct RunStatus {
     pub paused: bool,
 }
 
-fn row(ui: &mut egui::Ui, label: &str, add: impl FnOnce(&mut egui::Ui)) {
-    ui.label(label);
-    add(ui);
+/// A labelled grid row; the label names the widget for screen readers and UI tests.
+fn row(ui: &mut egui::Ui, label: &str, add: impl FnOnce(&mut egui::Ui) -> egui::Response) {
+    let label = ui.label(label);
+    add(ui).labelled_by(label.id);
     ui.end_row();
 }
 
@@ -34,7 +35,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus) -> Actio
     ui.horizontal_wrapped(|ui| {
         let big = |text: &str| Button::new(egui::RichText::new(text).size(18.0));
         a.train = ui
-            .add_enabled(!run.active, big("▶ Train"))
+            .add_enabled(!run.active, big("Train"))
             .on_hover_text("Start training a fresh model")
             .clicked();
         let pause_label = if run.paused { "Resume" } else { "Pause" };
@@ -66,33 +67,38 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus) -> Actio
                         for d in BuiltinData::ALL {
                             ui.selectable_value(&mut s.data, d, d.label());
                         }
-                    });
+                    })
+                    .response
             });
             row(ui, "Model kind", |ui| {
                 let mut kind = s.kind;
-                ComboBox::from_id_salt("model_kind")
+                let r = ComboBox::from_id_salt("model_kind")
                     .selected_text(s.kind.label())
                     .show_ui(ui, |ui| {
                         for k in ModelKind::ALL {
                             ui.selectable_value(&mut kind, k, k.label());
                         }
-                    });
+                    })
+                    .response;
                 if kind != s.kind {
                     s.set_kind(kind, s.base);
                 }
+                r
             });
             if s.kind.has_base() {
                 row(ui, "Network", |ui| {
                     let mut base = s.base;
-                    ComboBox::from_id_salt("base_net")
+                    let r = ComboBox::from_id_salt("base_net")
                         .selected_text(s.base.label())
                         .show_ui(ui, |ui| {
                             ui.selectable_value(&mut base, BaseNet::Dense, "dense");
                             ui.selectable_value(&mut base, BaseNet::Conv, "conv");
-                        });
+                        })
+                        .response;
                     if base != s.base {
                         s.set_kind(s.kind, base);
                     }
+                    r
                 });
             }
             if s.kind == ModelKind::Sparse {
@@ -103,22 +109,25 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus) -> Actio
                             for k in [SparsityKind::L1, SparsityKind::Kl] {
                                 ui.selectable_value(&mut s.sparsity, k, k.label());
                             }
-                        });
+                        })
+                        .response
                 });
                 row(ui, "Penalty weight", |ui| {
                     ui.add(
                         DragValue::new(&mut s.sparsity_weight)
                             .range(0.0..=10.0)
                             .speed(0.001),
-                    );
+                    )
                 });
             }
             row(ui, "Latent size", |ui| {
-                ui.add(DragValue::new(&mut s.latent).range(1..=256));
+                ui.add(DragValue::new(&mut s.latent).range(1..=256))
             });
             row(ui, "Hidden widths", |ui| {
                 ui.add(egui::TextEdit::singleline(&mut s.hidden).desired_width(110.0))
-                    .on_hover_text("Encoder layer widths, comma-separated; the decoder mirrors them");
+                    .on_hover_text(
+                        "Encoder layer widths, comma-separated; the decoder mirrors them",
+                    )
             });
             row(ui, "Loss", |ui| {
                 ComboBox::from_id_salt("loss")
@@ -126,16 +135,15 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus) -> Actio
                     .show_ui(ui, |ui| {
                         ui.selectable_value(&mut s.loss, LossKind::Bce, LossKind::Bce.label());
                         ui.selectable_value(&mut s.loss, LossKind::Mse, LossKind::Mse.label());
-                    });
+                    })
+                    .response
             });
             row(ui, "Batch size", |ui| {
-                ui.add(DragValue::new(&mut s.batch_size).range(1..=4096));
+                ui.add(DragValue::new(&mut s.batch_size).range(1..=4096))
             });
-            row(ui, "Seed", |ui| {
-                ui.add(DragValue::new(&mut s.seed));
-            });
+            row(ui, "Seed", |ui| ui.add(DragValue::new(&mut s.seed)));
             row(ui, "Epochs", |ui| {
-                ui.add(DragValue::new(&mut s.epochs).range(1..=10_000));
+                ui.add(DragValue::new(&mut s.epochs).range(1..=10_000))
             });
         });
     ui.separator();
@@ -148,14 +156,16 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus) -> Actio
             .custom_formatter(|v, _| format!("{v:.1e}")),
     );
     ui.horizontal(|ui| {
-        ui.label("Noise");
+        let label = ui.label("Noise");
         ComboBox::from_id_salt("noise_kind")
             .selected_text(s.noise.kind.label())
             .show_ui(ui, |ui| {
                 for k in NoiseKind::ALL {
                     ui.selectable_value(&mut s.noise.kind, k, k.label());
                 }
-            });
+            })
+            .response
+            .labelled_by(label.id);
     });
     ui.add(Slider::new(&mut s.noise.level, 0.0..=1.0).text("Noise level"));
     if s.kind == ModelKind::Vae {

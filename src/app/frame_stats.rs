@@ -34,9 +34,16 @@ impl Samples {
     }
 
     pub fn summary(&self) -> String {
-        match (self.percentile(0.5), self.percentile(0.95), self.percentile(0.99)) {
+        match (
+            self.percentile(0.5),
+            self.percentile(0.95),
+            self.percentile(0.99),
+        ) {
             (Some(a), Some(b), Some(c)) => {
-                format!("p50 {a:.2} ms, p95 {b:.2} ms, p99 {c:.2} ms (n={})", self.len())
+                format!(
+                    "p50 {a:.2} ms, p95 {b:.2} ms, p99 {c:.2} ms (n={})",
+                    self.len()
+                )
             }
             _ => "no samples".to_string(),
         }

@@ -59,7 +59,9 @@ impl LatentView {
         let n = cloud.len();
         self.coords = match cloud.dim {
             0 => Vec::new(),
-            1 => (0..n).map(|i| PlotPoint::new(cloud.code(i)[0], 0.0)).collect(),
+            1 => (0..n)
+                .map(|i| PlotPoint::new(cloud.code(i)[0], 0.0))
+                .collect(),
             2 => (0..n)
                 .map(|i| PlotPoint::new(cloud.code(i)[0], cloud.code(i)[1]))
                 .collect(),

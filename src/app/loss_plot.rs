@@ -30,7 +30,8 @@ impl Decimated {
         self.acc = (self.acc.0 + x, self.acc.1 + y, self.acc.2 + 1);
         if self.acc.2 == self.bucket {
             let n = self.acc.2 as f64;
-            self.points.push(PlotPoint::new(self.acc.0 / n, self.acc.1 / n));
+            self.points
+                .push(PlotPoint::new(self.acc.0 / n, self.acc.1 / n));
             self.acc = (0.0, 0.0, 0);
             if self.points.len() >= MAX_POINTS {
                 self.points = self
@@ -73,7 +74,11 @@ impl Series {
     }
 
     fn points(&self, log: bool) -> &[PlotPoint] {
-        if log { self.log.points() } else { self.lin.points() }
+        if log {
+            self.log.points()
+        } else {
+            self.lin.points()
+        }
     }
 }
 
@@ -160,7 +165,11 @@ impl LossPlot {
         ui.horizontal(|ui| {
             ui.heading("Loss");
             ui.checkbox(&mut self.log_scale, "Log scale");
-            if ui.button("Fit").on_hover_text("Zoom to show all of it").clicked() {
+            if ui
+                .button("Fit")
+                .on_hover_text("Zoom to show all of it")
+                .clicked()
+            {
                 self.fit_requested = true;
             }
         });

@@ -54,7 +54,8 @@ pub struct StudioApp {
     run_id: u64,
     active: bool,
     paused: bool,
-    /// The settings the current run started with (to revert a change the user cancels).
+    /// The settings the current run started with (to revert a change the user cancels), with
+    /// the live ones (learning rate, noise, β) updated as they are sent.
     run_settings: Option<Settings>,
     info: Option<RunInfo>,
     snapshot: Option<Arc<Snapshot>>,
@@ -167,6 +168,11 @@ impl StudioApp {
         (i < s.latents.len()).then(|| s.latents.code(i).to_vec())
     }
 
+    /// The status bar's last message.
+    pub fn last_event(&self) -> &str {
+        &self.status.last_event
+    }
+
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_deref()
     }
@@ -202,7 +208,7 @@ impl StudioApp {
         self.active = true;
         self.paused = paused;
         self.run_settings = Some(self.settings.clone());
-        self.status.last_event = "Starting…".to_string();
+        self.status.last_event = "Starting...".to_string();
     }
 
     fn clear_views(&mut self) {
@@ -277,7 +283,8 @@ impl StudioApp {
         match event {
             Event::Started(info) => {
                 self.status.device = info.device.clone();
-                self.status.last_event = format!("Training {} on {}", info.architecture, info.dataset);
+                self.status.last_event =
+                    format!("Training {} on {}", info.architecture, info.dataset);
                 self.loss.reset(info.term_names.clone());
                 self.sliders.prior = info.model.kind == ModelKind::Vae;
                 self.show_activity = info.model.kind == ModelKind::Sparse;
@@ -320,8 +327,11 @@ impl StudioApp {
                 self.status.last_event = format!("Learning rate {lr:.1e} from step {step}");
             }
             Event::NoiseChanged { step, noise } => {
-                self.status.last_event =
-                    format!("Noise {} {:.2} from step {step}", noise.kind.label(), noise.level);
+                self.status.last_event = format!(
+                    "Noise {} {:.2} from step {step}",
+                    noise.kind.label(),
+                    noise.level
+                );
             }
             Event::BetaChanged { step, beta } => {
                 self.status.last_event = format!("β {beta:.2} from step {step}");
@@ -345,7 +355,9 @@ impl StudioApp {
             Event::Failed { message, .. } => {
                 self.active = false;
                 self.paused = false;
-                self.status.last_event = "Failed: see the notice".to_string();
+                let first_line = message.lines().next().unwrap_or_default();
+                let short: String = first_line.chars().take(160).collect();
+                self.status.last_event = format!("Failed: {short}");
                 self.notice = Some(message);
             }
         }
@@ -380,10 +392,16 @@ impl StudioApp {
         if test_index >= info.test_images.len() {
             return;
         }
-        self.selection
-            .input
-            .set(ctx, "selected-input", single(info.test_images.image(test_index), shape));
-        if let Some(out) = self.sliders.decode(s.latents.code(i)).filter(|g| !g.is_empty()) {
+        self.selection.input.set(
+            ctx,
+            "selected-input",
+            single(info.test_images.image(test_index), shape),
+        );
+        if let Some(out) = self
+            .sliders
+            .decode(s.latents.code(i))
+            .filter(|g| !g.is_empty())
+        {
             self.selection
                 .output
                 .set(ctx, "selected-output", single(out.image(0), shape));
@@ -464,7 +482,6 @@ impl StudioApp {
             self.notice = None;
         }
     }
-
 }
 
 /// The selected scatter point: its input and the model's output.
@@ -491,11 +508,23 @@ fn style(ctx: &egui::Context) {
     use egui::{FontFamily, FontId, TextStyle};
     ctx.global_style_mut(|style| {
         style.text_styles = [
-            (TextStyle::Heading, FontId::new(20.0, FontFamily::Proportional)),
+            (
+                TextStyle::Heading,
+                FontId::new(20.0, FontFamily::Proportional),
+            ),
             (TextStyle::Body, FontId::new(15.5, FontFamily::Proportional)),
-            (TextStyle::Monospace, FontId::new(14.0, FontFamily::Monospace)),
-            (TextStyle::Button, FontId::new(15.5, FontFamily::Proportional)),
-            (TextStyle::Small, FontId::new(12.5, FontFamily::Proportional)),
+            (
+                TextStyle::Monospace,
+                FontId::new(14.0, FontFamily::Monospace),
+            ),
+            (
+                TextStyle::Button,
+                FontId::new(15.5, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Small,
+                FontId::new(12.5, FontFamily::Proportional),
+            ),
         ]
         .into();
         style.spacing.item_spacing = egui::vec2(8.0, 6.0);
@@ -519,11 +548,12 @@ impl eframe::App for StudioApp {
             self.show_stats = !self.show_stats;
         }
 
-        let stats_text = self.show_stats.then(|| self.stats.report().replace('\n', " | "));
+        let stats_text = self
+            .show_stats
+            .then(|| self.stats.report().replace('\n', " | "));
         egui::Panel::bottom("status")
             .show(ui, |ui| status_ui(ui, &self.status, stats_text.as_deref()));
 
-        let before = self.settings.clone();
         let run = RunStatus {
             active: self.active,
             paused: self.paused,
@@ -536,7 +566,7 @@ impl eframe::App for StudioApp {
                     .inner
             })
             .inner;
-        self.apply_setting_changes(&before);
+        self.apply_setting_changes();
         if actions.train {
             self.start(false);
         }
@@ -569,12 +599,17 @@ impl eframe::App for StudioApp {
                     egui::pos2(full.min.x + (full.width() - gap) * 0.5, full.max.y),
                 ),
                 Rect::from_min_max(
-                    egui::pos2(full.min.x + (full.width() - gap) * 0.5 + gap, full.min.y + top_h + gap),
+                    egui::pos2(
+                        full.min.x + (full.width() - gap) * 0.5 + gap,
+                        full.min.y + top_h + gap,
+                    ),
                     full.max,
                 ),
             ];
             ui.scope_builder(UiBuilder::new().max_rect(cells[0]), |ui| self.loss.ui(ui));
-            ui.scope_builder(UiBuilder::new().max_rect(cells[1]), |ui| self.triptych.ui(ui));
+            ui.scope_builder(UiBuilder::new().max_rect(cells[1]), |ui| {
+                self.triptych.ui(ui)
+            });
             let picked = ui
                 .scope_builder(UiBuilder::new().max_rect(cells[2]), |ui| {
                     ui.horizontal(|ui| {
@@ -630,25 +665,27 @@ impl eframe::App for StudioApp {
 }
 
 impl StudioApp {
-    /// Sends live changes to the trainer and asks before a change that needs a new model.
-    fn apply_setting_changes(&mut self, before: &Settings) {
-        if !self.active {
+    /// Sends live changes to the trainer (whatever made them) and asks before a change that
+    /// needs a new model.
+    fn apply_setting_changes(&mut self) {
+        let Some(run) = self.run_settings.as_mut().filter(|_| self.active) else {
             return;
+        };
+        let s = &self.settings;
+        if s.lr != run.lr {
+            run.lr = s.lr;
+            self.trainer.send(Command::SetLearningRate(s.lr));
         }
-        if self.settings.lr != before.lr {
-            self.trainer.send(Command::SetLearningRate(self.settings.lr));
+        if s.noise != run.noise {
+            run.noise = s.noise;
+            self.trainer.send(Command::SetNoise(s.noise));
         }
-        if self.settings.noise != before.noise {
-            self.trainer.send(Command::SetNoise(self.settings.noise));
+        if s.beta != run.beta {
+            run.beta = s.beta;
+            self.trainer.send(Command::SetBeta(s.beta));
         }
-        if self.settings.beta != before.beta {
-            self.trainer.send(Command::SetBeta(self.settings.beta));
-        }
-        if self.confirm_restart.is_none()
-            && let Some(run) = &self.run_settings
-            && run.needs_restart(&self.settings)
-        {
-            self.confirm_restart = Some(self.settings.clone());
+        if self.confirm_restart.is_none() && run.needs_restart(s) {
+            self.confirm_restart = Some(s.clone());
         }
     }
 }

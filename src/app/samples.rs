@@ -41,7 +41,10 @@ impl Samples {
             .filter_map(|r| {
                 let px = shape.pixels();
                 strip(
-                    &ImageGrid::new(shape, grid.pixels[r * SIDE * px..(r + 1) * SIDE * px].to_vec()),
+                    &ImageGrid::new(
+                        shape,
+                        grid.pixels[r * SIDE * px..(r + 1) * SIDE * px].to_vec(),
+                    ),
                     1,
                 )
             })
@@ -50,7 +53,8 @@ impl Samples {
             return;
         };
         let (w, h) = (first.width(), first.height());
-        let mut img = egui::ColorImage::filled([w, SIDE * (h + 1) - 1], egui::Color32::from_gray(40));
+        let mut img =
+            egui::ColorImage::filled([w, SIDE * (h + 1) - 1], egui::Color32::from_gray(40));
         for (r, row) in rows.iter().enumerate() {
             for y in 0..h {
                 for x in 0..w {
@@ -69,7 +73,9 @@ impl Samples {
             .default_width(420.0)
             .show(ctx, |ui| {
                 ui.label("Codes drawn from N(0, I), decoded by the current model.");
-                if ui.add_enabled(decoder.is_some(), egui::Button::new("Regenerate")).clicked()
+                if ui
+                    .add_enabled(decoder.is_some(), egui::Button::new("Regenerate"))
+                    .clicked()
                     && let Some(d) = decoder
                 {
                     self.regenerate(ctx, d);

@@ -105,7 +105,8 @@ impl Sliders {
         let grid = decoder.decode(&self.values);
         timings.push(t0.elapsed());
         if let Some(shape) = grid.shape.filter(|_| !grid.is_empty()) {
-            self.texture.set(ctx, "slider-decoded", single(grid.image(0), shape));
+            self.texture
+                .set(ctx, "slider-decoded", single(grid.image(0), shape));
         }
         self.decoded = Some(grid);
     }
@@ -121,7 +122,10 @@ impl Sliders {
         ui.horizontal(|ui| {
             ui.heading("Latent sliders");
             let ready = !self.values.is_empty();
-            if ui.add_enabled(ready, egui::Button::new("Reset to mean")).clicked() {
+            if ui
+                .add_enabled(ready, egui::Button::new("Reset to mean"))
+                .clicked()
+            {
                 self.values = self.mean.clone();
                 self.dirty = true;
             }
@@ -162,7 +166,7 @@ impl Sliders {
                             let r = 3.0 * self.std[d];
                             let slider = egui::Slider::new(v, (m - r)..=(m + r))
                                 .text(format!("z{d}"))
-                                .fixed_decimals(2);
+                                .custom_formatter(|v, _| format!("{v:.2}"));
                             if ui.add(slider).changed() {
                                 self.dirty = true;
                             }

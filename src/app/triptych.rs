@@ -37,7 +37,12 @@ impl Triptych {
         self.labels = match &s.example_labels {
             Some(labels) => labels
                 .iter()
-                .map(|&l| class_names.get(l as usize).cloned().unwrap_or_else(|| l.to_string()))
+                .map(|&l| {
+                    class_names
+                        .get(l as usize)
+                        .cloned()
+                        .unwrap_or_else(|| l.to_string())
+                })
                 .collect(),
             None => vec![String::new(); self.columns],
         };
@@ -81,11 +86,13 @@ impl Triptych {
             });
         }
         // Class names under the columns.
-        let (rect, _) = ui.allocate_exact_size(Vec2::new(label_w + size.x, text_h), egui::Sense::hover());
+        let (rect, _) =
+            ui.allocate_exact_size(Vec2::new(label_w + size.x, text_h), egui::Sense::hover());
         let col_w = size.x / self.columns as f32;
         for (i, label) in self.labels.iter().enumerate() {
             let x = rect.left() + label_w + (i as f32 + 0.5) * col_w;
-            let cell = Rect::from_center_size(egui::pos2(x, rect.center().y), Vec2::new(col_w, text_h));
+            let cell =
+                Rect::from_center_size(egui::pos2(x, rect.center().y), Vec2::new(col_w, text_h));
             ui.painter().with_clip_rect(cell).text(
                 cell.center(),
                 Align2::CENTER_CENTER,

@@ -7,8 +7,8 @@
 //! scatter, and the steps and training seconds until the test MSE first drops below the target
 //! (evaluating every 50 steps, as the PyTorch reference does).
 
-use std::sync::mpsc;
 use std::sync::Arc;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -79,7 +79,9 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
     eprintln!("device: {}, {threads} CPU threads", device.description);
     let mut results = Vec::new();
     for &kind in &cmd.model {
-        let target = cmd.target.unwrap_or(if kind == ModelKind::Vae { 0.05 } else { 0.03 });
+        let target = cmd
+            .target
+            .unwrap_or(if kind == ModelKind::Vae { 0.05 } else { 0.03 });
         let config = TrainConfig {
             model: kind.default_model(),
             batch_size: cmd.batch,
@@ -129,8 +131,15 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             Event::Snapshot(s) => snapshot = Some(s),
             _ => {}
         };
-        let end = train::run(&request, &data, &device, &Autosave::default(), &mut sink, &rx)
-            .map_err(|e| anyhow::anyhow!("{kind:?}: {e}"))?;
+        let end = train::run(
+            &request,
+            &data,
+            &device,
+            &Autosave::default(),
+            &mut sink,
+            &rx,
+        )
+        .map_err(|e| anyhow::anyhow!("{kind:?}: {e}"))?;
         let snapshot = snapshot.ok_or_else(|| anyhow::anyhow!("{kind:?}: no snapshot"))?;
         let (decode_median_ms, decode_p99_ms) = decode_latency(&snapshot);
         let samples_per_sec = median(&mut windows);
@@ -194,7 +203,10 @@ fn decode_latency(snapshot: &Snapshot) -> (f64, f64) {
     }
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    (ms(times[times.len() / 2]), ms(times[times.len() * 99 / 100]))
+    (
+        ms(times[times.len() / 2]),
+        ms(times[times.len() * 99 / 100]),
+    )
 }
 
 fn median(v: &mut [f32]) -> f32 {

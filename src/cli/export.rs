@@ -49,6 +49,8 @@ pub fn export(cmd: ExportCmd, device_choice: DeviceChoice) -> anyhow::Result<()>
         summary.sprite_px,
         summary.thumb_px
     );
-    println!("open https://projector.tensorflow.org, Load, and pick tensors.tsv, metadata.tsv (and the config for the sprite)");
+    println!(
+        "open https://projector.tensorflow.org, Load, and pick tensors.tsv, metadata.tsv (and the config for the sprite)"
+    );
     Ok(())
 }

@@ -178,7 +178,9 @@ impl TrainArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(n) = cli.threads
-        && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global()
+        && let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
     {
         eprintln!("error: cannot set {n} threads: {e}");
         return ExitCode::FAILURE;

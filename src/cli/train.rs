@@ -148,7 +148,10 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     // Whatever happened, keep what was learned and measured.
-    write_atomic(&out.join("metrics.csv"), metrics_csv(&rows, &term_names).as_bytes())?;
+    write_atomic(
+        &out.join("metrics.csv"),
+        metrics_csv(&rows, &term_names).as_bytes(),
+    )?;
     if let Some(s) = &snapshot {
         let mut grids = vec![&s.inputs];
         if s.noisy != s.inputs {
@@ -179,8 +182,12 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
     let end = result?;
     if let Some(s) = &snapshot {
         let codes = &s.latents.codes;
-        let near_zero = codes.iter().filter(|v| v.abs() < 0.01).count() as f32 / codes.len().max(1) as f32;
-        println!("latent near-zero fraction (|z| < 0.01): {:.1} %", near_zero * 100.0);
+        let near_zero =
+            codes.iter().filter(|v| v.abs() < 0.01).count() as f32 / codes.len().max(1) as f32;
+        println!(
+            "latent near-zero fraction (|z| < 0.01): {:.1} %",
+            near_zero * 100.0
+        );
     }
     if let (Some(input), Some(mse)) = (last_input_mse, end.test_mse) {
         println!(
@@ -188,7 +195,10 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             mse / input
         );
     }
-    if let Some(kl) = last_terms.get(1).filter(|_| term_names.get(1).is_some_and(|t| t == "KL")) {
+    if let Some(kl) = last_terms
+        .get(1)
+        .filter(|_| term_names.get(1).is_some_and(|t| t == "KL"))
+    {
         println!("test KL term: {kl:.4}");
     }
     println!(
@@ -219,7 +229,13 @@ fn metrics_csv(rows: &[Row], term_names: &[String]) -> String {
         let _ = write!(s, ",test_{t}");
     }
     s.push_str(",elapsed_secs\n");
-    let num = |v: f32| if v.is_nan() { String::new() } else { v.to_string() };
+    let num = |v: f32| {
+        if v.is_nan() {
+            String::new()
+        } else {
+            v.to_string()
+        }
+    };
     for r in rows {
         let _ = write!(s, "{},{},{}", r.step, r.epoch, num(r.loss));
         for v in &r.terms[..term_names.len().min(4)] {

@@ -162,10 +162,15 @@ mod tests {
     fn rejects_bad_inputs_with_the_file_name() {
         let e = parse(&[], p()).unwrap_err().to_string();
         assert!(e.contains("x.idx") && e.contains("empty"), "{e}");
-        let e = parse(&[0, 0, 9, 1, 0, 0, 0, 1, 0], p()).unwrap_err().to_string();
+        let e = parse(&[0, 0, 9, 1, 0, 0, 0, 1, 0], p())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("magic"), "{e}");
         let e = parse(&encode(&[5], &[1, 2]), p()).unwrap_err().to_string();
-        assert!(e.contains("promises 5 bytes") && e.contains("holds 2"), "{e}");
+        assert!(
+            e.contains("promises 5 bytes") && e.contains("holds 2"),
+            "{e}"
+        );
         // A gzip stream cut in half.
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, &encode(&[100], &[7; 100])).unwrap();

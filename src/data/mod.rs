@@ -273,7 +273,10 @@ fn read_names(path: &Path) -> Result<Vec<String>, LoadError> {
         })
     })?;
     let names: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
-    let used = names.iter().rposition(|n| !n.is_empty()).map_or(0, |i| i + 1);
+    let used = names
+        .iter()
+        .rposition(|n| !n.is_empty())
+        .map_or(0, |i| i + 1);
     if used == 0 {
         return Err(LoadError::Idx(IdxError::Empty {
             path: path.to_path_buf(),
@@ -405,10 +408,7 @@ pub fn epoch_batches(n: usize, batch_size: usize, rng: &mut Rng) -> Vec<Vec<usiz
     if n < batch_size {
         return vec![order];
     }
-    order
-        .chunks_exact(batch_size)
-        .map(|c| c.to_vec())
-        .collect()
+    order.chunks_exact(batch_size).map(|c| c.to_vec()).collect()
 }
 
 #[cfg(test)]

@@ -105,11 +105,17 @@ pub fn write_projector(dir: &Path, e: &Embedding<'_>) -> anyhow::Result<ExportSu
 
     let mut warnings = Vec::new();
     if n > 100_000 {
-        warnings.push(format!("{n} points: the Projector handles up to about 100 000 well"));
+        warnings.push(format!(
+            "{n} points: the Projector handles up to about 100 000 well"
+        ));
     } else if n > 10_000 {
-        warnings.push(format!("{n} points: the Projector's t-SNE handles up to about 10 000 well"));
+        warnings.push(format!(
+            "{n} points: the Projector's t-SNE handles up to about 10 000 well"
+        ));
     } else if n > 5_000 {
-        warnings.push(format!("{n} points: the Projector's UMAP handles up to about 5 000 well"));
+        warnings.push(format!(
+            "{n} points: the Projector's UMAP handles up to about 5 000 well"
+        ));
     }
     Ok(ExportSummary {
         points: n,
@@ -148,8 +154,14 @@ fn sprite_png(images: &ImageGrid) -> anyhow::Result<(Vec<u8>, usize, usize)> {
         for ty in 0..thumb {
             for tx in 0..thumb {
                 // The source rectangle this thumbnail pixel covers.
-                let (y0, y1) = (ty * shape.height / thumb, ((ty + 1) * shape.height / thumb).max(ty * shape.height / thumb + 1));
-                let (x0, x1) = (tx * shape.width / thumb, ((tx + 1) * shape.width / thumb).max(tx * shape.width / thumb + 1));
+                let (y0, y1) = (
+                    ty * shape.height / thumb,
+                    ((ty + 1) * shape.height / thumb).max(ty * shape.height / thumb + 1),
+                );
+                let (x0, x1) = (
+                    tx * shape.width / thumb,
+                    ((tx + 1) * shape.width / thumb).max(tx * shape.width / thumb + 1),
+                );
                 let mut acc = [0.0f32; 3];
                 for y in y0..y1.min(shape.height) {
                     for x in x0..x1.min(shape.width) {
@@ -158,7 +170,8 @@ fn sprite_png(images: &ImageGrid) -> anyhow::Result<(Vec<u8>, usize, usize)> {
                         }
                     }
                 }
-                let count = ((y1.min(shape.height) - y0) * (x1.min(shape.width) - x0)).max(1) as f32;
+                let count =
+                    ((y1.min(shape.height) - y0) * (x1.min(shape.width) - x0)).max(1) as f32;
                 let o = ((r * thumb + ty) * side + c * thumb + tx) * 3;
                 for ch in 0..3 {
                     rgb[o + ch] = ((acc[ch] / count).clamp(0.0, 1.0) * 255.0).round() as u8;
@@ -168,7 +181,12 @@ fn sprite_png(images: &ImageGrid) -> anyhow::Result<(Vec<u8>, usize, usize)> {
     }
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(&rgb, side as u32, side as u32, image::ExtendedColorType::Rgb8)
+        .write_image(
+            &rgb,
+            side as u32,
+            side as u32,
+            image::ExtendedColorType::Rgb8,
+        )
         .context("cannot encode the sprite")?;
     Ok((out, thumb, side))
 }
@@ -181,7 +199,11 @@ mod tests {
     #[test]
     fn files_parse_and_agree() {
         let dir = std::env::temp_dir().join(format!("ll-export-{}", std::process::id()));
-        let shape = ImageShape { channels: 1, height: 4, width: 4 };
+        let shape = ImageShape {
+            channels: 1,
+            height: 4,
+            width: 4,
+        };
         let n = 10;
         // Image i is uniformly i/9 bright, so the sprite order can be checked.
         let pixels: Vec<f32> = (0..n).flat_map(|i| vec![i as f32 / 9.0; 16]).collect();
@@ -214,7 +236,10 @@ mod tests {
         let config = std::fs::read_to_string(dir.join("projector_config.pbtxt")).unwrap();
         assert_eq!(config.matches("single_image_dim: 4").count(), 2);
         // Row-major: image 5 sits in row 1, column 1.
-        assert_eq!(sprite.get_pixel(5, 5).0[0], (5.0f32 / 9.0 * 255.0).round() as u8);
+        assert_eq!(
+            sprite.get_pixel(5, 5).0[0],
+            (5.0f32 / 9.0 * 255.0).round() as u8
+        );
         let proj = std::fs::read_to_string(dir.join("projection.csv")).unwrap();
         assert!(proj.starts_with("index,label,class,pc1,pc2,pc3\n"));
         assert_eq!(proj.lines().count(), 11);

@@ -31,6 +31,8 @@ pub fn manifold_grid(decoder: &dyn LatentDecoder, n: usize, r: f32) -> ImageGrid
 
 /// Decodes `count` codes drawn from the prior N(0, I).
 pub fn prior_samples(decoder: &dyn LatentDecoder, count: usize, rng: &mut Rng) -> ImageGrid {
-    let codes: Vec<f32> = (0..count * decoder.latent_dim()).map(|_| rng.normal()).collect();
+    let codes: Vec<f32> = (0..count * decoder.latent_dim())
+        .map(|_| rng.normal())
+        .collect();
     decoder.decode(&codes)
 }

@@ -60,7 +60,9 @@ impl Pca {
         for c in 0..k {
             let mut v: Vec<f64> = match prev.and_then(|p| p.components.get(c)) {
                 Some(axis) => axis.iter().map(|&x| x as f64).collect(),
-                None => (0..dim).map(|i| 1.0 + ((i * 7 + c * 13) % 11) as f64 * 0.1).collect(),
+                None => (0..dim)
+                    .map(|i| 1.0 + ((i * 7 + c * 13) % 11) as f64 * 0.1)
+                    .collect(),
             };
             let mut lambda = 0.0;
             for _ in 0..300 {
@@ -126,7 +128,9 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 fn mat_vec(m: &[f64], v: &[f64], dim: usize) -> Vec<f64> {
-    (0..dim).map(|i| dot(&m[i * dim..(i + 1) * dim], v)).collect()
+    (0..dim)
+        .map(|i| dot(&m[i * dim..(i + 1) * dim], v))
+        .collect()
 }
 
 #[cfg(test)]
@@ -174,11 +178,19 @@ mod tests {
         let (pts, _) = cloud();
         let first = Pca::fit(&pts, 6, 2, None).unwrap();
         let flipped = Pca {
-            components: first.components.iter().map(|c| c.iter().map(|x| -x).collect()).collect(),
+            components: first
+                .components
+                .iter()
+                .map(|c| c.iter().map(|x| -x).collect())
+                .collect(),
             ..first.clone()
         };
         let again = Pca::fit(&pts, 6, 2, Some(&flipped)).unwrap();
-        let dot: f32 = again.components[0].iter().zip(&flipped.components[0]).map(|(a, b)| a * b).sum();
+        let dot: f32 = again.components[0]
+            .iter()
+            .zip(&flipped.components[0])
+            .map(|(a, b)| a * b)
+            .sum();
         assert!(dot > 0.999);
         let p = again.project(&pts[..6]);
         assert_eq!(p.len(), 2);

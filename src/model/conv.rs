@@ -140,16 +140,32 @@ mod tests {
     fn reference_shapes_and_rgb_and_size_checks() {
         let device = Device::flex();
         let config = crate::settings::ModelKind::Conv.default_model();
-        let mnist = ImageShape { channels: 1, height: 28, width: 28 };
+        let mnist = ImageShape {
+            channels: 1,
+            height: 28,
+            width: 28,
+        };
         let m = ConvAe::init(&config, mnist, &device);
         // 32·9+32 + 64·32·9+64 + 3136·16+16 + 16·3136+3136 + 64·32·9+32 + 32·9+1
         let params = 320 + 18_496 + 50_192 + 53_312 + 18_464 + 289;
         assert_eq!(m.num_params(), params);
-        let rgb = ImageShape { channels: 3, height: 32, width: 20 };
+        let rgb = ImageShape {
+            channels: 3,
+            height: 32,
+            width: 20,
+        };
         let m = ConvAe::init(&config, rgb, &device);
         let out = m.decode(m.encode(Tensor::zeros([2, 3, 32, 20], &device)));
         assert_eq!(out.dims(), [2, 3, 32, 20]);
-        let odd = ImageShape { channels: 1, height: 30, width: 28 };
-        assert!(ConvAe::check(&config, odd).unwrap_err().contains("divisible by 4"));
+        let odd = ImageShape {
+            channels: 1,
+            height: 30,
+            width: 28,
+        };
+        assert!(
+            ConvAe::check(&config, odd)
+                .unwrap_err()
+                .contains("divisible by 4")
+        );
     }
 }

@@ -4,8 +4,8 @@
 //! Never imports egui; knows nothing of threads or the training loop.
 
 pub mod conv;
-pub mod dense;
 pub mod denoise;
+pub mod dense;
 pub mod sparse;
 pub mod vae;
 
@@ -141,7 +141,7 @@ pub trait Autoencoder: Module + 'static {
     }
 }
 
-/// A human-readable architecture, e.g. "dense 1x28x28 → 512-128 → 32". Two checkpoints load
+/// A human-readable architecture, e.g. "dense 1x28x28, hidden 512-128, latent 32". Two checkpoints load
 /// into each other exactly when these strings are equal.
 pub fn architecture(config: &ModelConfig, shape: ImageShape) -> String {
     let hidden: Vec<String> = config.hidden.iter().map(|w| w.to_string()).collect();
@@ -154,7 +154,7 @@ pub fn architecture(config: &ModelConfig, shape: ImageShape) -> String {
         _ => String::new(),
     };
     format!(
-        "{kind} {shape} → {} → {}{sparsity}",
+        "{kind} {shape}, hidden {}, latent {}{sparsity}",
         if hidden.is_empty() {
             "(none)".to_string()
         } else {
@@ -238,9 +238,7 @@ pub fn images_tensor(pixels: Vec<f32>, shape: ImageShape, device: &Device) -> Te
 
 /// Reads a float tensor back to the host.
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .try_into_vec_as::<f32>()
-        .unwrap_or_default()
+    t.into_data().try_into_vec_as::<f32>().unwrap_or_default()
 }
 
 /// A validation copy of a model on the Flex CPU backend, serving [`LatentDecoder`] calls.
@@ -357,7 +355,8 @@ pub(crate) mod tests_support {
                 .map(|g| to_vec(g.abs().sum())[0] > 0.0)
                 .unwrap_or(false);
             if !ok {
-                self.missing.push(format!("{:?} {:?}", param.id, param.shape()));
+                self.missing
+                    .push(format!("{:?} {:?}", param.id, param.shape()));
             }
         }
     }

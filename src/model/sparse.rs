@@ -66,7 +66,11 @@ impl<N: Network> Autoencoder for SparseAe<N> {
                 let rho_hat = z.mean_dim(0).clamp(1e-6, 1.0 - 1e-6);
                 let one_minus = rho_hat.clone().neg().add_scalar(1.0);
                 (rho_hat.recip().mul_scalar(rho).log().mul_scalar(rho)
-                    + one_minus.recip().mul_scalar(1.0 - rho).log().mul_scalar(1.0 - rho))
+                    + one_minus
+                        .recip()
+                        .mul_scalar(1.0 - rho)
+                        .log()
+                        .mul_scalar(1.0 - rho))
                 .sum()
             }
         };
@@ -100,7 +104,11 @@ mod tests {
     #[test]
     fn kl_penalty_is_zero_at_the_target_activation() {
         let device = Device::flex();
-        let shape = ImageShape { channels: 1, height: 2, width: 2 };
+        let shape = ImageShape {
+            channels: 1,
+            height: 2,
+            width: 2,
+        };
         let config = ModelConfig {
             hidden: vec![4],
             latent: 1,

@@ -65,7 +65,11 @@ impl<N: Network> Autoencoder for VaeAe<N> {
     fn loss(&self, input: Tensor<4>, target: Tensor<4>, params: &LossParams) -> LossTerms {
         let (mu, logvar) = self.moments(input);
         let [batch, latent] = mu.dims();
-        let eps = Tensor::<2>::random([batch, latent], Distribution::Normal(0.0, 1.0), &mu.device());
+        let eps = Tensor::<2>::random(
+            [batch, latent],
+            Distribution::Normal(0.0, 1.0),
+            &mu.device(),
+        );
         let z = mu.clone() + logvar.clone().mul_scalar(0.5).exp() * eps;
         let logits = self.net.decode(z);
         // Per sample: summed over pixels (the mean over elements times the pixel count).
@@ -84,8 +88,8 @@ impl<N: Network> Autoencoder for VaeAe<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{DenseNet, to_vec};
     use crate::model::tests_support::check_kind;
+    use crate::model::{DenseNet, to_vec};
     use crate::settings::ModelKind;
 
     #[test]
@@ -101,7 +105,11 @@ mod tests {
     #[test]
     fn kl_is_zero_at_the_prior_and_positive_elsewhere() {
         let device = Device::flex();
-        let shape = ImageShape { channels: 1, height: 4, width: 4 };
+        let shape = ImageShape {
+            channels: 1,
+            height: 4,
+            width: 4,
+        };
         let config = ModelConfig {
             hidden: vec![8],
             latent: 3,

@@ -51,7 +51,9 @@ pub fn select(choice: DeviceChoice) -> Result<SelectedDevice, DeviceError> {
     match choice {
         DeviceChoice::Cpu => Ok(SelectedDevice::cpu()),
         DeviceChoice::Gpu => probe_gpu().clone().map_err(DeviceError::NoGpu),
-        DeviceChoice::Auto => Ok(probe_gpu().clone().unwrap_or_else(|_| SelectedDevice::cpu())),
+        DeviceChoice::Auto => Ok(probe_gpu()
+            .clone()
+            .unwrap_or_else(|_| SelectedDevice::cpu())),
     }
 }
 

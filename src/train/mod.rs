@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
@@ -161,7 +161,9 @@ struct Trainer<'a, M: Autoencoder> {
     last_snapshot_step: Option<u64>,
     last_eval_step: Option<u64>,
     last_test_mse: Option<f32>,
-    last_good: Option<(M, u64)>,
+    /// The weights before the last update, and the step count they belong to: the last weights
+    /// known to give a finite loss.
+    before_update: Option<(M, u64)>,
     architecture: String,
     autosave: Autosave,
     /// Host buffers reused every step: clean batch and its corrupted copy.
@@ -203,7 +205,8 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             let (dir, meta) = checkpoint::read_meta(dir).map_err(|e| fail(0, format!("{e:#}")))?;
             model = checkpoint::load_model(&dir, &meta, model, &arch)
                 .map_err(|e| fail(0, format!("{e:#}")))?;
-            optim = checkpoint::load_optimizer(&dir, optim).map_err(|e| fail(0, format!("{e:#}")))?;
+            optim =
+                checkpoint::load_optimizer(&dir, optim).map_err(|e| fail(0, format!("{e:#}")))?;
             step = meta.step;
             elapsed_before = meta.elapsed_secs;
         }
@@ -244,7 +247,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             last_snapshot_step: None,
             last_eval_step: None,
             last_test_mse: None,
-            last_good: Some((model.clone(), step)),
+            before_update: None,
             architecture: arch.clone(),
             autosave: autosave.clone(),
             batch_clean: Vec::new(),
@@ -341,8 +344,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
                 }
             }
             if t.config.snapshot_interval_secs > 0.0
-                && t
-                    .last_snapshot
+                && t.last_snapshot
                     .is_none_or(|s| s.elapsed().as_secs_f64() >= t.config.snapshot_interval_secs)
             {
                 t.send_snapshot(&model, sink);
@@ -436,7 +438,9 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
                         lr,
                     });
                 } else {
-                    sink(Event::Warning(format!("ignored learning rate {lr}: must be positive")));
+                    sink(Event::Warning(format!(
+                        "ignored learning rate {lr}: must be positive"
+                    )));
                 }
             }
             Command::SetBeta(beta) => {
@@ -447,7 +451,9 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
                         beta,
                     });
                 } else {
-                    sink(Event::Warning(format!("ignored β {beta}: must be 0 or more")));
+                    sink(Event::Warning(format!(
+                        "ignored β {beta}: must be 0 or more"
+                    )));
                 }
             }
             Command::SetNoise(noise) => {
@@ -505,6 +511,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             return Err((model, loss));
         }
         let grads = GradientsParams::from_grads(terms.total.backward(), &model);
+        self.before_update = Some((model.clone(), self.step));
         let model = self.optim.step(self.lr, model, grads);
         self.step += 1;
         let mut term_values = [0.0f32; 4];
@@ -547,7 +554,8 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
 
     fn flush_steps(&mut self, sink: &mut dyn FnMut(Event)) {
         if self.window.train_secs > 0.0 {
-            self.window.samples_per_sec = (self.window.samples as f64 / self.window.train_secs) as f32;
+            self.window.samples_per_sec =
+                (self.window.samples as f64 / self.window.train_secs) as f32;
         }
         if !self.window.steps.is_empty() {
             sink(Event::Steps(StepBatch {
@@ -587,9 +595,6 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let test_mse = (sq_sum / values) as f32;
         self.last_test_mse = Some(test_mse);
         self.last_eval_step = Some(self.step);
-        if test_mse.is_finite() {
-            self.last_good = Some((model.clone(), self.step));
-        }
         sink(Event::Eval(EvalReport {
             step: self.step,
             epoch: self.epoch(),
@@ -629,7 +634,9 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let k = self.examples.len();
         let inputs: Vec<f32> = test.images[..k * px].to_vec();
         let mut noisy = inputs.clone();
-        self.config.noise.apply(&mut noisy, &mut Rng::new(self.step ^ 0x5EED));
+        self.config
+            .noise
+            .apply(&mut noisy, &mut Rng::new(self.step ^ 0x5EED));
         let seen = if self.train_noise().is_identity() {
             &inputs
         } else {
@@ -691,22 +698,16 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         }
     }
 
-    /// The loss became non-finite at step `self.step + 1`: keep the last finite weights, show
-    /// and save them, and describe the failure.
+    /// The loss became non-finite at step `self.step + 1`: keep the last weights whose loss was
+    /// finite (those before the last update), show and save them, and describe the failure.
     fn diverged(&mut self, current: M, loss: f32, sink: &mut dyn FnMut(Event)) -> RunError {
         let bad_step = self.step + 1;
         self.flush_steps(sink);
-        let (kept, kept_step) = if params_finite(&current) {
-            (current, self.step)
-        } else {
-            self.last_good
-                .take()
-                .unwrap_or_else(|| (current, self.step))
-        };
+        let (kept, kept_step) = self.before_update.take().unwrap_or((current, self.step));
         self.step = kept_step;
         self.send_snapshot(&kept, sink);
         let mut message = format!(
-            "training diverged: the loss became non-finite ({loss}) at step {bad_step} with learning rate {}; kept the last finite weights, from step {kept_step}",
+            "training diverged: the loss became non-finite ({loss}) at step {bad_step} with learning rate {}; kept the last weights with a finite loss, from step {kept_step}",
             self.lr
         );
         if let Some(dir) = &self.autosave.dir {
@@ -731,19 +732,4 @@ fn train_noise(config: &TrainConfig) -> Noise {
     } else {
         Noise::default()
     }
-}
-
-/// True when every parameter of `model` is finite.
-fn params_finite<M: Module>(model: &M) -> bool {
-    struct Check(bool);
-    impl ModuleVisitor for Check {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if self.0 {
-                self.0 = to_vec(param.val().sum())[0].is_finite();
-            }
-        }
-    }
-    let mut check = Check(true);
-    model.visit(&mut check);
-    check.0
 }

@@ -97,7 +97,10 @@ fn worker_loop(
             waker();
         };
         let config = &request.config;
-        let key = (config.data.to_string(), data_seed(&config.data, config.seed));
+        let key = (
+            config.data.to_string(),
+            data_seed(&config.data, config.seed),
+        );
         if !datasets.contains_key(&key) {
             match data::load(&config.data, config.seed) {
                 Ok(d) => {
@@ -126,7 +129,14 @@ fn worker_loop(
                 }
             },
         };
-        let _ = super::run(&request, data, device, &Autosave::default(), &mut emit, &commands);
+        let _ = super::run(
+            &request,
+            data,
+            device,
+            &Autosave::default(),
+            &mut emit,
+            &commands,
+        );
     }
 }
 

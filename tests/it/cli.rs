@@ -18,25 +18,22 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Trains on `data` for one tiny epoch; returns the process output.
+/// Trains on `data` for one tiny epoch; `extra` flags (`--flag value` pairs) override the
+/// defaults. Returns the process output.
 fn train_on(data: &str, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "train",
-        "--data",
-        data,
-        "--epochs",
-        "1",
-        "--batch",
-        "32",
-        "--hidden",
-        "64",
-        "--latent",
-        "4",
-        "--device",
-        "cpu",
-        "--out",
-        out.to_str().unwrap(),
+    let defaults = [
+        ("--epochs", "1"),
+        ("--batch", "32"),
+        ("--hidden", "64"),
+        ("--latent", "4"),
+        ("--device", "cpu"),
     ];
+    let mut args = vec!["train", "--data", data, "--out", out.to_str().unwrap()];
+    for (flag, value) in defaults {
+        if !extra.contains(&flag) {
+            args.extend([flag, value]);
+        }
+    }
     args.extend_from_slice(extra);
     latentlab(&args)
 }
@@ -49,7 +46,11 @@ fn train_writes_metrics_checkpoint_pictures_and_latents() {
     let spec = format!("idx:{},{}", img.display(), lbl.display());
     let o = train_on(&spec, &out, &["--eval-every", "5"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("device: CPU (Flex backend)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("device: CPU (Flex backend)"),
+        "{}",
+        stderr(&o)
+    );
 
     // 360 train images / 32 = 11 steps; evaluations at 5, 10 and the epoch end, 11.
     let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
@@ -90,7 +91,11 @@ fn train_writes_metrics_checkpoint_pictures_and_latents() {
         &["--latent", "3", "--resume", out.to_str().unwrap()],
     );
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("→ 4`") && stderr(&o).contains("→ 3`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("latent 4`") && stderr(&o).contains("latent 3`"),
+        "{}",
+        stderr(&o)
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -120,9 +125,17 @@ fn bad_idx_inputs_are_clear_errors_naming_the_file() {
     let names = write("names.txt", b"zero\none\ntwo\n");
 
     let cases: Vec<(String, &Path, &str)> = vec![
-        (format!("idx:{}", missing.display()), &missing, "cannot read"),
+        (
+            format!("idx:{}", missing.display()),
+            &missing,
+            "cannot read",
+        ),
         (format!("idx:{}", empty.display()), &empty, "empty"),
-        (format!("idx:{}", truncated_gz.display()), &truncated_gz, "gzip"),
+        (
+            format!("idx:{}", truncated_gz.display()),
+            &truncated_gz,
+            "gzip",
+        ),
         (format!("idx:{}", bad_magic.display()), &bad_magic, "magic"),
         (format!("idx:{}", short.display()), &short, "promises"),
         (
@@ -131,7 +144,12 @@ fn bad_idx_inputs_are_clear_errors_naming_the_file() {
             "19 entries but images file has 20",
         ),
         (
-            format!("idx:{},{},{}", img.display(), lbl.display(), names.display()),
+            format!(
+                "idx:{},{},{}",
+                img.display(),
+                lbl.display(),
+                names.display()
+            ),
             &lbl,
             "out of range for 3 classes",
         ),
@@ -173,8 +191,21 @@ fn help_explains_every_train_flag() {
     assert!(o.status.success());
     let help = String::from_utf8_lossy(&o.stdout);
     for flag in [
-        "--data", "--model", "--epochs", "--latent", "--hidden", "--lr", "--batch", "--loss",
-        "--seed", "--device", "--out", "--resume", "--noise", "--noise-level", "--eval-every",
+        "--data",
+        "--model",
+        "--epochs",
+        "--latent",
+        "--hidden",
+        "--lr",
+        "--batch",
+        "--loss",
+        "--seed",
+        "--device",
+        "--out",
+        "--resume",
+        "--noise",
+        "--noise-level",
+        "--eval-every",
     ] {
         assert!(help.contains(flag), "{flag} missing from train --help");
     }

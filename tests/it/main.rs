@@ -32,7 +32,13 @@ pub fn small_mnist(train: usize, test: usize) -> DataSplit {
 pub fn write_mnist_idx(dir: &std::path::Path, n: usize) -> (PathBuf, PathBuf) {
     let d = small_mnist(n, 1).train;
     let bytes: Vec<u8> = d.images.iter().map(|v| (v * 255.0).round() as u8).collect();
-    let labels: Vec<u8> = d.labels.as_ref().unwrap().iter().map(|&l| l as u8).collect();
+    let labels: Vec<u8> = d
+        .labels
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|&l| l as u8)
+        .collect();
     let (img, lbl) = (dir.join("images.idx"), dir.join("labels.idx"));
     std::fs::write(&img, data::idx::encode(&[n, 28, 28], &bytes)).unwrap();
     std::fs::write(&lbl, data::idx::encode(&[n], &labels)).unwrap();

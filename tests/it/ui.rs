@@ -25,7 +25,12 @@ fn studio() -> Harness<'static, StudioApp> {
 fn step_until(h: &mut Harness<'_, StudioApp>, what: &str, pred: impl Fn(&StudioApp) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(90);
     while !pred(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; step {}, status: {}",
+            h.state().step(),
+            h.state().last_event()
+        );
         std::thread::sleep(Duration::from_millis(20));
         h.step();
     }
@@ -42,7 +47,7 @@ fn step_for(h: &mut Harness<'_, StudioApp>, d: Duration) {
 #[test]
 fn train_pause_resume_and_live_learning_rate() {
     let mut h = studio();
-    h.get_by_label_contains("Train").click();
+    h.get_by_label("Train").click();
     step_until(&mut h, "steps", |a| a.step() > 5);
     step_until(&mut h, "loss points", |a| a.loss.steps() > 5);
     step_until(&mut h, "the triptych", |a| a.triptych_filled());
@@ -58,12 +63,16 @@ fn train_pause_resume_and_live_learning_rate() {
     // Space resumes (and the button now reads Resume).
     assert!(h.query_by_label("Resume").is_some());
     h.key_press(egui::Key::Space);
-    step_until(&mut h, "resume", |a| !a.is_paused() && a.step() > paused_at + 3);
+    step_until(&mut h, "resume", |a| {
+        !a.is_paused() && a.step() > paused_at + 3
+    });
 
     // The learning rate, changed while running, reaches the trainer.
     h.state_mut().settings.lr = 3e-4;
     h.step();
-    step_until(&mut h, "the new learning rate", |a| a.reported_lr == Some(3e-4));
+    step_until(&mut h, "the new learning rate", |a| {
+        a.reported_lr == Some(3e-4)
+    });
 
     h.get_by_label("Stop").click();
     step_until(&mut h, "stop", |a| !a.is_active());
@@ -72,8 +81,10 @@ fn train_pause_resume_and_live_learning_rate() {
 #[test]
 fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
     let mut h = studio();
-    h.get_by_label_contains("Train").click();
-    step_until(&mut h, "latent points", |a| a.latent_points() > 100 && a.step() > 20);
+    h.get_by_label("Train").click();
+    step_until(&mut h, "latent points", |a| {
+        a.latent_points() > 100 && a.step() > 20
+    });
     h.get_by_label("Pause").click();
     step_until(&mut h, "pause", |a| a.is_paused());
     h.step();
@@ -100,12 +111,21 @@ fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
     let picked_code = h.state().latent_code(picked).unwrap();
     assert_eq!(h.state().slider_values(), picked_code.as_slice());
     // The nearest point to where we clicked: the target itself or one drawn on top of it.
-    let d: f32 = code.iter().zip(&picked_code).map(|(a, b)| (a - b).abs()).sum();
-    assert!(picked == target || d < 1.0, "picked {picked}, wanted {target}");
+    let d: f32 = code
+        .iter()
+        .zip(&picked_code)
+        .map(|(a, b)| (a - b).abs())
+        .sum();
+    assert!(
+        picked == target || d < 1.0,
+        "picked {picked}, wanted {target}"
+    );
 
     // Dragging a slider changes the decoded image.
     let before = h.state().decoded_image().unwrap().pixels.clone();
-    let r = h.get_by_label("z0").rect();
+    let r = h
+        .get_by_role_and_label(egui::accesskit::Role::Slider, "z0")
+        .rect();
     let (from, to) = (
         egui::pos2(r.left() + 4.0, r.center().y),
         egui::pos2(r.left() + r.width() * 0.3, r.center().y),
@@ -130,7 +150,7 @@ fn an_engine_error_shows_a_dismissible_notice_and_the_window_lives_on() {
     let mut h = studio();
     h.state_mut().settings.hidden = "512, oops".into();
     h.step();
-    h.get_by_label_contains("Train").click();
+    h.get_by_label("Train").click();
     h.step();
     h.step();
     let notice = h.state().notice().expect("a notice").to_string();
@@ -140,23 +160,39 @@ fn an_engine_error_shows_a_dismissible_notice_and_the_window_lives_on() {
     h.step();
     assert!(h.state().notice().is_none());
 
-    // A diverging run is reported the same way.
-    h.state_mut().settings.hidden = "256, 64".into();
-    h.state_mut().settings.lr = 0.1;
+    // An error from the engine: three stride-2 layers do not fit 28-pixel images.
+    h.state_mut().settings.kind = latentlab::settings::ModelKind::Conv;
+    h.state_mut().settings.hidden = "8, 16, 32".into();
     h.step();
-    h.get_by_label_contains("Train").click();
-    step_until(&mut h, "running", |a| a.step() > 2);
-    h.state_mut().settings.lr = 10.0;
-    h.step();
-    step_until(&mut h, "the failure", |a| a.notice().is_some());
-    assert!(h.state().notice().unwrap().contains("non-finite"));
+    h.get_by_label("Train").click();
+    step_until(&mut h, "the engine's error", |a| a.notice().is_some());
+    assert!(
+        h.state().notice().unwrap().contains("divisible by 8"),
+        "{:?}",
+        h.state().notice()
+    );
     assert!(!h.state().is_active());
+    h.get_by_label("Dismiss").click();
+    h.step();
+    h.step();
+    assert!(
+        h.state().last_event().contains("divisible by 8"),
+        "{}",
+        h.state().last_event()
+    );
+
+    // The window goes on: a new run starts.
+    h.state_mut().settings.kind = latentlab::settings::ModelKind::Dense;
+    h.state_mut().settings.hidden = "128".into();
+    h.step();
+    h.get_by_label("Train").click();
+    step_until(&mut h, "a new run", |a| a.step() > 2);
 }
 
 #[test]
 fn closing_while_training_returns_quickly_and_leaves_no_thread() {
     let mut h = studio();
-    h.get_by_label_contains("Train").click();
+    h.get_by_label("Train").click();
     step_until(&mut h, "steps", |a| a.step() > 3);
     let thread = h.state().trainer_liveness();
     assert!(thread.upgrade().is_some(), "the trainer thread runs");
