@@ -151,7 +151,7 @@ mod tests {
         for _ in 0..3000 {
             let coef = [5.0 * rng.normal(), 2.0 * rng.normal(), 0.5 * rng.normal()];
             for d in 0..6 {
-                let v: f32 = (0..3).map(|k| coef[k] * axes[k][d]).sum();
+                let v: f32 = coef.iter().zip(&axes).map(|(c, axis)| c * axis[d]).sum();
                 pts.push(v + 0.01 * rng.normal() + d as f32);
             }
         }

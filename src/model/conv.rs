@@ -36,7 +36,7 @@ impl Network for ConvNet {
         if layers == 0 {
             return Err("the convolutional model needs at least one channel width".into());
         }
-        if shape.height % f != 0 || shape.width % f != 0 {
+        if !shape.height.is_multiple_of(f) || !shape.width.is_multiple_of(f) {
             return Err(format!(
                 "the convolutional model with {layers} layers needs image sides divisible by {f}; these images are {}x{}",
                 shape.height, shape.width

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
-use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
@@ -332,11 +331,11 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             *last_step = t.step;
             step_budget = step_budget.saturating_sub(1);
 
-            let epoch_end = t.step % t.steps_per_epoch == 0;
+            let epoch_end = t.step.is_multiple_of(t.steps_per_epoch);
             if t.window.since.elapsed() >= Duration::from_millis(100) {
                 t.flush_steps(sink);
             }
-            if epoch_end || t.step % t.config.eval_every == 0 {
+            if epoch_end || t.step.is_multiple_of(t.config.eval_every) {
                 t.flush_steps(sink);
                 t.evaluate(&model, sink);
                 if t.config.snapshot_interval_secs == 0.0 || epoch_end {
@@ -364,7 +363,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         if t.last_snapshot_step != Some(t.step) {
             t.send_snapshot(&model, sink);
         }
-        if t.step % t.steps_per_epoch != 0 || stopped {
+        if !t.step.is_multiple_of(t.steps_per_epoch) || stopped {
             t.autosave(&model, sink);
         }
         Ok(RunEnd {
