@@ -197,7 +197,8 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         M::check(&config.model, shape).map_err(|e| fail(0, format!("{e} ({})", data.name)))?;
         let arch = architecture(&config.model, shape);
         let mut model = M::init(&config.model, shape, &train_device);
-        let mut optim = AdamConfig::new().init();
+        // PyTorch's epsilon (burn defaults to 1e-5), so runs compare with the reference.
+        let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
         let mut step = 0;
         let mut elapsed_before = 0.0;
         if let Some(dir) = &request.resume_from {
