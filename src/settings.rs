@@ -369,6 +369,10 @@ impl BuiltinData {
 #[serde(default)]
 pub struct Settings {
     pub data: BuiltinData,
+    /// Data given on the command line (`latentlab --data ...`), used instead of `data`; not
+    /// remembered between sessions.
+    #[serde(skip)]
+    pub custom_data: Option<DataSpec>,
     pub kind: ModelKind,
     pub base: BaseNet,
     pub sparsity: SparsityKind,
@@ -392,6 +396,7 @@ impl Default for Settings {
         let c = TrainConfig::default();
         Self {
             data: BuiltinData::Mnist,
+            custom_data: None,
             kind: c.model.kind,
             base: c.model.base,
             sparsity: c.model.sparsity,
@@ -402,10 +407,9 @@ impl Default for Settings {
             batch_size: c.batch_size,
             seed: c.seed,
             epochs: c.epochs,
-            noise: Noise {
-                kind: crate::data::NoiseKind::Gaussian,
-                level: 0.0,
-            },
+            // Shown from the start (the middle row of the triptych); only the denoising model
+            // trains on it.
+            noise: Noise::REFERENCE,
             beta: c.beta,
             sparsity_weight: c.sparsity_weight,
         }
@@ -425,7 +429,7 @@ impl Settings {
             .map(|w| w.to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        if kind == ModelKind::Denoise && self.noise.level == 0.0 {
+        if kind == ModelKind::Denoise && self.noise.is_identity() {
             self.noise = Noise::REFERENCE;
         }
     }
@@ -451,7 +455,7 @@ impl Settings {
     /// A validated configuration for a studio run (snapshots a few times a second).
     pub fn to_config(&self) -> Result<TrainConfig, SettingsError> {
         TrainConfig {
-            data: self.data.spec(),
+            data: self.custom_data.clone().unwrap_or(self.data.spec()),
             model: ModelConfig {
                 kind: self.kind,
                 base: self.base,
@@ -477,6 +481,7 @@ impl Settings {
     /// True when going from `self` to `other` needs a new model (and so a restart).
     pub fn needs_restart(&self, other: &Settings) -> bool {
         self.data != other.data
+            || self.custom_data != other.custom_data
             || self.kind != other.kind
             || self.base != other.base
             || self.sparsity != other.sparsity

@@ -61,11 +61,20 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus) -> Actio
         .spacing([8.0, 6.0])
         .show(ui, |ui| {
             row(ui, "Dataset", |ui| {
+                let selected = match &s.custom_data {
+                    Some(spec) => spec.to_string(),
+                    None => s.data.label().to_string(),
+                };
                 ComboBox::from_id_salt("dataset")
-                    .selected_text(s.data.label())
+                    .selected_text(selected)
+                    .truncate()
                     .show_ui(ui, |ui| {
                         for d in BuiltinData::ALL {
-                            ui.selectable_value(&mut s.data, d, d.label());
+                            let chosen = s.custom_data.is_none() && s.data == d;
+                            if ui.selectable_label(chosen, d.label()).clicked() {
+                                s.data = d;
+                                s.custom_data = None;
+                            }
                         }
                     })
                     .response

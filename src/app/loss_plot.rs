@@ -177,7 +177,15 @@ impl LossPlot {
         let mut plot = Plot::new("loss_plot")
             .legend(Legend::default().position(egui_plot::Corner::RightTop))
             .x_axis_label("step")
-            .y_axis_label(if log { "loss (log10)" } else { "loss" })
+            .y_axis_label(if log { "loss (log scale)" } else { "loss" })
+            .y_axis_formatter(move |mark, _| {
+                let v = if log { 10f64.powf(mark.value) } else { mark.value };
+                if v >= 0.1 {
+                    format!("{v:.2}")
+                } else {
+                    format!("{v:.1e}")
+                }
+            })
             .label_formatter(move |hover| {
                 let (name, p) = match hover {
                     egui_plot::HoverPosition::NearDataPoint {

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Key, Rect, UiBuilder, Vec2};
 
+use crate::data::DataSpec;
 use crate::protocol::{Command, Event, ImageGrid, RunInfo, Snapshot, StartRequest};
 use crate::settings::{ModelKind, Settings};
 use crate::train::DeviceChoice;
@@ -690,8 +691,20 @@ impl StudioApp {
     }
 }
 
+/// How the studio was started.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    pub device: DeviceChoice,
+    /// Log frame-time percentiles to stderr.
+    pub log_frame_stats: bool,
+    /// Start training at once.
+    pub autostart: bool,
+    /// Data from the command line instead of the built-in sets.
+    pub data: Option<DataSpec>,
+}
+
 /// Opens the studio window and runs until it is closed.
-pub fn run(device: DeviceChoice, log_frame_stats: bool, autostart: bool) -> anyhow::Result<()> {
+pub fn run(launch: Launch) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Latent Lab")
@@ -703,8 +716,9 @@ pub fn run(device: DeviceChoice, log_frame_stats: bool, autostart: bool) -> anyh
         "Latent Lab",
         options,
         Box::new(move |cc| {
-            let mut app = StudioApp::new(cc, device, log_frame_stats)?;
-            if autostart {
+            let mut app = StudioApp::new(cc, launch.device, launch.log_frame_stats)?;
+            app.settings.custom_data = launch.data;
+            if launch.autostart {
                 app.start(false);
             }
             Ok(Box::new(app))

@@ -38,6 +38,11 @@ pub struct Cli {
     /// Studio only: start training as soon as the window opens.
     #[arg(long)]
     pub train: bool,
+
+    /// Studio only: train on this data instead of the built-in sets (mnist, fashion, or
+    /// idx:IMAGES[,LABELS[,NAMES]]).
+    #[arg(long, value_parser = parse_data)]
+    pub data: Option<DataSpec>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,7 +194,12 @@ pub fn main() -> ExitCode {
         Some(Commands::Train(args)) => train::train(args, cli.device),
         Some(Commands::Bench(args)) => bench::bench(args, cli.device),
         Some(Commands::Export(args)) => export::export(args, cli.device),
-        None => crate::app::run(cli.device, cli.frame_stats, cli.train),
+        None => crate::app::run(crate::app::Launch {
+            device: cli.device,
+            log_frame_stats: cli.frame_stats,
+            autostart: cli.train,
+            data: cli.data,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
