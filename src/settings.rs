@@ -121,7 +121,7 @@ impl BaseNet {
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
 )]
 pub enum SparsityKind {
-    /// λ · mean |z| on the linear code.
+    /// λ · mean |z| on ReLU code units.
     #[default]
     L1,
     /// β · Σ KL(ρ ‖ ρ̂ⱼ) on sigmoid code units, ρ̂ⱼ their mean activation over the batch.

@@ -117,7 +117,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub kl_warmup: u64,
 
-    /// Sparse: the penalty, l1 (on the linear code) or kl (on sigmoid code units).
+    /// Sparse: the penalty, l1 (on ReLU code units) or kl (on sigmoid code units).
     #[arg(long, value_enum, default_value_t = SparsityKind::L1)]
     pub sparsity: SparsityKind,
 

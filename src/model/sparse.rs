@@ -1,9 +1,12 @@
 //! The sparse autoencoder: a reconstruction loss plus a penalty that keeps most code units near
-//! zero. Two penalties: L1 (λ · mean |z| over the batch's code values) on a linear code, and KL
-//! sparsity (β · Σⱼ KL(ρ ‖ ρ̂ⱼ), ρ̂ⱼ the batch mean of unit j) on sigmoid code units.
+//! zero. Two penalties: L1 (λ · mean |z| over the batch's code values) on ReLU code units, as in
+//! the classic Keras example, and KL sparsity (β · Σⱼ KL(ρ ‖ ρ̂ⱼ), ρ̂ⱼ the batch mean of unit j)
+//! on sigmoid code units. On a linear code, L1 under Adam leaves values hovering around zero
+//! rather than at it (measured: λ = 0.2 gave 43 % near-zero activations at 1.6× the dense
+//! model's MSE); the ReLU makes the zeros exact.
 
 use burn::module::Module;
-use burn::tensor::activation::sigmoid;
+use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
 
 use super::{Autoencoder, LossTerms, Network, reconstruction_loss};
@@ -43,7 +46,7 @@ impl<N: Network> Autoencoder for SparseAe<N> {
     fn encode(&self, images: Tensor<4>) -> Tensor<2> {
         let z = self.net.encode(images);
         match self.penalty {
-            SparsityKind::L1 => z,
+            SparsityKind::L1 => relu(z),
             SparsityKind::Kl => sigmoid(z),
         }
     }
@@ -60,7 +63,7 @@ impl<N: Network> Autoencoder for SparseAe<N> {
         let z = self.encode(input);
         let recon = reconstruction_loss(self.decode(z.clone()), target, params.recon);
         let penalty = match self.penalty {
-            SparsityKind::L1 => z.abs().mean(),
+            SparsityKind::L1 => z.mean(),
             SparsityKind::Kl => {
                 let rho = params.sparsity_target;
                 let rho_hat = z.mean_dim(0).clamp(1e-6, 1.0 - 1e-6);
