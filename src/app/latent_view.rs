@@ -54,6 +54,11 @@ impl LatentView {
         self.coords.len()
     }
 
+    /// The PCA behind the view, for latents of more than two dimensions.
+    pub fn pca(&self) -> Option<&Pca> {
+        self.pca.as_ref()
+    }
+
     /// Recomputes the projection for a new cloud (PCA warm-starts from the last one).
     pub fn update(&mut self, cloud: &LatentCloud, class_names: &[String]) {
         let n = cloud.len();

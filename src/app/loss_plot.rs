@@ -179,7 +179,11 @@ impl LossPlot {
             .x_axis_label("step")
             .y_axis_label(if log { "loss (log scale)" } else { "loss" })
             .y_axis_formatter(move |mark, _| {
-                let v = if log { 10f64.powf(mark.value) } else { mark.value };
+                let v = if log {
+                    10f64.powf(mark.value)
+                } else {
+                    mark.value
+                };
                 if v >= 0.1 {
                     format!("{v:.2}")
                 } else {

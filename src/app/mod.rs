@@ -6,8 +6,10 @@
 mod activity;
 mod controls;
 mod frame_stats;
+mod interpolation;
 mod latent_view;
 mod loss_plot;
+mod manifold;
 mod pixels;
 mod samples;
 mod sliders;
@@ -27,8 +29,10 @@ use crate::train::worker::Trainer;
 use activity::Activity;
 use controls::{RunStatus, controls_ui};
 pub use frame_stats::FrameStats;
+use interpolation::Interpolation;
 use latent_view::LatentView;
 use loss_plot::LossPlot;
+use manifold::Manifold;
 use pixels::{Texture, single};
 use samples::Samples;
 use sliders::Sliders;
@@ -48,6 +52,14 @@ struct Selection {
     output: Texture,
 }
 
+/// The views of the latent quadrant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LatentTab {
+    Scatter,
+    Activity,
+    Manifold,
+}
+
 /// The studio.
 pub struct StudioApp {
     pub settings: Settings,
@@ -63,9 +75,11 @@ pub struct StudioApp {
     pub loss: LossPlot,
     triptych: Triptych,
     latent: LatentView,
-    /// Show the code-activity bars instead of the scatter.
-    show_activity: bool,
+    /// Which view the latent quadrant shows.
+    latent_tab: LatentTab,
     activity: Activity,
+    pub manifold: Manifold,
+    pub interpolation: Interpolation,
     sliders: Sliders,
     samples: Samples,
     selection: Selection,
@@ -106,8 +120,10 @@ impl StudioApp {
             loss: LossPlot::default(),
             triptych: Triptych::default(),
             latent: LatentView::default(),
-            show_activity: false,
+            latent_tab: LatentTab::Scatter,
             activity: Activity::default(),
+            manifold: Manifold::default(),
+            interpolation: Interpolation::default(),
             sliders: Sliders::default(),
             samples: Samples::default(),
             selection: Selection::default(),
@@ -144,6 +160,11 @@ impl StudioApp {
 
     pub fn slider_values(&self) -> &[f32] {
         &self.sliders.values
+    }
+
+    /// Decodes `codes` with the latest snapshot's decoder.
+    pub fn decode(&self, codes: &[f32]) -> Option<ImageGrid> {
+        self.sliders.decode(codes)
     }
 
     pub fn decoded_image(&self) -> Option<&ImageGrid> {
@@ -221,6 +242,10 @@ impl StudioApp {
         self.activity = Activity::default();
         self.sliders.clear();
         self.samples.grid = None;
+        self.manifold.grid = None;
+        self.interpolation.a = None;
+        self.interpolation.b = None;
+        self.interpolation.strip = None;
         self.selection = Selection::default();
         self.reported_lr = None;
         let device = std::mem::take(&mut self.status.device);
@@ -288,7 +313,10 @@ impl StudioApp {
                     format!("Training {} on {}", info.architecture, info.dataset);
                 self.loss.reset(info.term_names.clone());
                 self.sliders.prior = info.model.kind == ModelKind::Vae;
-                self.show_activity = info.model.kind == ModelKind::Sparse;
+                self.interpolation.spherical = info.model.kind == ModelKind::Vae;
+                if info.model.kind == ModelKind::Sparse {
+                    self.latent_tab = LatentTab::Activity;
+                }
                 self.info = Some(info);
             }
             Event::Steps(b) => {
@@ -313,6 +341,9 @@ impl StudioApp {
                 self.sliders.update(s.decoder.clone(), &s.latents);
                 self.snapshot = Some(s);
                 self.refresh_selection(ctx);
+                if self.latent_tab == LatentTab::Manifold {
+                    self.refresh_manifold(ctx);
+                }
             }
             Event::Paused { step } => {
                 self.paused = true;
@@ -371,14 +402,125 @@ impl StudioApp {
             .unwrap_or_default()
     }
 
+    fn refresh_manifold(&mut self, ctx: &egui::Context) {
+        let (Some(s), Some(decoder)) = (&self.snapshot, self.sliders.decoder()) else {
+            return;
+        };
+        let center = self.selection.index.map(|i| s.latents.code(i));
+        self.manifold
+            .update(ctx, decoder, &s.latents, self.latent.pca(), center);
+    }
+
+    /// Describes scatter point `i` ("test #12 (7)").
+    fn describe_point(&self, i: Option<usize>) -> String {
+        let (Some(i), Some(s), Some(info)) = (i, &self.snapshot, &self.info) else {
+            return "none yet".to_string();
+        };
+        let Some(&t) = s.latents.test_indices.get(i) else {
+            return "none yet".to_string();
+        };
+        let class = info
+            .test_labels
+            .as_ref()
+            .and_then(|l| l.get(t))
+            .and_then(|&l| info.class_names.get(l as usize))
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        format!("test #{t}{class}")
+    }
+
+    /// Runs what the interpolation window asked for.
+    fn interpolation_ui(&mut self, ctx: &egui::Context) {
+        let names = [
+            self.describe_point(self.interpolation.a),
+            self.describe_point(self.interpolation.b),
+        ];
+        let req = self
+            .interpolation
+            .window(ctx, names, self.selection.index.is_some());
+        if req.set_a {
+            self.interpolation.a = self.selection.index;
+        }
+        if req.set_b {
+            self.interpolation.b = self.selection.index;
+        }
+        if req.run {
+            self.interpolate(ctx);
+        }
+        if req.save
+            && let Some(path) = rfd::FileDialog::new()
+                .set_file_name("interpolation.png")
+                .add_filter("PNG image", &["png"])
+                .save_file()
+        {
+            match self.interpolation.save(&path) {
+                Ok(()) => self.status.last_event = format!("Saved {}", path.display()),
+                Err(e) => self.notice = Some(format!("{e:#}")),
+            }
+        }
+    }
+
+    /// Decodes the path between the two chosen points.
+    pub fn interpolate(&mut self, ctx: &egui::Context) {
+        let (Some(a), Some(b), Some(s)) =
+            (self.interpolation.a, self.interpolation.b, &self.snapshot)
+        else {
+            return;
+        };
+        if a < s.latents.len() && b < s.latents.len() {
+            let (ca, cb) = (s.latents.code(a).to_vec(), s.latents.code(b).to_vec());
+            self.interpolation
+                .compute(ctx, s.decoder.as_ref(), &ca, &cb);
+        }
+    }
+
+    /// Writes the latest snapshot's test embeddings for the Embedding Projector into `dir`.
+    pub fn export_embeddings(&self, dir: &std::path::Path) -> anyhow::Result<String> {
+        let (Some(s), Some(info)) = (&self.snapshot, &self.info) else {
+            anyhow::bail!("nothing to export yet: train first");
+        };
+        let shape = info.image_shape;
+        let mut pixels = Vec::with_capacity(s.latents.len() * shape.pixels());
+        for &t in &s.latents.test_indices {
+            pixels.extend_from_slice(info.test_images.image(t));
+        }
+        let images = ImageGrid::new(shape, pixels);
+        let labels: Option<Vec<u32>> = info
+            .test_labels
+            .as_ref()
+            .map(|l| s.latents.test_indices.iter().map(|&t| l[t]).collect());
+        let summary = crate::latent::export::write_projector(
+            dir,
+            &crate::latent::export::Embedding {
+                codes: &s.latents.codes,
+                dim: s.latents.dim,
+                labels: labels.as_deref(),
+                class_names: &info.class_names,
+                images: &images,
+            },
+        )?;
+        let mut msg = format!(
+            "Exported {} points to {} (load them at projector.tensorflow.org)",
+            summary.points,
+            dir.display()
+        );
+        for w in summary.warnings {
+            msg.push_str(&format!("; {w}"));
+        }
+        Ok(msg)
+    }
+
     /// Selects scatter point `i`: moves the sliders to its code and shows it.
-    fn select(&mut self, ctx: &egui::Context, i: usize) {
+    pub fn select(&mut self, ctx: &egui::Context, i: usize) {
         self.selection.index = Some(i);
         self.latent.selected = Some(i);
         if let Some(code) = self.latent_code(i) {
             self.sliders.set_code(&code);
         }
         self.refresh_selection(ctx);
+        if self.latent_tab == LatentTab::Manifold {
+            self.refresh_manifold(ctx);
+        }
     }
 
     fn refresh_selection(&mut self, ctx: &egui::Context) {
@@ -613,15 +755,45 @@ impl eframe::App for StudioApp {
             });
             let picked = ui
                 .scope_builder(UiBuilder::new().max_rect(cells[2]), |ui| {
+                    let before = self.latent_tab;
                     ui.horizontal(|ui| {
-                        ui.selectable_value(&mut self.show_activity, false, "Scatter");
-                        ui.selectable_value(&mut self.show_activity, true, "Code activity");
+                        ui.selectable_value(&mut self.latent_tab, LatentTab::Scatter, "Scatter");
+                        ui.selectable_value(
+                            &mut self.latent_tab,
+                            LatentTab::Activity,
+                            "Code activity",
+                        );
+                        ui.selectable_value(
+                            &mut self.latent_tab,
+                            LatentTab::Manifold,
+                            "Manifold grid",
+                        );
+                        if ui
+                            .add_enabled(self.snapshot.is_some(), egui::Button::new("Export..."))
+                            .on_hover_text(
+                                "Save the test embeddings for TensorBoard's Embedding Projector",
+                            )
+                            .clicked()
+                            && let Some(dir) = rfd::FileDialog::new().pick_folder()
+                        {
+                            match self.export_embeddings(&dir) {
+                                Ok(msg) => self.status.last_event = msg,
+                                Err(e) => self.notice = Some(format!("{e:#}")),
+                            }
+                        }
                     });
-                    if self.show_activity {
-                        self.activity.ui(ui);
-                        None
-                    } else {
-                        self.latent.ui(ui)
+                    match self.latent_tab {
+                        LatentTab::Scatter => self.latent.ui(ui),
+                        LatentTab::Activity => {
+                            self.activity.ui(ui);
+                            None
+                        }
+                        LatentTab::Manifold => {
+                            if self.manifold.ui(ui) || before != LatentTab::Manifold {
+                                self.refresh_manifold(&ctx);
+                            }
+                            None
+                        }
                     }
                 })
                 .inner;
@@ -632,10 +804,18 @@ impl eframe::App for StudioApp {
             ui.scope_builder(UiBuilder::new().max_rect(cells[3]), |ui| {
                 let selection = &self.selection;
                 let vae = self.sliders.prior;
+                let interpolation = &mut self.interpolation;
                 self.sliders.ui(
                     ui,
                     &mut self.stats.decode,
                     |ui| {
+                        if ui
+                            .button("Interpolation...")
+                            .on_hover_text("Decode the path between two points")
+                            .clicked()
+                        {
+                            interpolation.open = true;
+                        }
                         if vae {
                             open_samples = ui
                                 .button("Samples")
@@ -655,6 +835,7 @@ impl eframe::App for StudioApp {
 
         let decoder = self.sliders.decoder().cloned();
         self.samples.window(&ctx, decoder.as_ref());
+        self.interpolation_ui(&ctx);
         self.restart_dialog_ui(&ctx);
         self.notice_ui(&ctx);
         self.stats.end_frame();

@@ -90,23 +90,8 @@ fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
     h.step();
     h.step();
 
-    // Click on a drawn point.
-    let target = (0..h.state().latent_points())
-        .find(|&i| {
-            h.state()
-                .scatter_pos(i)
-                .is_some_and(|p| p.x > 330.0 && p.y > 450.0 && p.y < 760.0)
-        })
-        .expect("a point inside the scatter");
-    let pos = h.state().scatter_pos(target).unwrap();
+    let target = click_a_point(&mut h, 0);
     let code = h.state().latent_code(target).unwrap();
-    h.hover_at(pos);
-    h.step();
-    h.drag_at(pos);
-    h.step();
-    h.drop_at(pos);
-    h.step();
-    h.step();
     let picked = h.state().selected_point().expect("a selected point");
     let picked_code = h.state().latent_code(picked).unwrap();
     assert_eq!(h.state().slider_values(), picked_code.as_slice());
@@ -143,6 +128,94 @@ fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
     let after = &h.state().decoded_image().unwrap().pixels;
     let change: f32 = before.iter().zip(after).map(|(a, b)| (a - b).abs()).sum();
     assert!(change > 0.1, "decoded image changed by {change}");
+}
+
+/// Clicks the `nth` scatter point found inside the plot area (away from the legend); returns it.
+fn click_a_point(h: &mut Harness<'_, StudioApp>, nth: usize) -> usize {
+    let target = (0..h.state().latent_points())
+        .filter(|&i| {
+            h.state()
+                .scatter_pos(i)
+                .is_some_and(|p| p.x > 340.0 && p.x < 650.0 && p.y > 460.0 && p.y < 730.0)
+        })
+        .nth(nth)
+        .expect("a point inside the scatter");
+    let pos = h.state().scatter_pos(target).unwrap();
+    h.hover_at(pos);
+    h.step();
+    h.drag_at(pos);
+    h.step();
+    h.drop_at(pos);
+    h.step();
+    h.step();
+    target
+}
+
+#[test]
+fn interpolation_manifold_grid_and_export() {
+    let mut h = studio();
+    h.get_by_label("Train").click();
+    step_until(&mut h, "latent points", |a| {
+        a.latent_points() > 100 && a.step() > 20
+    });
+    h.get_by_label("Pause").click();
+    step_until(&mut h, "pause", |a| a.is_paused());
+    h.step();
+    h.step();
+
+    // Two points, then Interpolate: the strip fills with the requested number of decodes.
+    h.get_by_label("Interpolation...").click();
+    h.step();
+    click_a_point(&mut h, 0);
+    h.get_by_label("Use selected as A").click();
+    h.step();
+    click_a_point(&mut h, 40);
+    h.get_by_label("Use selected as B").click();
+    h.step();
+    assert_ne!(h.state().interpolation.a, h.state().interpolation.b);
+    h.get_by_label("Interpolate").click();
+    h.step();
+    h.step();
+    let strip = h.state().interpolation.strip.clone().expect("a strip");
+    assert_eq!(strip.len(), h.state().interpolation.steps);
+    // Its ends are the two points' own decodes.
+    let a = h
+        .state()
+        .latent_code(h.state().interpolation.a.unwrap())
+        .unwrap();
+    let own = h.state().decode(&a).unwrap();
+    let diff: f32 = own
+        .pixels
+        .iter()
+        .zip(strip.image(0))
+        .map(|(x, y)| (x - y).abs())
+        .sum();
+    assert!(diff < 1e-3, "{diff}");
+    let png = super::temp_dir("ui-interp").join("strip.png");
+    h.state().interpolation.save(&png).unwrap();
+    assert!(image::open(&png).unwrap().width() > 28 * 4 * 3);
+
+    // The manifold grid has the requested size.
+    h.get_by_label("Manifold grid").click();
+    h.step();
+    h.step();
+    let grid = h.state().manifold.grid.clone().expect("a grid");
+    let side = h.state().manifold.side;
+    assert_eq!(grid.len(), side * side);
+    h.state_mut().manifold.side = 6;
+    h.get_by_label("Scatter").click();
+    h.step();
+    h.get_by_label("Manifold grid").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().manifold.grid.as_ref().unwrap().len(), 36);
+
+    // Export for the Embedding Projector (the folder dialog is the only part not driven here).
+    let dir = super::temp_dir("ui-export");
+    let msg = h.state().export_embeddings(&dir).unwrap();
+    assert!(msg.contains("Exported"), "{msg}");
+    let meta = std::fs::read_to_string(dir.join("metadata.tsv")).unwrap();
+    assert_eq!(meta.lines().count(), 1 + h.state().latent_points());
 }
 
 #[test]

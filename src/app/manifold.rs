@@ -1,0 +1,134 @@
+//! The manifold grid: decodes across a plane of the latent space, drawn as one picture. For a
+//! 2-D latent the plane is the latent space itself (as in the classic VAE figure); otherwise it is
+//! spanned by the two principal axes through the selected point (or the mean).
+
+use std::sync::Arc;
+
+use egui::Vec2;
+
+use super::pixels::{Texture, strip};
+use crate::latent::{Pca, plane_grid};
+use crate::protocol::{ImageGrid, LatentCloud, LatentDecoder};
+
+pub struct Manifold {
+    /// Decodes per side.
+    pub side: usize,
+    texture: Texture,
+    /// The decodes shown, `side²` images, row-major.
+    pub grid: Option<ImageGrid>,
+    caption: String,
+}
+
+impl Default for Manifold {
+    fn default() -> Self {
+        Self {
+            side: 10,
+            texture: Texture::default(),
+            grid: None,
+            caption: String::new(),
+        }
+    }
+}
+
+/// Stacks `rows` strips of `cols` images into one picture.
+pub fn grid_image(grid: &ImageGrid, cols: usize) -> Option<egui::ColorImage> {
+    let shape = grid.shape?;
+    let px = shape.pixels();
+    let rows: Vec<egui::ColorImage> = grid
+        .pixels
+        .chunks(cols * px)
+        .filter_map(|chunk| strip(&ImageGrid::new(shape, chunk.to_vec()), 1))
+        .collect();
+    let first = rows.first()?;
+    let (w, h) = (first.width(), first.height());
+    let mut img =
+        egui::ColorImage::filled([w, rows.len() * (h + 1) - 1], egui::Color32::from_gray(40));
+    for (r, row) in rows.iter().enumerate() {
+        for y in 0..h {
+            for x in 0..row.width() {
+                img[(x, r * (h + 1) + y)] = row[(x, y)];
+            }
+        }
+    }
+    Some(img)
+}
+
+impl Manifold {
+    /// Recomputes the grid with the current decoder, around `center` (the mean when `None`).
+    pub fn update(
+        &mut self,
+        ctx: &egui::Context,
+        decoder: &Arc<dyn LatentDecoder>,
+        cloud: &LatentCloud,
+        pca: Option<&Pca>,
+        center: Option<&[f32]>,
+    ) {
+        let dim = decoder.latent_dim();
+        if cloud.dim != dim || cloud.is_empty() {
+            return;
+        }
+        let n = cloud.len() as f32;
+        let mut mean = vec![0.0f32; dim];
+        let mut var = vec![0.0f32; dim];
+        for i in 0..cloud.len() {
+            for (d, v) in cloud.code(i).iter().enumerate() {
+                mean[d] += v / n;
+            }
+        }
+        for i in 0..cloud.len() {
+            for (d, v) in cloud.code(i).iter().enumerate() {
+                var[d] += (v - mean[d]).powi(2) / n;
+            }
+        }
+        let unit = |d: usize| {
+            (0..dim)
+                .map(|i| if i == d { 1.0 } else { 0.0 })
+                .collect::<Vec<f32>>()
+        };
+        let (u, ru, v, rv) = match (dim, pca) {
+            (1, _) => (unit(0), 2.5 * var[0].sqrt(), vec![0.0; 1], 0.0),
+            (2, _) => (unit(0), 2.5 * var[0].sqrt(), unit(1), 2.5 * var[1].sqrt()),
+            (_, Some(p)) if p.components.len() >= 2 => (
+                p.components[0].clone(),
+                2.5 * p.variances[0].sqrt(),
+                p.components[1].clone(),
+                2.5 * p.variances[1].sqrt(),
+            ),
+            _ => (unit(0), 2.5 * var[0].sqrt(), unit(1), 2.5 * var[1].sqrt()),
+        };
+        let centre: Vec<f32> = match center {
+            Some(c) if dim > 2 => c.to_vec(),
+            _ => mean,
+        };
+        let grid = plane_grid(decoder.as_ref(), &centre, (&u, ru), (&v, rv), self.side);
+        if let Some(img) = grid_image(&grid, self.side) {
+            self.texture.set(ctx, "manifold-grid", img);
+        }
+        self.caption = match dim {
+            1 | 2 => "Decodes across the observed range of the latent space".into(),
+            _ if center.is_some() => {
+                "Decodes along the two principal axes through the selected point".into()
+            }
+            _ => "Decodes along the two principal axes through the mean".into(),
+        };
+        self.grid = Some(grid);
+    }
+
+    /// Draws the grid; returns true when the user changed its size.
+    pub fn ui(&mut self, ui: &mut egui::Ui) -> bool {
+        let mut changed = false;
+        ui.horizontal(|ui| {
+            changed = ui
+                .add(egui::Slider::new(&mut self.side, 3..=20).text("Grid size"))
+                .changed();
+        });
+        ui.weak(&self.caption);
+        if let Some(t) = self.texture.get() {
+            let side = ui.available_width().min(ui.available_height()).max(32.0);
+            ui.image((t.id(), Vec2::splat(side)));
+        } else {
+            ui.label("The grid appears with the first snapshot of a run.");
+        }
+        changed
+    }
+}
