@@ -74,6 +74,14 @@ pub fn interpolate(a: &[f32], b: &[f32], steps: usize, spherical: bool) -> Vec<f
     out
 }
 
+/// Decodes `count` codes drawn from the prior N(0, I).
+pub fn prior_samples(decoder: &dyn LatentDecoder, count: usize, rng: &mut Rng) -> ImageGrid {
+    let codes: Vec<f32> = (0..count * decoder.latent_dim())
+        .map(|_| rng.normal())
+        .collect();
+    decoder.decode(&codes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,12 +102,4 @@ mod tests {
         let mid = (sph[2] * sph[2] + sph[3] * sph[3]).sqrt();
         assert!(mid > 1.2, "{mid}");
     }
-}
-
-/// Decodes `count` codes drawn from the prior N(0, I).
-pub fn prior_samples(decoder: &dyn LatentDecoder, count: usize, rng: &mut Rng) -> ImageGrid {
-    let codes: Vec<f32> = (0..count * decoder.latent_dim())
-        .map(|_| rng.normal())
-        .collect();
-    decoder.decode(&codes)
 }

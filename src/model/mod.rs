@@ -406,13 +406,14 @@ pub(crate) mod tests_support {
 
         let mut optim = AdamConfig::new().init();
         let mut last = first;
-        for _ in 0..60 {
+        for _ in 0..150 {
             let loss = model.loss(x.clone(), x.clone(), &params).total;
             last = to_vec(loss.clone())[0];
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(3e-3, model, grads);
         }
-        // BCE against soft targets has a floor (their entropy), so ask for a clear drop, not zero.
+        // BCE against soft targets has a floor (their entropy, about a third of the first loss
+        // here), so ask for a clear drop, not zero.
         assert!(last < first * 0.8, "loss {first} -> {last}");
     }
 }
