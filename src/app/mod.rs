@@ -12,6 +12,7 @@ mod loss_plot;
 mod manifold;
 mod pixels;
 mod samples;
+mod scatter3d;
 mod sliders;
 mod status;
 mod triptych;
@@ -35,6 +36,7 @@ use loss_plot::LossPlot;
 use manifold::Manifold;
 use pixels::{Texture, single};
 use samples::Samples;
+use scatter3d::Scatter3d;
 use sliders::Sliders;
 use status::{Status, status_ui};
 use triptych::Triptych;
@@ -56,6 +58,7 @@ struct Selection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LatentTab {
     Scatter,
+    Scatter3d,
     Activity,
     Manifold,
 }
@@ -78,6 +81,7 @@ pub struct StudioApp {
     /// Which view the latent quadrant shows.
     latent_tab: LatentTab,
     activity: Activity,
+    pub scatter3d: Scatter3d,
     pub manifold: Manifold,
     pub interpolation: Interpolation,
     sliders: Sliders,
@@ -122,6 +126,7 @@ impl StudioApp {
             latent: LatentView::default(),
             latent_tab: LatentTab::Scatter,
             activity: Activity::default(),
+            scatter3d: Scatter3d::default(),
             manifold: Manifold::default(),
             interpolation: Interpolation::default(),
             sliders: Sliders::default(),
@@ -341,8 +346,10 @@ impl StudioApp {
                 self.sliders.update(s.decoder.clone(), &s.latents);
                 self.snapshot = Some(s);
                 self.refresh_selection(ctx);
-                if self.latent_tab == LatentTab::Manifold {
-                    self.refresh_manifold(ctx);
+                match self.latent_tab {
+                    LatentTab::Manifold => self.refresh_manifold(ctx),
+                    LatentTab::Scatter3d => self.refresh_3d(),
+                    _ => {}
                 }
             }
             Event::Paused { step } => {
@@ -400,6 +407,12 @@ impl StudioApp {
             .as_ref()
             .map(|i| i.class_names.clone())
             .unwrap_or_default()
+    }
+
+    fn refresh_3d(&mut self) {
+        if let Some(s) = &self.snapshot {
+            self.scatter3d.update(&s.latents);
+        }
     }
 
     fn refresh_manifold(&mut self, ctx: &egui::Context) {
@@ -758,6 +771,7 @@ impl eframe::App for StudioApp {
                     let before = self.latent_tab;
                     ui.horizontal(|ui| {
                         ui.selectable_value(&mut self.latent_tab, LatentTab::Scatter, "Scatter");
+                        ui.selectable_value(&mut self.latent_tab, LatentTab::Scatter3d, "3-D");
                         ui.selectable_value(
                             &mut self.latent_tab,
                             LatentTab::Activity,
@@ -784,6 +798,13 @@ impl eframe::App for StudioApp {
                     });
                     match self.latent_tab {
                         LatentTab::Scatter => self.latent.ui(ui),
+                        LatentTab::Scatter3d => {
+                            if before != LatentTab::Scatter3d {
+                                self.refresh_3d();
+                            }
+                            let names = self.class_names();
+                            self.scatter3d.ui(ui, self.selection.index, &names)
+                        }
                         LatentTab::Activity => {
                             self.activity.ui(ui);
                             None

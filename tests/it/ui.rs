@@ -195,6 +195,37 @@ fn interpolation_manifold_grid_and_export() {
     h.state().interpolation.save(&png).unwrap();
     assert!(image::open(&png).unwrap().width() > 28 * 4 * 3);
 
+    // The 3-D view: dragging orbits it, a double click resets it, a click selects a point.
+    h.get_by_label("3-D").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().scatter3d.len(), h.state().latent_points());
+    let yaw = h.state().scatter3d.yaw;
+    let (from, to) = (egui::pos2(450.0, 600.0), egui::pos2(530.0, 620.0));
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    h.hover_at(to);
+    h.step();
+    h.drop_at(to);
+    h.step();
+    assert!(
+        (h.state().scatter3d.yaw - yaw).abs() > 0.3,
+        "orbit changed the view"
+    );
+    let p = (0..h.state().latent_points())
+        .filter_map(|i| h.state().scatter3d.screen_pos(i).map(|p| (i, p)))
+        .find(|(_, p)| p.x > 340.0 && p.x < 700.0 && p.y > 460.0 && p.y < 730.0)
+        .expect("a point in the 3-D view");
+    h.hover_at(p.1);
+    h.step();
+    h.drag_at(p.1);
+    h.step();
+    h.drop_at(p.1);
+    h.step();
+    assert!(h.state().selected_point().is_some());
+
     // The manifold grid has the requested size.
     h.get_by_label("Manifold grid").click();
     h.step();

@@ -1,0 +1,221 @@
+//! The 3-D latent scatter: codes projected on three axes (raw for a 3-D latent, else the first
+//! three principal components), drawn with a perspective camera. Drag to orbit, scroll to zoom,
+//! double-click to reset, optional slow auto-rotation; nearer points are larger and brighter.
+
+use egui::{Color32, Pos2, Sense, Shape, Stroke, Vec2};
+
+use super::latent_view::class_colour;
+use crate::latent::Pca;
+use crate::protocol::LatentCloud;
+
+pub struct Scatter3d {
+    /// Display coordinates, normalised to about [-1, 1] on each axis; cloud order.
+    points: Vec<[f32; 3]>,
+    classes: Vec<usize>,
+    pub yaw: f32,
+    pub pitch: f32,
+    pub zoom: f32,
+    pub auto_rotate: bool,
+    title: String,
+    /// Three principal axes, warm-started from the last fit so the view does not flip.
+    pca: Option<Pca>,
+    /// Where each point was drawn in the last frame (screen), for hover and clicks.
+    screen: Vec<Pos2>,
+}
+
+impl Default for Scatter3d {
+    fn default() -> Self {
+        Self {
+            points: Vec::new(),
+            classes: Vec::new(),
+            yaw: 0.6,
+            pitch: 0.35,
+            zoom: 1.0,
+            auto_rotate: false,
+            title: String::new(),
+            pca: None,
+            screen: Vec::new(),
+        }
+    }
+}
+
+impl Scatter3d {
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Projects a new cloud (PCA with three components for more than three dimensions).
+    pub fn update(&mut self, cloud: &LatentCloud) {
+        let n = cloud.len();
+        self.pca = if cloud.dim > 3 {
+            Pca::fit(&cloud.codes, cloud.dim, 3, self.pca.as_ref())
+        } else {
+            None
+        };
+        let pca = self.pca.as_ref();
+        let raw: Vec<[f32; 3]> = (0..n)
+            .map(|i| {
+                let c = cloud.code(i);
+                match pca {
+                    Some(p) => {
+                        let v = p.project(c);
+                        [v[0], v[1], v[2]]
+                    }
+                    None => [c[0], *c.get(1).unwrap_or(&0.0), *c.get(2).unwrap_or(&0.0)],
+                }
+            })
+            .collect();
+        // Centre and scale so the cloud fills the view whatever its units.
+        let mut mean = [0.0f32; 3];
+        for p in &raw {
+            for k in 0..3 {
+                mean[k] += p[k] / n.max(1) as f32;
+            }
+        }
+        let spread = raw
+            .iter()
+            .flat_map(|p| (0..3).map(move |k| (p[k] - mean[k]).abs()))
+            .fold(1e-6f32, f32::max);
+        self.points = raw
+            .iter()
+            .map(|p| {
+                [
+                    (p[0] - mean[0]) / spread,
+                    (p[1] - mean[1]) / spread,
+                    (p[2] - mean[2]) / spread,
+                ]
+            })
+            .collect();
+        self.classes = (0..n)
+            .map(|i| cloud.labels.as_ref().map_or(0, |l| l[i] as usize))
+            .collect();
+        self.title = match (cloud.dim, pca) {
+            (_, Some(p)) => format!(
+                "3-D: PCA of {}-D ({:.0}% + {:.0}% + {:.0}% of variance)",
+                cloud.dim,
+                p.explained[0] * 100.0,
+                p.explained[1] * 100.0,
+                p.explained[2] * 100.0
+            ),
+            (d, None) => format!("3-D: raw {d}-D latent"),
+        };
+    }
+
+    /// Draws the view; returns the point a click picked.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        selected: Option<usize>,
+        class_names: &[String],
+    ) -> Option<usize> {
+        ui.horizontal(|ui| {
+            ui.heading(if self.title.is_empty() {
+                "3-D"
+            } else {
+                &self.title
+            });
+            ui.checkbox(&mut self.auto_rotate, "Rotate");
+        });
+        let size = ui.available_size();
+        let (rect, response) = ui.allocate_exact_size(size, Sense::click_and_drag());
+        if response.dragged() {
+            let d = response.drag_delta();
+            self.yaw += d.x * 0.01;
+            self.pitch = (self.pitch + d.y * 0.01).clamp(-1.5, 1.5);
+        }
+        if response.hovered() {
+            let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+            self.zoom = (self.zoom * (1.0 + scroll * 0.002)).clamp(0.2, 8.0);
+        }
+        if response.double_clicked() {
+            let view = Self::default();
+            (self.yaw, self.pitch, self.zoom) = (view.yaw, view.pitch, view.zoom);
+        }
+        if self.auto_rotate {
+            self.yaw += ui.input(|i| i.stable_dt).min(0.1) * 0.3;
+            ui.ctx().request_repaint();
+        }
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
+        if self.points.is_empty() {
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "Latent codes appear here while training.",
+                egui::FontId::proportional(15.0),
+                ui.visuals().text_color(),
+            );
+            return None;
+        }
+        let (sy, cy) = self.yaw.sin_cos();
+        let (sp, cp) = self.pitch.sin_cos();
+        let scale = rect.width().min(rect.height()) * 0.38 * self.zoom;
+        let camera = 3.5;
+        let mut drawn: Vec<(f32, usize, Pos2, f32)> = Vec::with_capacity(self.points.len());
+        self.screen.clear();
+        for (i, p) in self.points.iter().enumerate() {
+            // Yaw about the vertical axis, then pitch about the horizontal one.
+            let x = cy * p[0] + sy * p[2];
+            let z = -sy * p[0] + cy * p[2];
+            let y = cp * p[1] - sp * z;
+            let z = sp * p[1] + cp * z;
+            let persp = camera / (camera - z);
+            let pos = rect.center() + Vec2::new(x, -y) * scale * persp;
+            self.screen.push(pos);
+            drawn.push((z, i, pos, persp));
+        }
+        // Far to near, so near points cover far ones.
+        drawn.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut shapes = Vec::with_capacity(drawn.len() + 1);
+        for &(z, i, pos, persp) in &drawn {
+            let depth = ((z + 1.0) * 0.5).clamp(0.0, 1.0);
+            let c = class_colour(self.classes[i]);
+            let shade = 0.45 + 0.55 * depth;
+            let colour = Color32::from_rgb(
+                (c.r() as f32 * shade) as u8,
+                (c.g() as f32 * shade) as u8,
+                (c.b() as f32 * shade) as u8,
+            );
+            shapes.push(Shape::circle_filled(pos, 1.6 + 1.8 * persp * depth, colour));
+        }
+        if let Some(pos) = selected.and_then(|s| self.screen.get(s)) {
+            shapes.push(Shape::circle_stroke(
+                *pos,
+                8.0,
+                Stroke::new(2.0, Color32::WHITE),
+            ));
+        }
+        painter.extend(shapes);
+        let nearest = |at: Pos2| {
+            self.screen
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i, p.distance(at)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .filter(|(_, d)| *d <= 10.0)
+                .map(|(i, _)| i)
+        };
+        if let Some(i) = response.hover_pos().and_then(nearest) {
+            let name = class_names
+                .get(self.classes[i])
+                .cloned()
+                .unwrap_or_else(|| format!("point {i}"));
+            painter.text(
+                self.screen[i] + Vec2::new(10.0, -10.0),
+                egui::Align2::LEFT_BOTTOM,
+                name,
+                egui::FontId::proportional(15.0),
+                ui.visuals().strong_text_color(),
+            );
+        }
+        if response.clicked() {
+            return response.interact_pointer_pos().and_then(nearest);
+        }
+        None
+    }
+
+    /// Where point `i` was drawn last frame.
+    pub fn screen_pos(&self, i: usize) -> Option<Pos2> {
+        self.screen.get(i).copied()
+    }
+}
