@@ -323,6 +323,13 @@ impl TrainConfig {
                 "must be between 0 and 1",
             ));
         }
+        if self.max_latent_points == 0 {
+            return Err(invalid(
+                "scatter points",
+                self.max_latent_points,
+                "must be at least 1",
+            ));
+        }
         if self.eval_every == 0 {
             return Err(invalid("eval every", self.eval_every, "must be at least 1"));
         }
@@ -389,6 +396,8 @@ pub struct Settings {
     pub beta: f32,
     /// Sparse: penalty weight.
     pub sparsity_weight: f32,
+    /// Test points encoded for the scatter views (at most the test split's size).
+    pub max_points: usize,
 }
 
 impl Default for Settings {
@@ -412,6 +421,7 @@ impl Default for Settings {
             noise: Noise::REFERENCE,
             beta: c.beta,
             sparsity_weight: c.sparsity_weight,
+            max_points: c.max_latent_points,
         }
     }
 }
@@ -472,6 +482,7 @@ impl Settings {
             beta: self.beta,
             sparsity_weight: self.sparsity_weight,
             examples: 8,
+            max_latent_points: self.max_points,
             snapshot_interval_secs: 0.3,
             ..TrainConfig::default()
         }

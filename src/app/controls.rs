@@ -154,6 +154,14 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus) -> Actio
             row(ui, "Epochs", |ui| {
                 ui.add(DragValue::new(&mut s.epochs).range(1..=10_000))
             });
+            row(ui, "Scatter points", |ui| {
+                ui.add(
+                    DragValue::new(&mut s.max_points)
+                        .range(100..=20_000)
+                        .speed(50),
+                )
+                .on_hover_text("Test points encoded for the latent views (next run)")
+            });
         });
     ui.separator();
 

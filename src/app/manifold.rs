@@ -114,14 +114,15 @@ impl Manifold {
         self.grid = Some(grid);
     }
 
-    /// Draws the grid; returns true when the user changed its size.
-    pub fn ui(&mut self, ui: &mut egui::Ui) -> bool {
-        let mut changed = false;
-        ui.horizontal(|ui| {
-            changed = ui
-                .add(egui::Slider::new(&mut self.side, 3..=20).text("Grid size"))
-                .changed();
-        });
+    /// True when the grid shown no longer has the requested size.
+    pub fn wrong_size(&self) -> bool {
+        self.grid
+            .as_ref()
+            .is_some_and(|g| g.len() != self.side * self.side)
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        ui.add(egui::Slider::new(&mut self.side, 3..=20).text("Grid size"));
         ui.weak(&self.caption);
         if let Some(t) = self.texture.get() {
             let side = ui.available_width().min(ui.available_height()).max(32.0);
@@ -129,6 +130,5 @@ impl Manifold {
         } else {
             ui.label("The grid appears with the first snapshot of a run.");
         }
-        changed
     }
 }

@@ -80,6 +80,8 @@ pub struct StudioApp {
     latent: LatentView,
     /// Which view the latent quadrant shows.
     latent_tab: LatentTab,
+    /// The snapshot step each latent view shows, by `LatentTab` index.
+    view_step: [Option<u64>; 4],
     activity: Activity,
     pub scatter3d: Scatter3d,
     pub manifold: Manifold,
@@ -125,6 +127,7 @@ impl StudioApp {
             triptych: Triptych::default(),
             latent: LatentView::default(),
             latent_tab: LatentTab::Scatter,
+            view_step: [None; 4],
             activity: Activity::default(),
             scatter3d: Scatter3d::default(),
             manifold: Manifold::default(),
@@ -244,6 +247,7 @@ impl StudioApp {
         self.loss.reset(Vec::new());
         self.triptych.clear();
         self.latent.clear();
+        self.view_step = [None; 4];
         self.activity = Activity::default();
         self.sliders.clear();
         self.samples.grid = None;
@@ -341,16 +345,11 @@ impl StudioApp {
             Event::Snapshot(s) => {
                 let names = self.class_names();
                 self.triptych.update(ctx, &s, &names);
-                self.latent.update(&s.latents, &names);
-                self.activity.update(&s.latents);
                 self.sliders.update(s.decoder.clone(), &s.latents);
                 self.snapshot = Some(s);
                 self.refresh_selection(ctx);
-                match self.latent_tab {
-                    LatentTab::Manifold => self.refresh_manifold(ctx),
-                    LatentTab::Scatter3d => self.refresh_3d(),
-                    _ => {}
-                }
+                // The latent views are brought up to date when drawn (`refresh_latent_view`):
+                // only the visible one pays for its projection.
             }
             Event::Paused { step } => {
                 self.paused = true;
@@ -407,12 +406,6 @@ impl StudioApp {
             .as_ref()
             .map(|i| i.class_names.clone())
             .unwrap_or_default()
-    }
-
-    fn refresh_3d(&mut self) {
-        if let Some(s) = &self.snapshot {
-            self.scatter3d.update(&s.latents);
-        }
     }
 
     fn refresh_manifold(&mut self, ctx: &egui::Context) {
@@ -531,8 +524,29 @@ impl StudioApp {
             self.sliders.set_code(&code);
         }
         self.refresh_selection(ctx);
-        if self.latent_tab == LatentTab::Manifold {
-            self.refresh_manifold(ctx);
+        // The manifold grid is centred on the selection.
+        self.view_step[LatentTab::Manifold as usize] = None;
+    }
+
+    /// Brings the visible latent view up to the latest snapshot, if it is not yet.
+    fn refresh_latent_view(&mut self, ctx: &egui::Context) {
+        let Some(s) = self.snapshot.clone() else {
+            return;
+        };
+        let resized = self.latent_tab == LatentTab::Manifold && self.manifold.wrong_size();
+        let slot = &mut self.view_step[self.latent_tab as usize];
+        if *slot == Some(s.step) && !resized {
+            return;
+        }
+        *slot = Some(s.step);
+        match self.latent_tab {
+            LatentTab::Scatter => {
+                let names = self.class_names();
+                self.latent.update(&s.latents, &names);
+            }
+            LatentTab::Scatter3d => self.scatter3d.update(&s.latents),
+            LatentTab::Activity => self.activity.update(&s.latents),
+            LatentTab::Manifold => self.refresh_manifold(ctx),
         }
     }
 
@@ -768,7 +782,6 @@ impl eframe::App for StudioApp {
             });
             let picked = ui
                 .scope_builder(UiBuilder::new().max_rect(cells[2]), |ui| {
-                    let before = self.latent_tab;
                     ui.horizontal(|ui| {
                         ui.selectable_value(&mut self.latent_tab, LatentTab::Scatter, "Scatter");
                         ui.selectable_value(&mut self.latent_tab, LatentTab::Scatter3d, "3-D");
@@ -796,12 +809,10 @@ impl eframe::App for StudioApp {
                             }
                         }
                     });
+                    self.refresh_latent_view(&ctx);
                     match self.latent_tab {
                         LatentTab::Scatter => self.latent.ui(ui),
                         LatentTab::Scatter3d => {
-                            if before != LatentTab::Scatter3d {
-                                self.refresh_3d();
-                            }
                             let names = self.class_names();
                             self.scatter3d.ui(ui, self.selection.index, &names)
                         }
@@ -810,9 +821,8 @@ impl eframe::App for StudioApp {
                             None
                         }
                         LatentTab::Manifold => {
-                            if self.manifold.ui(ui) || before != LatentTab::Manifold {
-                                self.refresh_manifold(&ctx);
-                            }
+                            // A new size shows from the next frame (`wrong_size`).
+                            self.manifold.ui(ui);
                             None
                         }
                     }
@@ -903,6 +913,8 @@ pub struct Launch {
     pub autostart: bool,
     /// Data from the command line instead of the built-in sets.
     pub data: Option<DataSpec>,
+    /// Points for the latent views, instead of the saved setting.
+    pub points: Option<usize>,
 }
 
 /// Opens the studio window and runs until it is closed.
@@ -920,6 +932,9 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
         Box::new(move |cc| {
             let mut app = StudioApp::new(cc, launch.device, launch.log_frame_stats)?;
             app.settings.custom_data = launch.data;
+            if let Some(points) = launch.points {
+                app.settings.max_points = points;
+            }
             if launch.autostart {
                 app.start(false);
             }

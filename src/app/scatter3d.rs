@@ -65,17 +65,20 @@ impl Scatter3d {
                 }
             })
             .collect();
-        // Centre and scale so the cloud fills the view whatever its units.
+        // Centre and scale so the bulk of the cloud (two RMS radii) fills the view whatever its
+        // units; outliers may leave it.
         let mut mean = [0.0f32; 3];
         for p in &raw {
             for k in 0..3 {
                 mean[k] += p[k] / n.max(1) as f32;
             }
         }
-        let spread = raw
+        let mean_sq = raw
             .iter()
-            .flat_map(|p| (0..3).map(move |k| (p[k] - mean[k]).abs()))
-            .fold(1e-6f32, f32::max);
+            .map(|p| (0..3).map(|k| (p[k] - mean[k]).powi(2)).sum::<f32>())
+            .sum::<f32>()
+            / n.max(1) as f32;
+        let spread = 2.0 * mean_sq.sqrt().max(1e-6);
         self.points = raw
             .iter()
             .map(|p| {

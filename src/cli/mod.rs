@@ -43,6 +43,10 @@ pub struct Cli {
     /// idx:IMAGES[,LABELS[,NAMES]]).
     #[arg(long, value_parser = parse_data)]
     pub data: Option<DataSpec>,
+
+    /// Studio only: test points encoded for the latent views (overrides the saved setting).
+    #[arg(long)]
+    pub points: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,6 +203,7 @@ pub fn main() -> ExitCode {
             log_frame_stats: cli.frame_stats,
             autostart: cli.train,
             data: cli.data,
+            points: cli.points,
         }),
     };
     match result {
