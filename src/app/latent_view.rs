@@ -4,7 +4,7 @@
 use egui::Color32;
 use egui_plot::{Legend, MarkerShape, Plot, PlotPoint, PlotPoints, PlotTransform, Points};
 
-use crate::latent::Pca;
+use crate::latent::{DISPLAY_FIT_POINTS, Pca};
 use crate::protocol::LatentCloud;
 
 /// Distinct colours for the classes (Tableau 10), repeated with a shift beyond ten.
@@ -71,7 +71,8 @@ impl LatentView {
                 .map(|i| PlotPoint::new(cloud.code(i)[0], cloud.code(i)[1]))
                 .collect(),
             d => {
-                self.pca = Pca::fit(&cloud.codes, d, 2, self.pca.as_ref());
+                self.pca =
+                    Pca::fit_sampled(&cloud.codes, d, 2, self.pca.as_ref(), DISPLAY_FIT_POINTS);
                 match &self.pca {
                     Some(pca) => (0..n)
                         .map(|i| {

@@ -5,7 +5,7 @@
 use egui::{Color32, Pos2, Sense, Shape, Stroke, Vec2};
 
 use super::latent_view::class_colour;
-use crate::latent::Pca;
+use crate::latent::{DISPLAY_FIT_POINTS, Pca};
 use crate::protocol::LatentCloud;
 
 pub struct Scatter3d {
@@ -48,7 +48,13 @@ impl Scatter3d {
     pub fn update(&mut self, cloud: &LatentCloud) {
         let n = cloud.len();
         self.pca = if cloud.dim > 3 {
-            Pca::fit(&cloud.codes, cloud.dim, 3, self.pca.as_ref())
+            Pca::fit_sampled(
+                &cloud.codes,
+                cloud.dim,
+                3,
+                self.pca.as_ref(),
+                DISPLAY_FIT_POINTS,
+            )
         } else {
             None
         };
@@ -65,7 +71,7 @@ impl Scatter3d {
                 }
             })
             .collect();
-        // Centre and scale so the bulk of the cloud (two RMS radii) fills the view whatever its
+        // Centre and scale so the bulk of the cloud (one RMS radius) fills the view whatever its
         // units; outliers may leave it.
         let mut mean = [0.0f32; 3];
         for p in &raw {
@@ -78,7 +84,7 @@ impl Scatter3d {
             .map(|p| (0..3).map(|k| (p[k] - mean[k]).powi(2)).sum::<f32>())
             .sum::<f32>()
             / n.max(1) as f32;
-        let spread = 2.0 * mean_sq.sqrt().max(1e-6);
+        let spread = mean_sq.sqrt().max(1e-6);
         self.points = raw
             .iter()
             .map(|p| {

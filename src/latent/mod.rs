@@ -7,6 +7,9 @@ pub mod pca;
 
 pub use pca::Pca;
 
+/// Points a live view fits its projection on, at most (see [`Pca::fit_sampled`]).
+pub const DISPLAY_FIT_POINTS: usize = 2000;
+
 use crate::data::Rng;
 use crate::protocol::{ImageGrid, LatentDecoder};
 

@@ -109,6 +109,29 @@ impl Pca {
         })
     }
 
+    /// Like [`Pca::fit`], on at most `max_points` of the points (an even stride through them):
+    /// the axes of a few thousand points are as good for display, and a live view refits often.
+    pub fn fit_sampled(
+        points: &[f32],
+        dim: usize,
+        k: usize,
+        previous: Option<&Pca>,
+        max_points: usize,
+    ) -> Option<Pca> {
+        let n = points.len() / dim.max(1);
+        if n <= max_points || max_points == 0 {
+            return Pca::fit(points, dim, k, previous);
+        }
+        let stride = n.div_ceil(max_points);
+        let sample: Vec<f32> = points
+            .chunks_exact(dim)
+            .step_by(stride)
+            .flatten()
+            .copied()
+            .collect();
+        Pca::fit(&sample, dim, k, previous)
+    }
+
     /// Coordinates of `point` along the axes.
     pub fn project(&self, point: &[f32]) -> Vec<f32> {
         self.components
@@ -171,6 +194,16 @@ mod tests {
         let sum: f32 = pca.explained.iter().sum();
         assert!(sum > 0.99 && sum <= 1.0001, "{sum}");
         assert!((pca.mean[3] - 3.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn a_sample_finds_the_same_axes() {
+        let (pts, axes) = cloud();
+        let pca = Pca::fit_sampled(&pts, 6, 2, None, 500).unwrap();
+        for (c, axis) in pca.components.iter().zip(&axes) {
+            let cos: f32 = c.iter().zip(axis).map(|(a, b)| a * b).sum();
+            assert!(cos.abs() > 0.995, "axis off by cos {cos}");
+        }
     }
 
     #[test]
