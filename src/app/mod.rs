@@ -576,14 +576,7 @@ impl StudioApp {
                 .output
                 .set(ctx, "selected-output", single(out.image(0), shape));
         }
-        let class = info
-            .test_labels
-            .as_ref()
-            .and_then(|l| l.get(test_index))
-            .and_then(|&l| info.class_names.get(l as usize))
-            .map(|c| format!(" ({c})"))
-            .unwrap_or_default();
-        self.selection.caption = format!("test #{test_index}{class}");
+        self.selection.caption = self.describe_point(Some(i));
     }
 
     // --- Layout. ---

@@ -92,6 +92,7 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             } else {
                 Noise::default()
             },
+            // The reference sparse model's λ, so the speed comparison is like for like.
             sparsity_weight: 1e-4,
             eval_every: 50,
             snapshot_interval_secs: 0.0,

@@ -81,14 +81,7 @@ fn train_pause_resume_and_live_learning_rate() {
 #[test]
 fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
     let mut h = studio();
-    h.get_by_label("Train").click();
-    step_until(&mut h, "latent points", |a| {
-        a.latent_points() > 100 && a.step() > 20
-    });
-    h.get_by_label("Pause").click();
-    step_until(&mut h, "pause", |a| a.is_paused());
-    h.step();
-    h.step();
+    train_then_pause(&mut h);
 
     let target = click_a_point(&mut h, 0);
     let code = h.state().latent_code(target).unwrap();
@@ -130,6 +123,18 @@ fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
     assert!(change > 0.1, "decoded image changed by {change}");
 }
 
+/// Trains until the scatter has points, then pauses.
+fn train_then_pause(h: &mut Harness<'_, StudioApp>) {
+    h.get_by_label("Train").click();
+    step_until(h, "latent points", |a| {
+        a.latent_points() > 100 && a.step() > 20
+    });
+    h.get_by_label("Pause").click();
+    step_until(h, "pause", |a| a.is_paused());
+    h.step();
+    h.step();
+}
+
 /// Clicks the `nth` scatter point found inside the plot area (away from the legend); returns it.
 fn click_a_point(h: &mut Harness<'_, StudioApp>, nth: usize) -> usize {
     let target = (0..h.state().latent_points())
@@ -154,14 +159,7 @@ fn click_a_point(h: &mut Harness<'_, StudioApp>, nth: usize) -> usize {
 #[test]
 fn interpolation_manifold_grid_and_export() {
     let mut h = studio();
-    h.get_by_label("Train").click();
-    step_until(&mut h, "latent points", |a| {
-        a.latent_points() > 100 && a.step() > 20
-    });
-    h.get_by_label("Pause").click();
-    step_until(&mut h, "pause", |a| a.is_paused());
-    h.step();
-    h.step();
+    train_then_pause(&mut h);
 
     // Two points, then Interpolate: the strip fills with the requested number of decodes.
     h.get_by_label("Interpolation...").click();
