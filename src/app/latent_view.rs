@@ -1,11 +1,34 @@
 //! The latent scatter: test codes coloured by class, raw for a 2-D latent, PCA otherwise.
 //! The legend toggles classes; hover names the point; a click selects it.
 
+use std::sync::Arc;
+
 use egui::Color32;
 use egui_plot::{Legend, MarkerShape, Plot, PlotPoint, PlotPoints, PlotTransform, Points};
 
+use crate::latent::tsne::{TsneParams, tsne};
 use crate::latent::{DISPLAY_FIT_POINTS, Pca};
-use crate::protocol::LatentCloud;
+use crate::protocol::Snapshot;
+use crate::train::worker::Job;
+
+/// How a latent of more than two dimensions is flattened for the 2-D scatter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Projection {
+    #[default]
+    Pca,
+    Tsne,
+}
+
+/// The t-SNE side of the view: the job running and the last result.
+#[derive(Default)]
+struct TsneState {
+    /// Snapshot step and job.
+    job: Option<(u64, Job<Vec<[f32; 2]>>)>,
+    /// Snapshot step and embedding of the last finished run.
+    result: Option<(u64, Vec<[f32; 2]>)>,
+    /// The user cancelled: do not restart on new snapshots until asked.
+    held: bool,
+}
 
 /// Distinct colours for the classes (Tableau 10), repeated with a shift beyond ten.
 pub fn class_colour(class: usize) -> Color32 {
@@ -36,6 +59,10 @@ struct ClassSeries {
 
 #[derive(Default)]
 pub struct LatentView {
+    pub projection: Projection,
+    tsne: TsneState,
+    snapshot: Option<Arc<Snapshot>>,
+    class_names: Vec<String>,
     pca: Option<Pca>,
     /// 2-D display coordinates of every point, cloud order.
     coords: Vec<PlotPoint>,
@@ -59,9 +86,71 @@ impl LatentView {
         self.pca.as_ref()
     }
 
-    /// Recomputes the projection for a new cloud (PCA warm-starts from the last one).
-    pub fn update(&mut self, cloud: &LatentCloud, class_names: &[String]) {
+    /// Takes a new snapshot and recomputes the projection (PCA warm-starts from the last one;
+    /// t-SNE shows its last result until a fresh one is ready).
+    pub fn update(&mut self, snapshot: &Arc<Snapshot>, class_names: &[String]) {
+        self.snapshot = Some(snapshot.clone());
+        self.class_names = class_names.to_vec();
+        self.rebuild();
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// True while a t-SNE is being computed.
+    pub fn tsne_running(&self) -> bool {
+        self.tsne.job.is_some()
+    }
+
+    /// Starts, collects or cancels the t-SNE as needed; returns true when a result arrived.
+    fn drive_tsne(&mut self, ctx: &egui::Context) -> bool {
+        let Some(snap) = self.snapshot.clone() else {
+            return false;
+        };
+        let wanted = self.projection == Projection::Tsne && snap.latents.dim > 2;
+        if let Some((step, job)) = &self.tsne.job {
+            if let Some(y) = job.try_take() {
+                self.tsne.result = Some((*step, y));
+                self.tsne.job = None;
+                return true;
+            }
+            if job.is_finished() || !wanted {
+                self.tsne.job = None;
+            }
+            return false;
+        }
+        let stale = self
+            .tsne
+            .result
+            .as_ref()
+            .is_none_or(|(s, _)| *s != snap.step);
+        if wanted && stale && !self.tsne.held {
+            let codes = snap.latents.codes.clone();
+            let dim = snap.latents.dim;
+            let ctx = ctx.clone();
+            match Job::spawn(
+                "latentlab-tsne",
+                Box::new(move || ctx.request_repaint()),
+                move |progress| tsne(&codes, dim, TsneParams::default(), progress),
+            ) {
+                Ok(job) => self.tsne.job = Some((snap.step, job)),
+                Err(_) => self.projection = Projection::Pca,
+            }
+        }
+        false
+    }
+
+    fn rebuild(&mut self) {
+        let Some(snap) = self.snapshot.clone() else {
+            return;
+        };
+        let cloud = &snap.latents;
+        let class_names = &self.class_names.clone();
         let n = cloud.len();
+        let tsne_ready = self.projection == Projection::Tsne
+            && cloud.dim > 2
+            && self.tsne.result.as_ref().is_some_and(|(_, y)| y.len() == n);
         self.coords = match cloud.dim {
             0 => Vec::new(),
             1 => (0..n)
@@ -87,6 +176,10 @@ impl LatentView {
         self.title = match (cloud.dim, &self.pca) {
             (1, _) => "Latent space (1-D)".to_string(),
             (2, _) => "Latent space (raw 2-D)".to_string(),
+            (d, _) if tsne_ready => format!(
+                "Latent space: t-SNE of {d}-D (perplexity 30, from step {})",
+                self.tsne.result.as_ref().map_or(0, |r| r.0)
+            ),
             (d, Some(p)) if d > 2 => format!(
                 "Latent space: PCA of {d}-D (axes explain {:.0}% + {:.0}%)",
                 p.explained[0] * 100.0,
@@ -132,11 +225,42 @@ impl LatentView {
 
     /// Draws the scatter; returns the point a click selected this frame.
     pub fn ui(&mut self, ui: &mut egui::Ui) -> Option<usize> {
-        ui.heading(if self.title.is_empty() {
-            "Latent space"
-        } else {
-            &self.title
+        if self.drive_tsne(ui.ctx()) {
+            self.rebuild();
+        }
+        ui.horizontal(|ui| {
+            ui.heading(if self.title.is_empty() {
+                "Latent space"
+            } else {
+                &self.title
+            });
         });
+        if self.snapshot.as_ref().is_some_and(|s| s.latents.dim > 2) {
+            ui.horizontal(|ui| {
+                let before = self.projection;
+                ui.selectable_value(&mut self.projection, Projection::Pca, "PCA");
+                ui.selectable_value(&mut self.projection, Projection::Tsne, "t-SNE");
+                if self.projection != before {
+                    self.tsne.held = false;
+                    self.rebuild();
+                }
+                if let Some((_, job)) = &self.tsne.job {
+                    ui.add(
+                        egui::ProgressBar::new(job.progress())
+                            .desired_width(140.0)
+                            .text("t-SNE"),
+                    );
+                    if ui.button("Cancel").clicked() {
+                        job.cancel();
+                        self.tsne.held = true;
+                    }
+                } else if self.projection == Projection::Tsne && self.tsne.held {
+                    if ui.button("Run t-SNE").clicked() {
+                        self.tsne.held = false;
+                    }
+                }
+            });
+        }
         if self.coords.is_empty() {
             ui.centered_and_justified(|ui| {
                 ui.label("Latent codes of the test images appear here while training.");

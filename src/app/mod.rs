@@ -187,6 +187,16 @@ impl StudioApp {
         self.latent.len()
     }
 
+    /// The 2-D scatter's title (which projection, how much variance).
+    pub fn scatter_title(&self) -> &str {
+        self.latent.title()
+    }
+
+    /// True while the scatter's t-SNE is being computed in the background.
+    pub fn tsne_running(&self) -> bool {
+        self.latent.tsne_running()
+    }
+
     /// Where scatter point `i` was drawn last frame.
     pub fn scatter_pos(&self, i: usize) -> Option<egui::Pos2> {
         self.latent.screen_pos(i)
@@ -542,7 +552,7 @@ impl StudioApp {
         match self.latent_tab {
             LatentTab::Scatter => {
                 let names = self.class_names();
-                self.latent.update(&s.latents, &names);
+                self.latent.update(&s, &names);
             }
             LatentTab::Scatter3d => self.scatter3d.update(&s.latents),
             LatentTab::Activity => self.activity.update(&s.latents),

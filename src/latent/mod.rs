@@ -4,6 +4,7 @@
 
 pub mod export;
 pub mod pca;
+pub mod tsne;
 
 pub use pca::Pca;
 

@@ -1,5 +1,6 @@
 //! The trainer as an actor: a handle owning a command sender and a named thread that runs
-//! [`super::run`]. Dropping the handle stops the run and joins the thread.
+//! [`super::run`]. Dropping the handle stops the run and joins the thread. Also [`Job`], a
+//! cancellable background computation (the studio's t-SNE).
 //!
 //! The only file in the crate that spawns threads.
 
@@ -145,5 +146,80 @@ fn data_seed(spec: &DataSpec, seed: u64) -> u64 {
     match spec {
         DataSpec::Idx { .. } => seed,
         _ => 0,
+    }
+}
+
+/// A computation on its own named thread (a t-SNE, say), with progress and cancellation.
+/// Dropping it cancels the work and joins the thread.
+pub struct Job<T> {
+    result: Receiver<T>,
+    cancel: Arc<std::sync::atomic::AtomicBool>,
+    /// Progress in [0, 1], as `f32` bits.
+    progress: Arc<std::sync::atomic::AtomicU32>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl<T: Send + 'static> Job<T> {
+    /// Runs `work` on a thread named `name`. `work` gets a callback to report progress (0 to 1),
+    /// which returns false once the job is cancelled; `waker` is called on each report.
+    pub fn spawn(
+        name: &str,
+        waker: Waker,
+        work: impl FnOnce(&dyn Fn(f32) -> bool) -> Option<T> + Send + 'static,
+    ) -> std::io::Result<Self> {
+        use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+        let (tx, rx) = mpsc::channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let progress = Arc::new(AtomicU32::new(0));
+        let (c, p) = (cancel.clone(), progress.clone());
+        let thread = std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || {
+                let report = |f: f32| {
+                    p.store(f.to_bits(), Ordering::Relaxed);
+                    waker();
+                    !c.load(Ordering::Relaxed)
+                };
+                if let Some(r) = work(&report) {
+                    let _ = tx.send(r);
+                    waker();
+                }
+            })?;
+        Ok(Self {
+            result: rx,
+            cancel,
+            progress,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn progress(&self) -> f32 {
+        f32::from_bits(self.progress.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Asks the work to stop at its next progress report.
+    pub fn cancel(&self) {
+        self.cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The result, once the work has finished.
+    pub fn try_take(&self) -> Option<T> {
+        self.result.try_recv().ok()
+    }
+
+    /// True when the thread has ended (with or without a result).
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+}
+
+impl<T> Drop for Job<T> {
+    fn drop(&mut self) {
+        self.cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

@@ -248,6 +248,30 @@ fn interpolation_manifold_grid_and_export() {
 }
 
 #[test]
+fn tsne_runs_in_the_background_and_replaces_the_pca_view() {
+    let mut h = studio();
+    train_then_pause(&mut h);
+    assert!(
+        h.state().scatter_title().contains("PCA"),
+        "{}",
+        h.state().scatter_title()
+    );
+    h.get_by_label("t-SNE").click();
+    step_until(&mut h, "the t-SNE to start", |a| a.tsne_running());
+    // The window stays responsive meanwhile: frames keep coming.
+    step_until(&mut h, "the t-SNE result", |a| {
+        a.scatter_title().contains("t-SNE")
+    });
+    assert!(!h.state().tsne_running());
+    assert!(h.state().latent_points() > 100);
+    // Back to PCA at a click.
+    h.get_by_label("PCA").click();
+    h.step();
+    h.step();
+    assert!(h.state().scatter_title().contains("PCA"));
+}
+
+#[test]
 fn an_engine_error_shows_a_dismissible_notice_and_the_window_lives_on() {
     let mut h = studio();
     h.state_mut().settings.hidden = "512, oops".into();
