@@ -254,10 +254,11 @@ impl LatentView {
                         job.cancel();
                         self.tsne.held = true;
                     }
-                } else if self.projection == Projection::Tsne && self.tsne.held {
-                    if ui.button("Run t-SNE").clicked() {
-                        self.tsne.held = false;
-                    }
+                } else if self.projection == Projection::Tsne
+                    && self.tsne.held
+                    && ui.button("Run t-SNE").clicked()
+                {
+                    self.tsne.held = false;
                 }
             });
         }
