@@ -6,9 +6,10 @@ use std::sync::Arc;
 use egui::Color32;
 use egui_plot::{Legend, MarkerShape, Plot, PlotPoint, PlotPoints, PlotTransform, Points};
 
+use super::pixels::{Texture, single};
 use crate::latent::tsne::{TsneParams, tsne};
 use crate::latent::{DISPLAY_FIT_POINTS, Pca};
-use crate::protocol::Snapshot;
+use crate::protocol::{ImageGrid, Snapshot};
 use crate::train::worker::Job;
 
 /// How a latent of more than two dimensions is flattened for the 2-D scatter.
@@ -17,7 +18,25 @@ pub enum Projection {
     #[default]
     Pca,
     Tsne,
+    /// Two chosen latent dimensions.
+    Raw,
 }
+
+/// Two latent dimensions to plot against each other; z0 and z1 at first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AxisPair(pub [usize; 2]);
+
+impl Default for AxisPair {
+    fn default() -> Self {
+        Self([0, 1])
+    }
+}
+
+/// Test images drawn as point markers, at most this many at once.
+const MAX_THUMBNAILS: usize = 300;
+/// Thumbnails come from an atlas of the first this many test images.
+const ATLAS_IMAGES: usize = 4096;
+const ATLAS_COLS: usize = 64;
 
 /// The t-SNE side of the view: the job running and the last result.
 #[derive(Default)]
@@ -60,6 +79,12 @@ struct ClassSeries {
 #[derive(Default)]
 pub struct LatentView {
     pub projection: Projection,
+    /// The dimensions shown by `Projection::Raw`.
+    pub raw_dims: AxisPair,
+    /// Draw a subset of the points as their images.
+    pub thumbnails: bool,
+    images: Option<Arc<ImageGrid>>,
+    atlas: Texture,
     tsne: TsneState,
     snapshot: Option<Arc<Snapshot>>,
     class_names: Vec<String>,
@@ -96,6 +121,48 @@ impl LatentView {
 
     pub fn title(&self) -> &str {
         &self.title
+    }
+
+    /// The test images, for thumbnails (the atlas is built when first needed).
+    pub fn set_images(&mut self, images: Arc<ImageGrid>) {
+        self.images = Some(images);
+        self.atlas = Texture::default();
+    }
+
+    /// True when the thumbnail atlas exists (thumbnails were drawn).
+    pub fn has_thumbnails(&self) -> bool {
+        self.atlas.get().is_some()
+    }
+
+    fn build_atlas(&mut self, ctx: &egui::Context) {
+        let Some(images) = &self.images else {
+            return;
+        };
+        let Some(shape) = images.shape else {
+            return;
+        };
+        let count = images.len().min(ATLAS_IMAGES);
+        if count == 0 {
+            return;
+        }
+        let rows = count.div_ceil(ATLAS_COLS);
+        let mut atlas = egui::ColorImage::filled(
+            [ATLAS_COLS * shape.width, rows * shape.height],
+            Color32::TRANSPARENT,
+        );
+        for i in 0..count {
+            let img = single(images.image(i), shape);
+            let (ox, oy) = (
+                (i % ATLAS_COLS) * shape.width,
+                (i / ATLAS_COLS) * shape.height,
+            );
+            for y in 0..shape.height {
+                for x in 0..shape.width {
+                    atlas[(ox + x, oy + y)] = img[(x, y)];
+                }
+            }
+        }
+        self.atlas.set(ctx, "thumbnail-atlas", atlas);
     }
 
     /// True while a t-SNE is being computed.
@@ -159,6 +226,18 @@ impl LatentView {
             2 => (0..n)
                 .map(|i| PlotPoint::new(cloud.code(i)[0], cloud.code(i)[1]))
                 .collect(),
+            d if self.projection == Projection::Raw => {
+                let [a, b] = self.raw_dims.0.map(|r| r.min(d - 1));
+                (0..n)
+                    .map(|i| PlotPoint::new(cloud.code(i)[a], cloud.code(i)[b]))
+                    .collect()
+            }
+            _ if tsne_ready => self
+                .tsne
+                .result
+                .iter()
+                .flat_map(|(_, y)| y.iter().map(|p| PlotPoint::new(p[0], p[1])))
+                .collect(),
             d => {
                 self.pca =
                     Pca::fit_sampled(&cloud.codes, d, 2, self.pca.as_ref(), DISPLAY_FIT_POINTS);
@@ -176,6 +255,10 @@ impl LatentView {
         self.title = match (cloud.dim, &self.pca) {
             (1, _) => "Latent space (1-D)".to_string(),
             (2, _) => "Latent space (raw 2-D)".to_string(),
+            (d, _) if self.projection == Projection::Raw => {
+                let [a, b] = self.raw_dims.0.map(|r| r.min(d - 1));
+                format!("Latent space: dimensions z{a} and z{b} of {d}")
+            }
             (d, _) if tsne_ready => format!(
                 "Latent space: t-SNE of {d}-D (perplexity 30, from step {})",
                 self.tsne.result.as_ref().map_or(0, |r| r.0)
@@ -217,6 +300,11 @@ impl LatentView {
         }
     }
 
+    /// The plot coordinates of point `i`.
+    pub fn plotted(&self, i: usize) -> Option<[f64; 2]> {
+        self.coords.get(i).map(|p| [p.x, p.y])
+    }
+
     /// Where point `i` was drawn in the last frame, in screen coordinates.
     pub fn screen_pos(&self, i: usize) -> Option<egui::Pos2> {
         let t = self.transform.as_ref()?;
@@ -240,7 +328,17 @@ impl LatentView {
                 let before = self.projection;
                 ui.selectable_value(&mut self.projection, Projection::Pca, "PCA");
                 ui.selectable_value(&mut self.projection, Projection::Tsne, "t-SNE");
-                if self.projection != before {
+                ui.selectable_value(&mut self.projection, Projection::Raw, "Raw");
+                let dim = self.snapshot.as_ref().map_or(1, |s| s.latents.dim);
+                let dims_before = self.raw_dims;
+                if self.projection == Projection::Raw {
+                    for (axis, d) in ["x", "y"].into_iter().zip(self.raw_dims.0.iter_mut()) {
+                        let label = ui.label(axis);
+                        ui.add(egui::DragValue::new(d).range(0..=dim - 1).prefix("z"))
+                            .labelled_by(label.id);
+                    }
+                }
+                if self.projection != before || self.raw_dims != dims_before {
                     self.tsne.held = false;
                     self.rebuild();
                 }
@@ -267,6 +365,11 @@ impl LatentView {
                 ui.label("Latent codes of the test images appear here while training.");
             });
             return None;
+        }
+        ui.checkbox(&mut self.thumbnails, "Thumbnails")
+            .on_hover_text("Draw a subset of the points as their images");
+        if self.thumbnails && self.atlas.get().is_none() {
+            self.build_atlas(ui.ctx());
         }
         let series = &self.series;
         let selected = self.selected.and_then(|i| self.coords.get(i).copied());
@@ -299,6 +402,38 @@ impl LatentView {
                 }
             });
         self.transform = Some(response.transform);
+        if self.thumbnails
+            && let (Some(atlas), Some(snap), Some(images)) =
+                (self.atlas.get(), &self.snapshot, &self.images)
+            && let Some(shape) = images.shape
+        {
+            let painter = ui.painter_at(response.response.rect);
+            let rows = images.len().min(ATLAS_IMAGES).div_ceil(ATLAS_COLS) as f32;
+            let stride = self.coords.len().div_ceil(MAX_THUMBNAILS).max(1);
+            let side = 28.0f32.max(shape.height as f32);
+            for (i, p) in self.coords.iter().enumerate().step_by(stride) {
+                let Some(&t) = snap
+                    .latents
+                    .test_indices
+                    .get(i)
+                    .filter(|&&t| t < ATLAS_IMAGES)
+                else {
+                    continue;
+                };
+                let (c, r) = ((t % ATLAS_COLS) as f32, (t / ATLAS_COLS) as f32);
+                let uv = egui::Rect::from_min_size(
+                    egui::pos2(c / ATLAS_COLS as f32, r / rows),
+                    egui::vec2(1.0 / ATLAS_COLS as f32, 1.0 / rows),
+                );
+                let at = response.transform.position_from_point(p);
+                painter.image(
+                    atlas.id(),
+                    egui::Rect::from_center_size(at, egui::Vec2::splat(side)),
+                    uv,
+                    Color32::WHITE,
+                );
+            }
+        }
         if !response.response.clicked() {
             return None;
         }

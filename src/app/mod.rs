@@ -80,8 +80,9 @@ pub struct StudioApp {
     latent: LatentView,
     /// Which view the latent quadrant shows.
     latent_tab: LatentTab,
-    /// The snapshot step each latent view shows, by `LatentTab` index.
-    view_step: [Option<u64>; 4],
+    /// The snapshot each latent view shows, by `LatentTab` index (compared by identity: two
+    /// snapshots can share a step).
+    view_shows: [Option<Arc<Snapshot>>; 4],
     activity: Activity,
     pub scatter3d: Scatter3d,
     pub manifold: Manifold,
@@ -127,7 +128,7 @@ impl StudioApp {
             triptych: Triptych::default(),
             latent: LatentView::default(),
             latent_tab: LatentTab::Scatter,
-            view_step: [None; 4],
+            view_shows: Default::default(),
             activity: Activity::default(),
             scatter3d: Scatter3d::default(),
             manifold: Manifold::default(),
@@ -192,9 +193,19 @@ impl StudioApp {
         self.latent.title()
     }
 
+    /// True once the scatter has drawn image thumbnails.
+    pub fn has_thumbnails(&self) -> bool {
+        self.latent.has_thumbnails()
+    }
+
     /// True while the scatter's t-SNE is being computed in the background.
     pub fn tsne_running(&self) -> bool {
         self.latent.tsne_running()
+    }
+
+    /// The 2-D scatter's plot coordinates of point `i`.
+    pub fn scatter_coord(&self, i: usize) -> Option<[f64; 2]> {
+        self.latent.plotted(i)
     }
 
     /// Where scatter point `i` was drawn last frame.
@@ -257,7 +268,7 @@ impl StudioApp {
         self.loss.reset(Vec::new());
         self.triptych.clear();
         self.latent.clear();
-        self.view_step = [None; 4];
+        self.view_shows = Default::default();
         self.activity = Activity::default();
         self.sliders.clear();
         self.samples.grid = None;
@@ -332,6 +343,7 @@ impl StudioApp {
                     format!("Training {} on {}", info.architecture, info.dataset);
                 self.loss.reset(info.term_names.clone());
                 self.sliders.prior = info.model.kind == ModelKind::Vae;
+                self.latent.set_images(info.test_images.clone());
                 self.interpolation.spherical = info.model.kind == ModelKind::Vae;
                 if info.model.kind == ModelKind::Sparse {
                     self.latent_tab = LatentTab::Activity;
@@ -535,7 +547,7 @@ impl StudioApp {
         }
         self.refresh_selection(ctx);
         // The manifold grid is centred on the selection.
-        self.view_step[LatentTab::Manifold as usize] = None;
+        self.view_shows[LatentTab::Manifold as usize] = None;
     }
 
     /// Brings the visible latent view up to the latest snapshot, if it is not yet.
@@ -544,11 +556,11 @@ impl StudioApp {
             return;
         };
         let resized = self.latent_tab == LatentTab::Manifold && self.manifold.wrong_size();
-        let slot = &mut self.view_step[self.latent_tab as usize];
-        if *slot == Some(s.step) && !resized {
+        let slot = &mut self.view_shows[self.latent_tab as usize];
+        if slot.as_ref().is_some_and(|shown| Arc::ptr_eq(shown, &s)) && !resized {
             return;
         }
-        *slot = Some(s.step);
+        *slot = Some(s.clone());
         match self.latent_tab {
             LatentTab::Scatter => {
                 let names = self.class_names();

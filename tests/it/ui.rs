@@ -264,11 +264,30 @@ fn tsne_runs_in_the_background_and_replaces_the_pca_view() {
     });
     assert!(!h.state().tsne_running());
     assert!(h.state().latent_points() > 100);
-    // Back to PCA at a click.
+    // Back to PCA at a click; raw dimensions too.
     h.get_by_label("PCA").click();
     h.step();
     h.step();
     assert!(h.state().scatter_title().contains("PCA"));
+    h.get_by_label("Raw").click();
+    h.step();
+    h.step();
+    assert!(
+        h.state().scatter_title().contains("dimensions z0 and z1"),
+        "{}",
+        h.state().scatter_title()
+    );
+    for i in [3, 40] {
+        let (p, code) = (
+            h.state().scatter_coord(i).unwrap(),
+            h.state().latent_code(i).unwrap(),
+        );
+        assert_eq!(p, [code[0] as f64, code[1] as f64]);
+    }
+    h.get_by_label("Thumbnails").click();
+    h.step();
+    h.step();
+    assert!(h.state().has_thumbnails());
 }
 
 #[test]
