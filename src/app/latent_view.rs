@@ -316,15 +316,18 @@ impl LatentView {
         if self.drive_tsne(ui.ctx()) {
             self.rebuild();
         }
+        let title = if self.title.is_empty() {
+            "Latent space"
+        } else {
+            &self.title
+        };
+        ui.add(egui::Label::new(egui::RichText::new(title).heading()).truncate());
+        let projections = self.snapshot.as_ref().is_some_and(|s| s.latents.dim > 2);
         ui.horizontal(|ui| {
-            ui.heading(if self.title.is_empty() {
-                "Latent space"
-            } else {
-                &self.title
-            });
-        });
-        if self.snapshot.as_ref().is_some_and(|s| s.latents.dim > 2) {
-            ui.horizontal(|ui| {
+            ui.checkbox(&mut self.thumbnails, "Thumbnails")
+                .on_hover_text("Draw a subset of the points as their images");
+            if projections {
+                ui.separator();
                 let before = self.projection;
                 ui.selectable_value(&mut self.projection, Projection::Pca, "PCA");
                 ui.selectable_value(&mut self.projection, Projection::Tsne, "t-SNE");
@@ -345,7 +348,7 @@ impl LatentView {
                 if let Some((_, job)) = &self.tsne.job {
                     ui.add(
                         egui::ProgressBar::new(job.progress())
-                            .desired_width(140.0)
+                            .desired_width(70.0)
                             .text("t-SNE"),
                     );
                     if ui.button("Cancel").clicked() {
@@ -358,16 +361,14 @@ impl LatentView {
                 {
                     self.tsne.held = false;
                 }
-            });
-        }
+            }
+        });
         if self.coords.is_empty() {
             ui.centered_and_justified(|ui| {
                 ui.label("Latent codes of the test images appear here while training.");
             });
             return None;
         }
-        ui.checkbox(&mut self.thumbnails, "Thumbnails")
-            .on_hover_text("Draw a subset of the points as their images");
         if self.thumbnails && self.atlas.get().is_none() {
             self.build_atlas(ui.ctx());
         }
