@@ -104,18 +104,11 @@ fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
     let r = h
         .get_by_role_and_label(egui::accesskit::Role::Slider, "z0")
         .rect();
-    let (from, to) = (
+    drag(
+        &mut h,
         egui::pos2(r.left() + 4.0, r.center().y),
         egui::pos2(r.left() + r.width() * 0.3, r.center().y),
     );
-    h.hover_at(from);
-    h.step();
-    h.drag_at(from);
-    h.step();
-    h.hover_at(to);
-    h.step();
-    h.drop_at(to);
-    h.step();
     h.step();
     assert_ne!(h.state().slider_values()[0], picked_code[0], "slider moved");
     let after = &h.state().decoded_image().unwrap().pixels;
@@ -146,14 +139,23 @@ fn click_a_point(h: &mut Harness<'_, StudioApp>, nth: usize) -> usize {
         .nth(nth)
         .expect("a point inside the scatter");
     let pos = h.state().scatter_pos(target).unwrap();
-    h.hover_at(pos);
-    h.step();
-    h.drag_at(pos);
-    h.step();
-    h.drop_at(pos);
-    h.step();
+    drag(h, pos, pos);
     h.step();
     target
+}
+
+/// Presses the primary button at `from`, moves to `to` and releases there (a click when equal).
+fn drag(h: &mut Harness<'_, StudioApp>, from: egui::Pos2, to: egui::Pos2) {
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    if to != from {
+        h.hover_at(to);
+        h.step();
+    }
+    h.drop_at(to);
+    h.step();
 }
 
 #[test]
@@ -193,21 +195,13 @@ fn interpolation_manifold_grid_and_export() {
     h.state().interpolation.save(&png).unwrap();
     assert!(image::open(&png).unwrap().width() > 28 * 4 * 3);
 
-    // The 3-D view: dragging orbits it, a double click resets it, a click selects a point.
+    // The 3-D view: dragging orbits it, a click selects a point.
     h.get_by_label("3-D").click();
     h.step();
     h.step();
     assert_eq!(h.state().scatter3d.len(), h.state().latent_points());
     let yaw = h.state().scatter3d.yaw;
-    let (from, to) = (egui::pos2(450.0, 600.0), egui::pos2(530.0, 620.0));
-    h.hover_at(from);
-    h.step();
-    h.drag_at(from);
-    h.step();
-    h.hover_at(to);
-    h.step();
-    h.drop_at(to);
-    h.step();
+    drag(&mut h, egui::pos2(450.0, 600.0), egui::pos2(530.0, 620.0));
     assert!(
         (h.state().scatter3d.yaw - yaw).abs() > 0.3,
         "orbit changed the view"
@@ -216,13 +210,16 @@ fn interpolation_manifold_grid_and_export() {
         .filter_map(|i| h.state().scatter3d.screen_pos(i).map(|p| (i, p)))
         .find(|(_, p)| p.x > 340.0 && p.x < 700.0 && p.y > 460.0 && p.y < 730.0)
         .expect("a point in the 3-D view");
-    h.hover_at(p.1);
-    h.step();
-    h.drag_at(p.1);
-    h.step();
-    h.drop_at(p.1);
-    h.step();
-    assert!(h.state().selected_point().is_some());
+    let before = h.state().selected_point();
+    drag(&mut h, p.1, p.1);
+    let picked = h.state().selected_point().expect("a selection");
+    let at = h.state().scatter3d.screen_pos(picked).unwrap();
+    assert!(
+        at.distance(p.1) <= 10.0,
+        "picked a point drawn at {at:?}, clicked {:?}",
+        p.1
+    );
+    assert!(before != Some(picked) || picked == p.0);
 
     // The manifold grid has the requested size.
     h.get_by_label("Manifold grid").click();
