@@ -566,7 +566,7 @@ impl StudioApp {
                 let names = self.class_names();
                 self.latent.update(&s, &names);
             }
-            LatentTab::Scatter3d => self.scatter3d.update(&s.latents),
+            LatentTab::Scatter3d => self.scatter3d.update(&s),
             LatentTab::Activity => self.activity.update(&s.latents),
             LatentTab::Manifold => self.refresh_manifold(ctx),
         }

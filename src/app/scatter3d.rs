@@ -5,8 +5,10 @@
 use egui::{Color32, Pos2, Sense, Shape, Stroke, Vec2};
 
 use super::latent_view::class_colour;
+use std::sync::Arc;
+
 use crate::latent::{DISPLAY_FIT_POINTS, Pca};
-use crate::protocol::LatentCloud;
+use crate::protocol::Snapshot;
 
 pub struct Scatter3d {
     /// Display coordinates, normalised to about [-1, 1] on each axis; cloud order.
@@ -19,6 +21,12 @@ pub struct Scatter3d {
     title: String,
     /// Three principal axes, warm-started from the last fit so the view does not flip.
     pca: Option<Pca>,
+    /// Show three chosen latent dimensions instead of principal axes.
+    pub raw: bool,
+    pub raw_dims: [usize; 3],
+    /// Classes hidden with the legend.
+    pub hidden: std::collections::HashSet<usize>,
+    cloud: Option<Arc<Snapshot>>,
     /// Where each point was drawn in the last frame (screen), for hover and clicks.
     screen: Vec<Pos2>,
 }
@@ -34,6 +42,10 @@ impl Default for Scatter3d {
             auto_rotate: false,
             title: String::new(),
             pca: None,
+            raw: false,
+            raw_dims: [0, 1, 2],
+            hidden: Default::default(),
+            cloud: None,
             screen: Vec::new(),
         }
     }
@@ -44,10 +56,22 @@ impl Scatter3d {
         self.points.len()
     }
 
-    /// Projects a new cloud (PCA with three components for more than three dimensions).
-    pub fn update(&mut self, cloud: &LatentCloud) {
+    /// Takes a new snapshot's cloud and projects it.
+    pub fn update(&mut self, snapshot: &Arc<Snapshot>) {
+        self.cloud = Some(snapshot.clone());
+        self.rebuild();
+    }
+
+    /// Projects the cloud: PCA with three components for more than three dimensions, or the
+    /// chosen raw dimensions.
+    fn rebuild(&mut self) {
+        let Some(snapshot) = self.cloud.clone() else {
+            return;
+        };
+        let cloud = &snapshot.latents;
         let n = cloud.len();
-        self.pca = if cloud.dim > 3 {
+        let raw_dims = self.raw_dims.map(|d| d.min(cloud.dim.saturating_sub(1)));
+        self.pca = if cloud.dim > 3 && !self.raw {
             Pca::fit_sampled(
                 &cloud.codes,
                 cloud.dim,
@@ -67,6 +91,7 @@ impl Scatter3d {
                         let v = p.project(c);
                         [v[0], v[1], v[2]]
                     }
+                    None if self.raw => raw_dims.map(|d| c[d]),
                     None => [c[0], *c.get(1).unwrap_or(&0.0), *c.get(2).unwrap_or(&0.0)],
                 }
             })
@@ -99,6 +124,10 @@ impl Scatter3d {
             .map(|i| cloud.labels.as_ref().map_or(0, |l| l[i] as usize))
             .collect();
         self.title = match (cloud.dim, pca) {
+            (d, None) if self.raw => format!(
+                "3-D: z{}, z{}, z{} of {d}",
+                raw_dims[0], raw_dims[1], raw_dims[2]
+            ),
             (_, Some(p)) => format!(
                 "3-D: PCA of {}-D ({:.0}% + {:.0}% + {:.0}% of variance)",
                 cloud.dim,
@@ -117,13 +146,44 @@ impl Scatter3d {
         selected: Option<usize>,
         class_names: &[String],
     ) -> Option<usize> {
+        let title = if self.title.is_empty() {
+            "3-D"
+        } else {
+            &self.title
+        };
+        ui.add(egui::Label::new(egui::RichText::new(title).heading()).truncate());
+        let dim = self.cloud.as_ref().map_or(0, |s| s.latents.dim);
+        let before = (self.raw, self.raw_dims);
         ui.horizontal(|ui| {
-            ui.heading(if self.title.is_empty() {
-                "3-D"
-            } else {
-                &self.title
-            });
             ui.checkbox(&mut self.auto_rotate, "Rotate");
+            if dim > 3 {
+                ui.separator();
+                ui.selectable_value(&mut self.raw, false, "PCA");
+                ui.selectable_value(&mut self.raw, true, "Raw");
+                if self.raw {
+                    for d in self.raw_dims.iter_mut() {
+                        ui.add(egui::DragValue::new(d).range(0..=dim - 1).prefix("z"));
+                    }
+                }
+            }
+        });
+        if (self.raw, self.raw_dims) != before {
+            self.rebuild();
+        }
+        // The legend: click a class to hide or show it.
+        ui.horizontal_wrapped(|ui| {
+            for (c, name) in class_names.iter().enumerate() {
+                let shown = !self.hidden.contains(&c);
+                let colour = if shown {
+                    class_colour(c)
+                } else {
+                    Color32::DARK_GRAY
+                };
+                let text = egui::RichText::new(name).color(colour).strong();
+                if ui.selectable_label(shown, text).clicked() && !self.hidden.remove(&c) {
+                    self.hidden.insert(c);
+                }
+            }
         });
         let size = ui.available_size();
         let (rect, response) = ui.allocate_exact_size(size, Sense::click_and_drag());
@@ -163,6 +223,11 @@ impl Scatter3d {
         let mut drawn: Vec<(f32, usize, Pos2, f32)> = Vec::with_capacity(self.points.len());
         self.screen.clear();
         for (i, p) in self.points.iter().enumerate() {
+            if self.hidden.contains(&self.classes[i]) {
+                // Off screen, so hover and clicks skip it too.
+                self.screen.push(Pos2::new(f32::NAN, f32::NAN));
+                continue;
+            }
             // Yaw about the vertical axis, then pitch about the horizontal one.
             let x = cy * p[0] + sy * p[2];
             let z = -sy * p[0] + cy * p[2];
@@ -187,7 +252,10 @@ impl Scatter3d {
             );
             shapes.push(Shape::circle_filled(pos, 1.6 + 1.8 * persp * depth, colour));
         }
-        if let Some(pos) = selected.and_then(|s| self.screen.get(s)) {
+        if let Some(pos) = selected
+            .and_then(|s| self.screen.get(s))
+            .filter(|p| p.x.is_finite())
+        {
             shapes.push(Shape::circle_stroke(
                 *pos,
                 8.0,
@@ -200,6 +268,7 @@ impl Scatter3d {
                 .iter()
                 .enumerate()
                 .map(|(i, p)| (i, p.distance(at)))
+                .filter(|(_, d)| d.is_finite())
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .filter(|(_, d)| *d <= 10.0)
                 .map(|(i, _)| i)
@@ -221,6 +290,11 @@ impl Scatter3d {
             return response.interact_pointer_pos().and_then(nearest);
         }
         None
+    }
+
+    /// How many points were drawn last frame (hidden classes are not).
+    pub fn drawn(&self) -> usize {
+        self.screen.iter().filter(|p| p.x.is_finite()).count()
     }
 
     /// Where point `i` was drawn last frame.

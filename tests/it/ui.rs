@@ -220,6 +220,18 @@ fn interpolation_manifold_grid_and_export() {
         p.1
     );
     assert!(before != Some(picked) || picked == p.0);
+    // The legend hides a class, and shows it again.
+    let all = h.state().scatter3d.drawn();
+    h.get_by_label("7").click();
+    h.step();
+    h.step();
+    assert!(h.state().scatter3d.hidden.contains(&7));
+    let fewer = h.state().scatter3d.drawn();
+    assert!(fewer < all && fewer > all / 2, "{fewer} of {all} drawn");
+    h.get_by_label("7").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().scatter3d.drawn(), all);
 
     // The manifold grid has the requested size.
     h.get_by_label("Manifold grid").click();
