@@ -179,8 +179,17 @@ impl Scatter3d {
                 } else {
                     Color32::DARK_GRAY
                 };
-                let text = egui::RichText::new(name).color(colour).strong();
-                if ui.selectable_label(shown, text).clicked() && !self.hidden.remove(&c) {
+                let mut text = egui::RichText::new(name).color(colour).strong();
+                if !shown {
+                    text = text.strikethrough();
+                }
+                let label = egui::Label::new(text).sense(Sense::click());
+                if ui
+                    .add(label)
+                    .on_hover_text("Hide or show this class")
+                    .clicked()
+                    && !self.hidden.remove(&c)
+                {
                     self.hidden.insert(c);
                 }
             }
