@@ -96,7 +96,7 @@ impl Scatter3d {
                 }
             })
             .collect();
-        // Centre and scale so the bulk of the cloud (one RMS radius) fills the view whatever its
+        // Centre and scale so the bulk of the cloud (1.6 RMS radii) fills the view whatever its
         // units; outliers may leave it.
         let mut mean = [0.0f32; 3];
         for p in &raw {
@@ -109,7 +109,7 @@ impl Scatter3d {
             .map(|p| (0..3).map(|k| (p[k] - mean[k]).powi(2)).sum::<f32>())
             .sum::<f32>()
             / n.max(1) as f32;
-        let spread = mean_sq.sqrt().max(1e-6);
+        let spread = 1.6 * mean_sq.sqrt().max(1e-6);
         self.points = raw
             .iter()
             .map(|p| {
