@@ -155,6 +155,11 @@ impl StudioApp {
         self.status.step
     }
 
+    /// The latent size of the current run, once it has started.
+    pub fn latent_dim(&self) -> Option<usize> {
+        self.info.as_ref().map(|i| i.latent_dim)
+    }
+
     pub fn is_active(&self) -> bool {
         self.active
     }

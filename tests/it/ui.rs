@@ -300,6 +300,33 @@ fn tsne_runs_in_the_background_and_replaces_the_pca_view() {
 }
 
 #[test]
+fn a_change_that_needs_a_new_model_asks_first() {
+    let mut h = studio();
+    h.get_by_label("Train").click();
+    step_until(&mut h, "steps", |a| {
+        a.step() > 3 && a.latent_dim() == Some(8)
+    });
+    // Asked, not restarted; keeping the model puts the setting back.
+    h.state_mut().settings.latent = 4;
+    h.step();
+    h.step();
+    h.get_by_label("Keep current model").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().settings.latent, 8);
+    assert!(h.query_by_label("Keep current model").is_none());
+    assert_eq!(h.state().latent_dim(), Some(8));
+    // Accepting restarts with the new latent size.
+    h.state_mut().settings.latent = 4;
+    h.step();
+    h.step();
+    h.get_by_label("Restart").click();
+    step_until(&mut h, "the new model", |a| {
+        a.latent_dim() == Some(4) && a.step() > 0
+    });
+}
+
+#[test]
 fn an_engine_error_shows_a_dismissible_notice_and_the_window_lives_on() {
     let mut h = studio();
     h.state_mut().settings.hidden = "512, oops".into();
