@@ -41,7 +41,8 @@ use sliders::Sliders;
 use status::{Status, status_ui};
 use triptych::Triptych;
 
-const SETTINGS_KEY: &str = "latentlab-settings";
+/// Where the studio keeps its settings in eframe's storage.
+pub const SETTINGS_KEY: &str = "latentlab-settings";
 /// Time the UI spends draining trainer events per frame, at most.
 const EVENT_BUDGET: Duration = Duration::from_millis(4);
 

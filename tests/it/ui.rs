@@ -326,6 +326,42 @@ fn a_change_that_needs_a_new_model_asks_first() {
     });
 }
 
+/// An in-memory stand-in for eframe's settings file.
+#[derive(Default)]
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn settings_survive_a_restart_but_command_line_data_does_not() {
+    let mut h = studio();
+    {
+        let s = &mut h.state_mut().settings;
+        s.lr = 3e-4;
+        s.kind = latentlab::settings::ModelKind::Vae;
+        s.custom_data = Some("idx:/tmp/x.idx".parse().unwrap());
+    }
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(h.state_mut(), &mut storage);
+    let saved: latentlab::settings::Settings =
+        eframe::get_value(&storage, latentlab::app::SETTINGS_KEY).expect("saved settings");
+    assert_eq!(saved.lr, 3e-4);
+    assert_eq!(saved.kind, latentlab::settings::ModelKind::Vae);
+    assert_eq!(saved.custom_data, None);
+    assert_eq!(saved.hidden, h.state().settings.hidden);
+}
+
 #[test]
 fn an_engine_error_shows_a_dismissible_notice_and_the_window_lives_on() {
     let mut h = studio();
