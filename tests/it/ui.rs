@@ -76,6 +76,11 @@ fn train_pause_resume_and_live_learning_rate() {
 
     h.get_by_label("Stop").click();
     step_until(&mut h, "stop", |a| !a.is_active());
+    // The frame-time readout measured the frames and the slider decodes.
+    let stats = h.state().stats();
+    assert!(stats.build.len() > 20, "{}", stats.report());
+    assert!(stats.decode.len() > 0, "{}", stats.report());
+    assert!(stats.report().contains("p95"));
 }
 
 #[test]
