@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use egui::Vec2;
 
-use super::pixels::{Texture, strip};
+use super::manifold::grid_image;
+use super::pixels::Texture;
 use crate::data::Rng;
 use crate::protocol::{ImageGrid, LatentDecoder};
 
@@ -33,35 +34,9 @@ impl Default for Samples {
 impl Samples {
     pub fn regenerate(&mut self, ctx: &egui::Context, decoder: &Arc<dyn LatentDecoder>) {
         let grid = crate::latent::prior_samples(decoder.as_ref(), SIDE * SIDE, &mut self.rng);
-        let Some(shape) = grid.shape else {
+        let Some(img) = grid_image(&grid, SIDE) else {
             return;
         };
-        // Stack SIDE strips into one picture.
-        let rows: Vec<egui::ColorImage> = (0..SIDE)
-            .filter_map(|r| {
-                let px = shape.pixels();
-                strip(
-                    &ImageGrid::new(
-                        shape,
-                        grid.pixels[r * SIDE * px..(r + 1) * SIDE * px].to_vec(),
-                    ),
-                    1,
-                )
-            })
-            .collect();
-        let Some(first) = rows.first() else {
-            return;
-        };
-        let (w, h) = (first.width(), first.height());
-        let mut img =
-            egui::ColorImage::filled([w, SIDE * (h + 1) - 1], egui::Color32::from_gray(40));
-        for (r, row) in rows.iter().enumerate() {
-            for y in 0..h {
-                for x in 0..w {
-                    img[(x, r * (h + 1) + y)] = row[(x, y)];
-                }
-            }
-        }
         self.texture.set(ctx, "prior-samples", img);
         self.grid = Some(grid);
     }

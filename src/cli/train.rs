@@ -273,7 +273,7 @@ fn latents_csv(s: &Snapshot, class_names: &[String]) -> String {
             "{},{},{}",
             cloud.test_indices[i],
             label.map(|l| l.to_string()).unwrap_or_default(),
-            csv_field(class)
+            crate::latent::export::quote(class)
         );
         for v in cloud.code(i) {
             let _ = write!(out, ",{v}");
@@ -281,13 +281,4 @@ fn latents_csv(s: &Snapshot, class_names: &[String]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Quotes a CSV field when it holds a comma or a quote.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }

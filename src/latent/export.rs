@@ -125,7 +125,8 @@ pub fn write_projector(dir: &Path, e: &Embedding<'_>) -> anyhow::Result<ExportSu
     })
 }
 
-fn quote(s: &str) -> String {
+/// Quotes a CSV field when it holds a comma, a quote or a newline.
+pub fn quote(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
