@@ -105,7 +105,7 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             resume_from: None,
             start_paused: false,
         };
-        let (tx, rx) = mpsc::channel();
+        let (tx, mut rx) = mpsc::channel();
         let mut windows: Vec<f32> = Vec::new();
         let mut curve: Vec<(u64, f32)> = Vec::new();
         let mut reached: Option<(u64, f64)> = None;
@@ -138,7 +138,7 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             &device,
             &Autosave::default(),
             &mut sink,
-            &rx,
+            &mut rx,
         )
         .map_err(|e| anyhow::anyhow!("{kind:?}: {e}"))?;
         let snapshot = snapshot.ok_or_else(|| anyhow::anyhow!("{kind:?}: no snapshot"))?;

@@ -64,7 +64,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
         start_paused: false,
     };
     // Nobody sends commands; the sender lives so the run does not read a closed channel as "stop".
-    let (_commands, control) = mpsc::channel();
+    let (_commands, mut control) = mpsc::channel();
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
@@ -143,7 +143,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             dir: Some(out.join("checkpoint")),
         },
         &mut sink,
-        &control,
+        &mut control,
     );
     bar.finish_and_clear();
 

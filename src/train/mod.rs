@@ -4,6 +4,7 @@
 //! `run` talks to the outside only through `Command`s and `Event`s from [`crate::protocol`];
 //! it owns no threads. Never imports egui.
 
+pub mod adam;
 pub mod checkpoint;
 pub mod device;
 pub mod worker;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
@@ -55,7 +56,21 @@ pub struct Autosave {
 /// Sends exactly one `Finished` or `Failed` as its last event, whatever happens inside
 /// (a panic in a backend included). Returns when the run completes, on `Stop`, or when
 /// `control`'s sender is dropped.
+///
+/// The loop itself runs inside a thread pool of its own ([`worker::on_training_pool`]); the
+/// caller waits.
 pub fn run(
+    request: &StartRequest,
+    data: &DataSplit,
+    device: &SelectedDevice,
+    autosave: &Autosave,
+    sink: &mut (dyn FnMut(Event) + Send),
+    control: &mut Receiver<Command>,
+) -> Result<RunEnd, RunError> {
+    worker::on_training_pool(move || run_here(request, data, device, autosave, sink, control))
+}
+
+fn run_here(
     request: &StartRequest,
     data: &DataSplit,
     device: &SelectedDevice,
@@ -197,8 +212,9 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         M::check(&config.model, shape).map_err(|e| fail(0, format!("{e} ({})", data.name)))?;
         let arch = architecture(&config.model, shape);
         let mut model = M::init(&config.model, shape, &train_device);
-        // PyTorch's epsilon (burn defaults to 1e-5), so runs compare with the reference.
-        let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+        // PyTorch's Adam settings (burn's epsilon defaults to 1e-5), so runs compare with the
+        // reference; fused into one pass per parameter on the CPU.
+        let mut optim = adam::FusedAdam::new(0.9, 0.999, 1e-8).init();
         let mut step = 0;
         let mut elapsed_before = 0.0;
         if let Some(dir) = &request.resume_from {

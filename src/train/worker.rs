@@ -1,6 +1,7 @@
 //! The trainer as an actor: a handle owning a command sender and a named thread that runs
 //! [`super::run`]. Dropping the handle stops the run and joins the thread. Also [`Job`], a
-//! cancellable background computation (the studio's t-SNE).
+//! cancellable background computation (the studio's t-SNE), and [`on_training_pool`], the
+//! thread pool a training loop runs in.
 //!
 //! The only file in the crate that spawns threads.
 
@@ -14,7 +15,27 @@ use crate::data::{self, DataSpec, DataSplit};
 use crate::protocol::{Command, Event, RunEvent};
 
 /// Called after each event is sent, e.g. `ctx.request_repaint()`.
-pub type Waker = Box<dyn Fn() + Send>;
+pub type Waker = Box<dyn Fn() + Send + Sync>;
+
+/// Runs `f` (a training loop) on a thread of a fresh rayon pool as large as the global one,
+/// while the caller waits, and returns its result.
+///
+/// The matrix products and the fused optimizer split their work across the current pool. A
+/// loop on a thread outside the pool would be one busy thread more than the pool has, and on
+/// 2 cores that oversubscription cost 40 % of the throughput (bench/NOTES.md). The pool is the
+/// run's own, not the global one, so a paused run (blocked on its commands) never holds a
+/// thread that other rayon work (t-SNE, large decodes on the UI thread) waits for.
+pub fn on_training_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(rayon::current_num_threads())
+        .thread_name(|i| format!("latentlab-train-{i}"))
+        .build();
+    match pool {
+        Ok(pool) => pool.install(f),
+        // No threads to be had: train on this one, with gemm on the global pool as before.
+        Err(_) => f(),
+    }
+}
 
 /// Handle to the training thread.
 pub struct Trainer {
@@ -81,7 +102,7 @@ impl Drop for Trainer {
 
 fn worker_loop(
     choice: DeviceChoice,
-    commands: Receiver<Command>,
+    mut commands: Receiver<Command>,
     events: Sender<RunEvent>,
     waker: Waker,
 ) {
@@ -136,7 +157,7 @@ fn worker_loop(
             device,
             &Autosave::default(),
             &mut emit,
-            &commands,
+            &mut commands,
         );
     }
 }

@@ -39,7 +39,7 @@ fn request(config: TrainConfig) -> StartRequest {
 
 /// Runs synchronously and returns every event.
 fn run_sync(req: &StartRequest, data: &DataSplit, autosave: &Autosave) -> Vec<Event> {
-    let (_tx, rx) = mpsc::channel();
+    let (_tx, mut rx) = mpsc::channel();
     let mut events = Vec::new();
     let _ = train::run(
         req,
@@ -47,7 +47,7 @@ fn run_sync(req: &StartRequest, data: &DataSplit, autosave: &Autosave) -> Vec<Ev
         &SelectedDevice::cpu(),
         autosave,
         &mut |e| events.push(e),
-        &rx,
+        &mut rx,
     );
     assert_eq!(ends(&events), 1, "exactly one Finished or Failed");
     assert!(matches!(
@@ -466,4 +466,35 @@ fn vae_reports_a_positive_kl_and_learns() {
         first.terms,
         last.terms
     );
+}
+
+/// The loop runs on a thread of a rayon pool of its own, as large as the global pool: the
+/// matrix products split across the loop's own pool (no thread beside it to oversubscribe the
+/// cores), and a paused run holds none of the global pool's threads.
+#[test]
+fn the_loop_runs_on_its_own_pool_sized_like_the_global_one() {
+    let data = small_mnist(128, 64);
+    let (_tx, mut rx) = mpsc::channel();
+    let mut seen = Vec::new();
+    let _ = train::run(
+        &request(small_config(1)),
+        &data,
+        &SelectedDevice::cpu(),
+        &Autosave::default(),
+        &mut |_| {
+            seen.push((
+                rayon::current_thread_index(),
+                rayon::current_num_threads(),
+                std::thread::current().name().map(str::to_string),
+            ))
+        },
+        &mut rx,
+    );
+    assert!(!seen.is_empty());
+    for (index, threads, name) in seen {
+        assert!(index.is_some(), "an event came from outside any pool");
+        assert_eq!(threads, rayon::current_num_threads());
+        let name = name.unwrap_or_default();
+        assert!(name.starts_with("latentlab-train"), "thread {name}");
+    }
 }
