@@ -6,6 +6,7 @@
 pub mod conv;
 pub mod denoise;
 pub mod dense;
+mod fused;
 pub mod sparse;
 pub mod vae;
 
@@ -210,6 +211,19 @@ macro_rules! with_model_type {
 
 /// Mean reconstruction loss of `logits` against `target`, both `[batch, ...]`.
 pub fn reconstruction_loss<const D: usize>(
+    logits: Tensor<D>,
+    target: Tensor<D>,
+    kind: LossKind,
+) -> Tensor<1> {
+    if fused::applies(&logits, &target) {
+        fused::loss(logits, target, kind)
+    } else {
+        tensor_loss(logits, target, kind)
+    }
+}
+
+/// [`reconstruction_loss`] as tensor operations, for devices other than the Flex CPU.
+pub(crate) fn tensor_loss<const D: usize>(
     logits: Tensor<D>,
     target: Tensor<D>,
     kind: LossKind,

@@ -166,9 +166,9 @@ mod tests {
     use burn::optim::GradientsParams;
 
     fn weights(model: &Linear) -> Vec<f32> {
-        let mut out = model.weight.val().into_data().to_vec::<f32>().unwrap();
+        let mut out = crate::model::to_vec(model.weight.val());
         if let Some(b) = &model.bias {
-            out.extend(b.val().into_data().to_vec::<f32>().unwrap());
+            out.extend(crate::model::to_vec(b.val()));
         }
         out
     }
