@@ -1,63 +1,88 @@
 #!/usr/bin/env bash
 # Runs our bench and the PyTorch reference side by side, on the same machine and thread count,
-# and prints the ratios (ours / PyTorch: above 1 means we are faster, or decode slower).
-#   bench/compare.sh [--threads N] [--models dense,conv] [--steps N]
+# and prints the ratios (ours / PyTorch: above 1 means we train faster).
+#   bench/compare.sh [--threads N] [--models dense,conv] [--steps N] [--rounds N] [--out DIR]
+# Throughput is measured in rounds that alternate ours and PyTorch (a shared VM's speed drifts
+# by tens of percent over minutes; alternating keeps both sides under the same drift), and the
+# ratio printed is the median of the per-round ratios, with their range. Decode latency and
+# steps to the target come from the first round (steps do not depend on the machine).
 # The baseline needs a Python with torch and numpy: set TORCH_PY (default ../.venv-torch/bin/python);
 # without it, PyTorch is skipped with a message and only our figures are printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=2; models=dense,conv,vae,denoise,sparse; steps=300
+threads=2; models=dense,conv,vae,denoise,sparse; steps=300; rounds=3; out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2;;
     --models) models=$2; shift 2;;
     --steps) steps=$2; shift 2;;
+    --rounds) rounds=$2; shift 2;;
+    --out) out=$2; shift 2;;
     *) echo "unknown flag $1" >&2; exit 2;;
   esac
 done
 py="${TORCH_PY:-../.venv-torch/bin/python}"
 baseline="${TORCH_BASELINE:-../shared/bench/torch_baseline.py}"
-out=$(mktemp -d)
+data_dir="${TORCH_DATA:-../shared/data}"
+out="${out:-$(mktemp -d)}"
+mkdir -p "$out"
+: > "$out/ours.jsonl"; : > "$out/torch.jsonl"
 cargo build --release --quiet
 bin="${CARGO_TARGET_DIR:-target}/release/latentlab"
 
-echo "== latentlab bench (threads $threads)" >&2
-"$bin" bench --threads "$threads" --model "$models" --steps "$steps" > "$out/ours.jsonl"
-
+have_torch=0
 if [ -x "$py" ] && "$py" -c "import torch, numpy" 2>/dev/null; then
-  echo "== PyTorch reference (threads $threads, OMP_WAIT_POLICY=PASSIVE)" >&2
-  for m in ${models//,/ }; do
-    OMP_WAIT_POLICY=PASSIVE "$py" "$baseline" throughput --model "$m" --threads "$threads" --steps 100 --warmup 10 --data-dir ../shared/data >> "$out/torch.jsonl"
-    OMP_WAIT_POLICY=PASSIVE "$py" "$baseline" decode-latency --model "$m" --threads "$threads" --calls 1000 --data-dir ../shared/data >> "$out/torch.jsonl"
-    case "$m" in dense|conv)
-      OMP_WAIT_POLICY=PASSIVE "$py" "$baseline" converge --model "$m" --threads "$threads" --max-seconds 60 --data-dir ../shared/data >> "$out/torch.jsonl";;
-    esac
-  done
+  have_torch=1
 else
   echo "PyTorch baseline skipped: no Python with torch and numpy at $py (see README: Benchmarks)" >&2
-  : > "$out/torch.jsonl"
+fi
+torch() { OMP_WAIT_POLICY=PASSIVE "$py" "$baseline" "$@" --threads "$threads" --data-dir "$data_dir"; }
+
+for r in $(seq "$rounds"); do
+  echo "== round $r/$rounds: latentlab bench (threads $threads)" >&2
+  "$bin" bench --threads "$threads" --model "$models" --steps "$steps" \
+    | sed "s/^{/{\"round\":$r,/" >> "$out/ours.jsonl"
+  if [ "$have_torch" = 1 ]; then
+    echo "== round $r/$rounds: PyTorch throughput (threads $threads, OMP_WAIT_POLICY=PASSIVE)" >&2
+    for m in ${models//,/ }; do
+      torch throughput --model "$m" --steps 100 --warmup 10 | sed "s/^{/{\"round\":$r,/" >> "$out/torch.jsonl"
+    done
+  fi
+done
+if [ "$have_torch" = 1 ]; then
+  echo "== PyTorch decode latency and convergence" >&2
+  for m in ${models//,/ }; do
+    torch decode-latency --model "$m" --calls 1000 >> "$out/torch.jsonl"
+    case "$m" in dense|conv) torch converge --model "$m" --max-seconds 60 >> "$out/torch.jsonl";; esac
+  done
 fi
 
 python3 - "$out/ours.jsonl" "$out/torch.jsonl" <<'PY'
-import json, sys
+import json, statistics, sys
 ours = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
 torch = [json.loads(l) for l in open(sys.argv[2]) if l.strip().startswith("{")]
-def t(mode, model, key):
-    for r in torch:
-        if r.get("mode") == mode and r.get("model") == model and key in r:
-            return r[key]
-    return None
-def ratio(a, b):
-    return f"{a / b:.2f}" if a is not None and b else "n/a"
+def first(rows, **kv):
+    return next((r for r in rows if all(r.get(k) == v for k, v in kv.items())), None)
 def fmt(v, spec):
     return format(v, spec) if isinstance(v, (int, float)) else "n/a"
-print(f"{'model':<8} {'ours s/s':>9} {'torch s/s':>9} {'ratio':>6} | {'dec p99 ours':>12} {'torch':>7} | {'steps→target ours':>17} {'torch':>6}")
-for r in ours:
-    m = r["model"]
-    ts = t("throughput", m, "samples_per_s")
-    tp99 = t("decode-latency", m, "p99_ms")
-    tsteps = t("converge", m, "steps") if t("converge", m, "reached") else None
-    print(f"{m:<8} {r['samples_per_sec']:>9.0f} {fmt(ts, '>9.0f')} {ratio(r['samples_per_sec'], ts):>6} | "
-          f"{r['decode_p99_ms']:>10.3f}ms {fmt(tp99, '>7.3f')} | {fmt(r['steps_to_target'], '>17')} {fmt(tsteps, '>6')}")
+models = list(dict.fromkeys(r["model"] for r in ours))
+print(f"{'model':<8} {'ours s/s':>9} {'torch s/s':>9} {'ratio':>6} {'range':>11} | "
+      f"{'dec p99 ours':>12} {'torch':>7} | {'steps→target ours':>17} {'torch':>6}")
+for m in models:
+    mine = [r for r in ours if r["model"] == m]
+    theirs = {r["round"]: r["samples_per_s"] for r in torch
+              if r.get("mode") == "throughput" and r.get("model") == m}
+    ratios = [r["samples_per_sec"] / theirs[r["round"]] for r in mine if theirs.get(r["round"])]
+    ours_sps = statistics.median(r["samples_per_sec"] for r in mine)
+    torch_sps = statistics.median(theirs.values()) if theirs else None
+    ratio = f"{statistics.median(ratios):.2f}" if ratios else "n/a"
+    span = f"{min(ratios):.2f}–{max(ratios):.2f}" if ratios else ""
+    dec = first(torch, mode="decode-latency", model=m)
+    conv = first(torch, mode="converge", model=m)
+    tsteps = conv["steps"] if conv and conv.get("reached") else None
+    r1 = mine[0]
+    print(f"{m:<8} {ours_sps:>9.0f} {fmt(torch_sps, '>9.0f')} {ratio:>6} {span:>11} | "
+          f"{r1['decode_p99_ms']:>10.3f}ms {fmt(dec and dec['p99_ms'], '>7.3f')} | "
+          f"{fmt(r1['steps_to_target'], '>17')} {fmt(tsteps, '>6')}")
 PY
 echo "raw results in $out" >&2
