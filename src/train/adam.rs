@@ -91,7 +91,11 @@ impl Optimizer for FusedAdam {
                 }
             }
         };
-        let mut param = tensor.into_data();
+        // The training loop keeps the pre-update weights (for its divergence rule), so the
+        // parameter's buffer is shared and `into_data` would copy it twice (to a byte vector,
+        // then again to realign it). Scaling by one writes a fresh, unshared copy in one
+        // vectorised pass, which `into_data` then hands over without copying.
+        let mut param = tensor.mul_scalar(1.0).into_data();
         let grad = grad.into_data();
         moments.time += 1;
         let done = self.update(lr as f32, &mut param, &grad, &mut moments);
