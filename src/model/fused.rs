@@ -134,8 +134,10 @@ mod tests {
     #[test]
     fn a_nan_logit_gives_a_nan_loss() {
         let device = Device::flex();
-        let x = Tensor::<1>::from_floats([0.5f32, f32::NAN], &device);
-        let t = Tensor::<1>::from_floats([1.0f32, 0.0], &device);
-        assert!(to_vec(loss(x, t, LossKind::Bce))[0].is_nan());
+        for kind in [LossKind::Bce, LossKind::Mse] {
+            let x = Tensor::<1>::from_floats([0.5f32, f32::NAN], &device);
+            let t = Tensor::<1>::from_floats([1.0f32, 0.0], &device);
+            assert!(to_vec(loss(x, t, kind))[0].is_nan(), "{kind:?}");
+        }
     }
 }
