@@ -2,9 +2,14 @@
 //!
 //! Works on plain pixel slices in [0, 1] on the host, before a batch is uploaded; the results stay in [0, 1].
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::rng::Rng;
+
+/// Pixels per work item. Each item draws from its own generator, seeded in order from the
+/// caller's, so the result depends on the seed alone, not on the number of threads.
+const CHUNK: usize = 1 << 12;
 
 /// Which corruption to apply; the level is σ for Gaussian and a probability for the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -57,17 +62,32 @@ impl Noise {
         self.kind == NoiseKind::None || self.level <= 0.0
     }
 
-    /// Corrupts `pixels` in place.
+    /// Corrupts `pixels` in place, in parallel chunks (a 128-image batch of Gaussian noise
+    /// took about a third of a denoising step when drawn one pixel at a time on one thread).
     pub fn apply(&self, pixels: &mut [f32], rng: &mut Rng) {
         if self.is_identity() {
             return;
         }
+        let seeds: Vec<u64> = (0..pixels.len().div_ceil(CHUNK))
+            .map(|_| rng.next_u64())
+            .collect();
+        pixels
+            .par_chunks_mut(CHUNK)
+            .zip(seeds)
+            .for_each(|(chunk, seed)| self.apply_chunk(chunk, &mut Rng::new(seed)));
+    }
+
+    fn apply_chunk(&self, pixels: &mut [f32], rng: &mut Rng) {
         let level = self.level;
         match self.kind {
             NoiseKind::None => {}
             NoiseKind::Gaussian => {
-                for p in pixels {
-                    *p = (*p + level * rng.normal()).clamp(0.0, 1.0);
+                // Both values of each Box-Muller draw.
+                for pair in pixels.chunks_mut(2) {
+                    let (a, b) = rng.normal_pair();
+                    for (p, n) in pair.iter_mut().zip([a, b]) {
+                        *p = (*p + level * n).clamp(0.0, 1.0);
+                    }
                 }
             }
             NoiseKind::SaltPepper => {
@@ -140,6 +160,30 @@ mod tests {
         let zero = x.iter().filter(|&&v| v == 0.0).count() as f32 / x.len() as f32;
         assert!((zero - 0.3).abs() < 0.01, "{zero}");
         assert!(x.iter().all(|&v| v == 0.0 || v == 0.5));
+    }
+
+    /// The same seed gives the same corruption whatever the number of threads, and a
+    /// different seed a different one.
+    #[test]
+    fn a_seed_means_the_same_noise_on_any_number_of_threads() {
+        let noise = Noise {
+            kind: NoiseKind::Gaussian,
+            level: 0.3,
+        };
+        let on = |threads: usize, seed: u64| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut x = grey(3 * CHUNK + 77);
+            pool.install(|| noise.apply(&mut x, &mut Rng::new(seed)));
+            x
+        };
+        let one = on(1, 5);
+        assert_eq!(one, on(2, 5));
+        assert_ne!(one, on(2, 6));
+        // The chunks do not repeat one another.
+        assert_ne!(one[..CHUNK], one[CHUNK..2 * CHUNK]);
     }
 
     #[test]

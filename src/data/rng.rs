@@ -31,9 +31,16 @@ impl Rng {
 
     /// Standard normal, by Box-Muller.
     pub fn normal(&mut self) -> f32 {
+        self.normal_pair().0
+    }
+
+    /// Two independent standard normals from one Box-Muller draw.
+    pub fn normal_pair(&mut self) -> (f32, f32) {
         let u1 = 1.0 - self.uniform(); // (0, 1]: keeps ln finite
         let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+        let r = (-2.0 * u1.ln()).sqrt();
+        let (sin, cos) = (std::f32::consts::TAU * u2).sin_cos();
+        (r * cos, r * sin)
     }
 
     /// Fisher-Yates shuffle.
@@ -57,6 +64,19 @@ mod tests {
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / xs.len() as f32;
         assert!(mean.abs() < 0.03, "{mean}");
         assert!((var - 1.0).abs() < 0.05, "{var}");
+    }
+
+    #[test]
+    fn both_values_of_a_pair_are_unit_normals_and_uncorrelated() {
+        let mut r = Rng::new(4);
+        let pairs: Vec<(f32, f32)> = (0..20000).map(|_| r.normal_pair()).collect();
+        let n = pairs.len() as f32;
+        let var_b = pairs.iter().map(|p| p.1 * p.1).sum::<f32>() / n;
+        let mean_b = pairs.iter().map(|p| p.1).sum::<f32>() / n;
+        let cov = pairs.iter().map(|p| p.0 * p.1).sum::<f32>() / n;
+        assert!(mean_b.abs() < 0.03, "{mean_b}");
+        assert!((var_b - 1.0).abs() < 0.05, "{var_b}");
+        assert!(cov.abs() < 0.03, "{cov}");
     }
 
     #[test]
