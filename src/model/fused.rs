@@ -19,12 +19,15 @@ use crate::settings::LossKind;
 /// Pixels per parallel work item.
 const CHUNK: usize = 1 << 13;
 
+/// Whether `t` is an f32 tensor on the Flex CPU device: where the host fast paths (this
+/// loss, `train::adam`) apply.
+pub fn host_f32<const D: usize>(t: &Tensor<D>) -> bool {
+    t.device() == Device::flex() && t.dtype() == DType::F32
+}
+
 /// Whether [`loss`] applies to these tensors.
 pub fn applies<const D: usize>(logits: &Tensor<D>, target: &Tensor<D>) -> bool {
-    logits.device() == Device::flex()
-        && logits.dtype() == DType::F32
-        && target.dtype() == DType::F32
-        && logits.shape() == target.shape()
+    host_f32(logits) && host_f32(target) && logits.shape() == target.shape()
 }
 
 /// Mean reconstruction loss over all elements, with autodiff gradient, computed on the host.

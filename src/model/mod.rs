@@ -22,6 +22,7 @@ use crate::settings::{LossKind, LossParams, ModelConfig};
 
 pub use conv::{ConvAe, ConvNet};
 pub use dense::{DenseAe, DenseNet};
+pub(crate) use fused::host_f32;
 pub use sparse::SparseAe;
 pub use vae::VaeAe;
 

@@ -16,6 +16,8 @@ use burn::optim::{
 use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
 
+use crate::model::host_f32;
+
 /// Elements per parallel work item: large enough that scheduling costs nothing next to the
 /// arithmetic, small enough that a 400 k-element weight splits across the cores.
 const CHUNK: usize = 1 << 14;
@@ -68,13 +70,10 @@ impl Optimizer for FusedAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let device = tensor.device();
-        let host = device == Device::flex()
-            && tensor.dtype() == burn::tensor::DType::F32
-            && grad.dtype() == burn::tensor::DType::F32;
-        if !host {
+        if !(host_f32(&tensor) && host_f32(&grad)) {
             return self.fallback.step(lr, tensor, grad, state);
         }
+        let device = tensor.device();
         let shape = tensor.shape();
         let mut moments = match state {
             Some(s) => Moments {
