@@ -215,6 +215,8 @@ impl LatentView {
         let cloud = &snap.latents;
         let class_names = &self.class_names.clone();
         let n = cloud.len();
+        // The chosen raw dimensions, kept inside the latent (used only for more than two).
+        let raw = self.raw_dims.0.map(|r| r.min(cloud.dim.saturating_sub(1)));
         let tsne_ready = self.projection == Projection::Tsne
             && cloud.dim > 2
             && self.tsne.result.as_ref().is_some_and(|(_, y)| y.len() == n);
@@ -226,8 +228,8 @@ impl LatentView {
             2 => (0..n)
                 .map(|i| PlotPoint::new(cloud.code(i)[0], cloud.code(i)[1]))
                 .collect(),
-            d if self.projection == Projection::Raw => {
-                let [a, b] = self.raw_dims.0.map(|r| r.min(d - 1));
+            _ if self.projection == Projection::Raw => {
+                let [a, b] = raw;
                 (0..n)
                     .map(|i| PlotPoint::new(cloud.code(i)[a], cloud.code(i)[b]))
                     .collect()
@@ -256,7 +258,7 @@ impl LatentView {
             (1, _) => "Latent space (1-D)".to_string(),
             (2, _) => "Latent space (raw 2-D)".to_string(),
             (d, _) if self.projection == Projection::Raw => {
-                let [a, b] = self.raw_dims.0.map(|r| r.min(d - 1));
+                let [a, b] = raw;
                 format!("Latent space: dimensions z{a} and z{b} of {d}")
             }
             (d, _) if tsne_ready => format!(

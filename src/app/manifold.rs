@@ -7,7 +7,7 @@ use std::sync::Arc;
 use egui::Vec2;
 
 use super::pixels::{Texture, strip};
-use crate::latent::{Pca, plane_grid};
+use crate::latent::{Pca, axis, plane_grid};
 use crate::protocol::{ImageGrid, LatentCloud, LatentDecoder};
 
 pub struct Manifold {
@@ -80,11 +80,7 @@ impl Manifold {
                 var[d] += (v - mean[d]).powi(2) / n;
             }
         }
-        let unit = |d: usize| {
-            (0..dim)
-                .map(|i| if i == d { 1.0 } else { 0.0 })
-                .collect::<Vec<f32>>()
-        };
+        let unit = |d: usize| axis(dim, d);
         let (u, ru, v, rv) = match (dim, pca) {
             (1, _) => (unit(0), 2.5 * var[0].sqrt(), vec![0.0; 1], 0.0),
             (2, _) => (unit(0), 2.5 * var[0].sqrt(), unit(1), 2.5 * var[1].sqrt()),

@@ -19,13 +19,17 @@ use crate::protocol::{ImageGrid, LatentDecoder};
 /// the classic VAE manifold figure.
 pub fn manifold_grid(decoder: &dyn LatentDecoder, n: usize, r: f32) -> ImageGrid {
     let dim = decoder.latent_dim();
-    let unit = |d: usize| {
-        (0..dim)
-            .map(|i| if i == d { 1.0 } else { 0.0 })
-            .collect::<Vec<f32>>()
+    let v = if dim > 1 {
+        axis(dim, 1)
+    } else {
+        vec![0.0; dim]
     };
-    let v = if dim > 1 { unit(1) } else { vec![0.0; dim] };
-    plane_grid(decoder, &vec![0.0; dim], (&unit(0), r), (&v, r), n)
+    plane_grid(decoder, &vec![0.0; dim], (&axis(dim, 0), r), (&v, r), n)
+}
+
+/// The unit vector along latent dimension `d` of `dim`.
+pub fn axis(dim: usize, d: usize) -> Vec<f32> {
+    (0..dim).map(|i| if i == d { 1.0 } else { 0.0 }).collect()
 }
 
 /// Decodes an `n`×`n` grid of codes `center + a·u + b·v`, a ∈ [-ru, ru] growing rightwards and

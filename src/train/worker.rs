@@ -6,6 +6,7 @@
 //! The only file in the crate that spawns threads.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
@@ -174,9 +175,9 @@ fn data_seed(spec: &DataSpec, seed: u64) -> u64 {
 /// Dropping it cancels the work and joins the thread.
 pub struct Job<T> {
     result: Receiver<T>,
-    cancel: Arc<std::sync::atomic::AtomicBool>,
+    cancel: Arc<AtomicBool>,
     /// Progress in [0, 1], as `f32` bits.
-    progress: Arc<std::sync::atomic::AtomicU32>,
+    progress: Arc<AtomicU32>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -188,7 +189,6 @@ impl<T: Send + 'static> Job<T> {
         waker: Waker,
         work: impl FnOnce(&dyn Fn(f32) -> bool) -> Option<T> + Send + 'static,
     ) -> std::io::Result<Self> {
-        use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
         let (tx, rx) = mpsc::channel();
         let cancel = Arc::new(AtomicBool::new(false));
         let progress = Arc::new(AtomicU32::new(0));
@@ -215,13 +215,12 @@ impl<T: Send + 'static> Job<T> {
     }
 
     pub fn progress(&self) -> f32 {
-        f32::from_bits(self.progress.load(std::sync::atomic::Ordering::Relaxed))
+        f32::from_bits(self.progress.load(Ordering::Relaxed))
     }
 
     /// Asks the work to stop at its next progress report.
     pub fn cancel(&self) {
-        self.cancel
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.cancel.store(true, Ordering::Relaxed);
     }
 
     /// The result, once the work has finished.
@@ -237,8 +236,7 @@ impl<T: Send + 'static> Job<T> {
 
 impl<T> Drop for Job<T> {
     fn drop(&mut self) {
-        self.cancel
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.cancel.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
