@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Runs our bench and the PyTorch reference side by side, on the same machine and thread count,
 # and prints the ratios (ours / PyTorch: above 1 means we train faster).
-#   bench/compare.sh [--threads N] [--models dense,conv] [--steps N] [--rounds N] [--out DIR]
+#   bench/compare.sh [--device cpu|gpu] [--threads N] [--models dense,conv] [--steps N] [--rounds N] [--out DIR]
+# --device gpu runs ours on the wgpu backend and PyTorch on CUDA (bench/torch_cuda.py) on the same card.
 # Throughput is measured in rounds that alternate ours and PyTorch (a shared VM's speed drifts
 # by tens of percent over minutes; alternating keeps both sides under the same drift), and the
 # ratio printed is the median of the per-round ratios, with their range. Decode latency and
 # steps to the target come from the first round (steps do not depend on the machine).
 # The baseline needs a Python with torch and numpy: set TORCH_PY (default ../.venv-torch/bin/python);
 # without it, PyTorch is skipped with a message and only our figures are printed.
+# LATENTLAB_BIN names a prebuilt binary (no cargo build then), TORCH_DATA the IDX folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=2; models=dense,conv,vae,denoise,sparse; steps=300; rounds=3; out=""
+device=cpu; threads=2; models=dense,conv,vae,denoise,sparse; steps=300; rounds=3; out=""
 while [ $# -gt 0 ]; do
   case "$1" in
+    --device) device=$2; shift 2;;
     --threads) threads=$2; shift 2;;
     --models) models=$2; shift 2;;
     --steps) steps=$2; shift 2;;
@@ -27,25 +30,37 @@ data_dir="${TORCH_DATA:-../shared/data}"
 out="${out:-$(mktemp -d)}"
 mkdir -p "$out"
 : > "$out/ours.jsonl"; : > "$out/torch.jsonl"
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/latentlab"
+torch_steps=100
+case "$device" in
+  cpu) script="$baseline";;
+  gpu) script=bench/torch_cuda.py; export TORCH_BASELINE="$baseline"; torch_steps=500;;
+  *) echo "--device is cpu or gpu" >&2; exit 2;;
+esac
+if [ -n "${LATENTLAB_BIN:-}" ]; then
+  bin="$LATENTLAB_BIN"
+else
+  cargo build --release --quiet
+  bin="${CARGO_TARGET_DIR:-target}/release/latentlab"
+fi
 
 have_torch=0
-if [ -x "$py" ] && "$py" -c "import torch, numpy" 2>/dev/null; then
+if [ "$device" = gpu ] && ! "$py" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+  echo "PyTorch baseline skipped: $py has no CUDA device" >&2
+elif [ -x "$py" ] && "$py" -c "import torch, numpy" 2>/dev/null; then
   have_torch=1
 else
   echo "PyTorch baseline skipped: no Python with torch and numpy at $py (see README: Benchmarks)" >&2
 fi
-torch() { OMP_WAIT_POLICY=PASSIVE "$py" "$baseline" "$@" --threads "$threads" --data-dir "$data_dir"; }
+torch() { OMP_WAIT_POLICY=PASSIVE "$py" "$script" "$@" --threads "$threads" --data-dir "$data_dir"; }
 
 for r in $(seq "$rounds"); do
-  echo "== round $r/$rounds: latentlab bench (threads $threads)" >&2
-  "$bin" bench --threads "$threads" --model "$models" --steps "$steps" \
+  echo "== round $r/$rounds: latentlab bench ($device, threads $threads)" >&2
+  "$bin" --device "$device" bench --threads "$threads" --model "$models" --steps "$steps" \
     | sed "s/^{/{\"round\":$r,/" >> "$out/ours.jsonl"
   if [ "$have_torch" = 1 ]; then
-    echo "== round $r/$rounds: PyTorch throughput (threads $threads, OMP_WAIT_POLICY=PASSIVE)" >&2
+    echo "== round $r/$rounds: PyTorch throughput ($device, threads $threads, OMP_WAIT_POLICY=PASSIVE)" >&2
     for m in ${models//,/ }; do
-      torch throughput --model "$m" --steps 100 --warmup 10 | sed "s/^{/{\"round\":$r,/" >> "$out/torch.jsonl"
+      torch throughput --model "$m" --steps "$torch_steps" --warmup 10 | sed "s/^{/{\"round\":$r,/" >> "$out/torch.jsonl"
     done
   fi
 done

@@ -68,7 +68,7 @@ fn probe_gpu() -> &'static Result<SelectedDevice, String> {
             Ok(Err(e)) => Err(format!("no wgpu adapter: {e}")),
             Ok(Ok((device, setup))) => {
                 let info = setup.adapter.get_info();
-                if info.device_type == wgpu::DeviceType::Cpu {
+                if info.device_type == wgpu::DeviceType::Cpu && !software_allowed() {
                     Err(format!(
                         "the only adapter is a software renderer ({}), which is slower than the CPU backend",
                         info.name
@@ -83,4 +83,10 @@ fn probe_gpu() -> &'static Result<SelectedDevice, String> {
             }
         }
     })
+}
+
+/// `LATENTLAB_ALLOW_SOFTWARE_GPU=1` lets `--device gpu` use a software adapter (llvmpipe), so the
+/// GPU code path can be checked on a machine without a GPU. It is slower than the CPU backend.
+fn software_allowed() -> bool {
+    std::env::var_os("LATENTLAB_ALLOW_SOFTWARE_GPU").is_some_and(|v| v == "1")
 }
