@@ -1,6 +1,7 @@
 //! The one integration-test binary: trainer lifecycle, CLI, and tidy checks.
 
 mod cli;
+mod conv_grads;
 mod tidy;
 mod trainer;
 mod ui;
