@@ -88,11 +88,11 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
 }
 
 fn host(t: Tensor<4>) -> Vec<f32> {
-    t.into_data().to_vec::<f32>().expect("f32 data")
+    t.into_data().try_to_vec::<f32>().expect("f32 data")
 }
 
 fn host1(t: Tensor<1>) -> Vec<f32> {
-    t.into_data().to_vec::<f32>().expect("f32 data")
+    t.into_data().try_to_vec::<f32>().expect("f32 data")
 }
 
 fn assert_close(what: &str, case: &Case, got: &[f32], want: &[f64]) {
@@ -121,10 +121,19 @@ fn check_conv(case: &Case) {
     let ws = values(case.small_ch * case.big_ch / case.groups * kk, 2);
     let bs = values(case.small_ch, 3);
     let rs = values(case.n * case.small_ch * small, 4);
-    let x = tensor(xs.clone(), [case.n, case.big_ch, case.big[0], case.big[1]], &device);
+    let x = tensor(
+        xs.clone(),
+        [case.n, case.big_ch, case.big[0], case.big[1]],
+        &device,
+    );
     let w = tensor(
         ws.clone(),
-        [case.small_ch, case.big_ch / case.groups, case.kernel[0], case.kernel[1]],
+        [
+            case.small_ch,
+            case.big_ch / case.groups,
+            case.kernel[0],
+            case.kernel[1],
+        ],
         &device,
     );
     let b = Tensor::<1>::from_data(TensorData::new(bs.clone(), [case.small_ch]), &device)
@@ -141,7 +150,10 @@ fn check_conv(case: &Case) {
     let mut dx_ref = vec![0.0f64; xs.len()];
     let mut dw_ref = vec![0.0f64; ws.len()];
     case.for_each_link(|n, o, s, c, p, k| {
-        let (si, bi) = ((n * case.small_ch + o) * small + s, (n * case.big_ch + c) * big + p);
+        let (si, bi) = (
+            (n * case.small_ch + o) * small + s,
+            (n * case.big_ch + c) * big + p,
+        );
         y_ref[si] += f64::from(ws[k]) * f64::from(xs[bi]);
         dx_ref[bi] += f64::from(ws[k]) * f64::from(rs[si]);
         dw_ref[k] += f64::from(rs[si]) * f64::from(xs[bi]);
@@ -153,9 +165,24 @@ fn check_conv(case: &Case) {
         db_ref[o] += f64::from(rs[i]);
     }
     assert_close("conv2d forward", case, &host(y), &y_ref);
-    assert_close("conv2d dx", case, &host(x.grad(&grads).expect("dx")), &dx_ref);
-    assert_close("conv2d dw", case, &host(w.grad(&grads).expect("dw")), &dw_ref);
-    assert_close("conv2d db", case, &host1(b.grad(&grads).expect("db")), &db_ref);
+    assert_close(
+        "conv2d dx",
+        case,
+        &host(x.grad(&grads).expect("dx")),
+        &dx_ref,
+    );
+    assert_close(
+        "conv2d dw",
+        case,
+        &host(w.grad(&grads).expect("dw")),
+        &dw_ref,
+    );
+    assert_close(
+        "conv2d db",
+        case,
+        &host1(b.grad(&grads).expect("db")),
+        &db_ref,
+    );
 }
 
 /// `y = conv_transpose2d(x, w, b)` (x on the small side), loss `Σ y·r`.
@@ -168,10 +195,7 @@ fn check_conv_transpose(case: &Case) {
             - 2 * case.pad[a]
             + case.pad_out[a]
     });
-    let case = Case {
-        big: out,
-        ..*case
-    };
+    let case = Case { big: out, ..*case };
     let (small, big) = (sh * sw, out[0] * out[1]);
     let kk = case.kernel[0] * case.kernel[1];
     let xs = values(case.n * case.small_ch * small, 5);
@@ -181,7 +205,12 @@ fn check_conv_transpose(case: &Case) {
     let x = tensor(xs.clone(), [case.n, case.small_ch, sh, sw], &device);
     let w = tensor(
         ws.clone(),
-        [case.small_ch, case.big_ch / case.groups, case.kernel[0], case.kernel[1]],
+        [
+            case.small_ch,
+            case.big_ch / case.groups,
+            case.kernel[0],
+            case.kernel[1],
+        ],
         &device,
     );
     let b =
@@ -206,7 +235,10 @@ fn check_conv_transpose(case: &Case) {
     let mut dx_ref = vec![0.0f64; xs.len()];
     let mut dw_ref = vec![0.0f64; ws.len()];
     case.for_each_link(|n, o, s, c, p, k| {
-        let (si, bi) = ((n * case.small_ch + o) * small + s, (n * case.big_ch + c) * big + p);
+        let (si, bi) = (
+            (n * case.small_ch + o) * small + s,
+            (n * case.big_ch + c) * big + p,
+        );
         y_ref[bi] += f64::from(ws[k]) * f64::from(xs[si]);
         dx_ref[si] += f64::from(ws[k]) * f64::from(rs[bi]);
         dw_ref[k] += f64::from(xs[si]) * f64::from(rs[bi]);
@@ -218,9 +250,24 @@ fn check_conv_transpose(case: &Case) {
         db_ref[c] += f64::from(rs[i]);
     }
     assert_close("conv_transpose2d forward", &case, &host(y), &y_ref);
-    assert_close("conv_transpose2d dx", &case, &host(x.grad(&grads).expect("dx")), &dx_ref);
-    assert_close("conv_transpose2d dw", &case, &host(w.grad(&grads).expect("dw")), &dw_ref);
-    assert_close("conv_transpose2d db", &case, &host1(b.grad(&grads).expect("db")), &db_ref);
+    assert_close(
+        "conv_transpose2d dx",
+        &case,
+        &host(x.grad(&grads).expect("dx")),
+        &dx_ref,
+    );
+    assert_close(
+        "conv_transpose2d dw",
+        &case,
+        &host(w.grad(&grads).expect("dw")),
+        &dw_ref,
+    );
+    assert_close(
+        "conv_transpose2d db",
+        &case,
+        &host1(b.grad(&grads).expect("db")),
+        &db_ref,
+    );
 }
 
 fn cases() -> Vec<Case> {
@@ -238,15 +285,59 @@ fn cases() -> Vec<Case> {
     };
     vec![
         // The conv autoencoder's layers (batch 3 for speed): 28→14, 14→7 and back.
-        Case { n: 3, small_ch: 32, big_ch: 1, big: [28, 28], ..base },
-        Case { n: 3, small_ch: 64, big_ch: 32, big: [14, 14], ..base },
-        Case { stride: [1, 1], pad: [0, 0], pad_out: [0, 0], ..base },
-        Case { stride: [1, 2], pad: [2, 0], kernel: [3, 2], pad_out: [0, 1], ..base },
-        Case { dilation: [2, 1], kernel: [2, 3], pad: [1, 2], ..base },
-        Case { groups: 2, small_ch: 4, big_ch: 6, pad_out: [0, 0], ..base },
-        Case { stride: [3, 3], kernel: [1, 1], pad: [0, 0], pad_out: [2, 0], ..base },
+        Case {
+            n: 3,
+            small_ch: 32,
+            big_ch: 1,
+            big: [28, 28],
+            ..base
+        },
+        Case {
+            n: 3,
+            small_ch: 64,
+            big_ch: 32,
+            big: [14, 14],
+            ..base
+        },
+        Case {
+            stride: [1, 1],
+            pad: [0, 0],
+            pad_out: [0, 0],
+            ..base
+        },
+        Case {
+            stride: [1, 2],
+            pad: [2, 0],
+            kernel: [3, 2],
+            pad_out: [0, 1],
+            ..base
+        },
+        Case {
+            dilation: [2, 1],
+            kernel: [2, 3],
+            pad: [1, 2],
+            ..base
+        },
+        Case {
+            groups: 2,
+            small_ch: 4,
+            big_ch: 6,
+            pad_out: [0, 0],
+            ..base
+        },
+        Case {
+            stride: [3, 3],
+            kernel: [1, 1],
+            pad: [0, 0],
+            pad_out: [2, 0],
+            ..base
+        },
         // More items than a block holds, so several blocks and tasks take part.
-        Case { n: 40, big: [6, 6], ..base },
+        Case {
+            n: 40,
+            big: [6, 6],
+            ..base
+        },
     ]
 }
 

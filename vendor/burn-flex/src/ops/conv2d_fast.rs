@@ -83,9 +83,15 @@ impl Taps {
             .flat_map(|i| (0..g.small[1]).map(move |j| i * g.stride[0] * pw + j * g.stride[1]))
             .collect();
         let taps = (0..g.kernel[0])
-            .flat_map(|ki| (0..g.kernel[1]).map(move |kj| ki * g.dilation[0] * pw + kj * g.dilation[1]))
+            .flat_map(|ki| {
+                (0..g.kernel[1]).map(move |kj| ki * g.dilation[0] * pw + kj * g.dilation[1])
+            })
             .collect();
-        Self { padded, positions, taps }
+        Self {
+            padded,
+            positions,
+            taps,
+        }
     }
 
     fn plane(&self) -> usize {
@@ -113,7 +119,10 @@ fn im2col<T: Elem>(padded: &[T], channels: usize, t: &Taps, cols: &mut [T], ld: 
         for &tap in &t.taps {
             let Some(row) = rows.next() else { return };
             let window = &plane[tap..];
-            for (d, &pos) in row[off..off + t.positions.len()].iter_mut().zip(&t.positions) {
+            for (d, &pos) in row[off..off + t.positions.len()]
+                .iter_mut()
+                .zip(&t.positions)
+            {
                 *d = window[pos];
             }
         }
@@ -121,7 +130,14 @@ fn im2col<T: Elem>(padded: &[T], channels: usize, t: &Taps, cols: &mut [T], ld: 
 }
 
 /// `padded[c][position + tap] += cols[(c, ki, kj)][off + small]`: the adjoint of [`im2col`].
-fn col2im_add<T: Elem>(cols: &[T], channels: usize, t: &Taps, padded: &mut [T], ld: usize, off: usize) {
+fn col2im_add<T: Elem>(
+    cols: &[T],
+    channels: usize,
+    t: &Taps,
+    padded: &mut [T],
+    ld: usize,
+    off: usize,
+) {
     let mut rows = cols.chunks_exact(ld);
     for plane in padded.chunks_exact_mut(t.plane()).take(channels) {
         for &tap in &t.taps {
@@ -141,7 +157,9 @@ fn unpad_add<T: Elem>(padded: &[T], channels: usize, g: &Geometry, t: &Taps, dst
         for i in 0..bh {
             let row = (i + g.pad[0]) * pw + g.pad[1];
             let d = &mut dst[(c * bh + i) * bw..][..bw];
-            d.iter_mut().zip(&plane[row..row + bw]).for_each(|(d, v)| *d = *d + *v);
+            d.iter_mut()
+                .zip(&plane[row..row + bw])
+                .for_each(|(d, v)| *d = *d + *v);
         }
     }
 }
@@ -299,7 +317,13 @@ pub fn transposed<T: Elem>(
         let (xs, pads) = rest.split_at_mut(p * nb * small);
         let (cols, xs) = (&mut cols[..k * ld], &mut xs[..p * ld]);
         let first = blk * nb * p * small;
-        interleave(&input[first..first + items * p * small], items, p, small, xs);
+        interleave(
+            &input[first..first + items * p * small],
+            items,
+            p,
+            small,
+            xs,
+        );
         matmul(k, ld, p, cols, false, weight, [1, k], xs, [ld, 1]);
         for i in 0..items {
             pads.fill(T::zero());
@@ -342,7 +366,13 @@ pub fn weight_grad<T: Elem>(
                 pad_planes(&b[n * q * big..(n + 1) * q * big], q, g, &t, &mut pads);
                 im2col(&pads, q, &t, cols, ld, i * small);
             }
-            interleave(&a[start * p * small..(start + count) * p * small], count, p, small, as_);
+            interleave(
+                &a[start * p * small..(start + count) * p * small],
+                count,
+                p,
+                small,
+                as_,
+            );
             matmul(p, k, ld, &mut dw, !first, as_, [ld, 1], cols, [1, ld]);
             first = false;
             start += count;
@@ -375,7 +405,7 @@ pub fn weight_grad<T: Elem>(
 use crate::ops::conv_common::{convert_bf16_to_f32, convert_f32_to_bf16};
 use crate::{FlexTensor, Layout};
 use burn_backend::{
-    DType, Element, TensorMetadata,
+    DType, Element,
     ops::{ConvOptions, ConvTransposeOptions},
 };
 use burn_std::{Bytes, Shape, f16};
@@ -408,7 +438,14 @@ fn dims4(t: &FlexTensor) -> Option<[usize; 4]> {
 }
 
 /// The channels `c0..c0 + count` of every item of `[n][channels][plane]`, as `[n][count][plane]`.
-fn take_channels<T: Elem>(src: &[T], n: usize, channels: usize, c0: usize, count: usize, plane: usize) -> Vec<T> {
+fn take_channels<T: Elem>(
+    src: &[T],
+    n: usize,
+    channels: usize,
+    c0: usize,
+    count: usize,
+    plane: usize,
+) -> Vec<T> {
     let mut out = Vec::with_capacity(n * count * plane);
     for b in 0..n {
         out.extend_from_slice(&src[(b * channels + c0) * plane..][..count * plane]);
@@ -417,7 +454,15 @@ fn take_channels<T: Elem>(src: &[T], n: usize, channels: usize, c0: usize, count
 }
 
 /// Writes `[n][count][plane]` into the channels `c0..c0 + count` of `[n][channels][plane]`.
-fn put_channels<T: Elem>(dst: &mut [T], n: usize, channels: usize, c0: usize, count: usize, plane: usize, src: &[T]) {
+fn put_channels<T: Elem>(
+    dst: &mut [T],
+    n: usize,
+    channels: usize,
+    c0: usize,
+    count: usize,
+    plane: usize,
+    src: &[T],
+) {
     for b in 0..n {
         dst[(b * channels + c0) * plane..][..count * plane]
             .copy_from_slice(&src[b * count * plane..][..count * plane]);
@@ -428,7 +473,11 @@ impl Call<'_> {
     fn run(&self) -> Option<FlexTensor> {
         let dtypes_match = self.second.dtype() == self.first.dtype()
             && self.bias.is_none_or(|b| b.dtype() == self.first.dtype());
-        if !dtypes_match || self.groups == 0 || self.p % self.groups != 0 || self.q % self.groups != 0 {
+        if !dtypes_match
+            || self.groups == 0
+            || self.p % self.groups != 0
+            || self.q % self.groups != 0
+        {
             return None;
         }
         match self.first.dtype() {
@@ -439,7 +488,12 @@ impl Call<'_> {
                 let first = convert_bf16_to_f32(self.first);
                 let second = convert_bf16_to_f32(self.second);
                 let bias = self.bias.map(convert_bf16_to_f32);
-                let call = Call { first: &first, second: &second, bias: bias.as_ref(), ..*self };
+                let call = Call {
+                    first: &first,
+                    second: &second,
+                    bias: bias.as_ref(),
+                    ..*self
+                };
                 Some(convert_f32_to_bf16(&call.typed::<f32>()))
             }
             _ => None,
@@ -513,18 +567,44 @@ fn conv_out(big: usize, k: usize, stride: usize, pad: (usize, usize), dil: usize
 }
 
 /// The input length of a transposed convolution whose output is `big` long along one axis.
-fn conv_transpose_in(big: usize, k: usize, stride: usize, pad: usize, pad_out: usize, dil: usize) -> Option<usize> {
+fn conv_transpose_in(
+    big: usize,
+    k: usize,
+    stride: usize,
+    pad: usize,
+    pad_out: usize,
+    dil: usize,
+) -> Option<usize> {
     // big = (small − 1)·stride − 2·pad + dil·(k − 1) + pad_out + 1
     let rest = (big + 2 * pad).checked_sub(dil * (k.checked_sub(1)?) + pad_out + 1)?;
     (rest % stride == 0).then(|| rest / stride + 1)
 }
 
-fn geometry(big: [usize; 2], small: [usize; 2], kernel: [usize; 2], stride: [usize; 2], pad: [usize; 2], dilation: [usize; 2]) -> Geometry {
-    Geometry { big, small, kernel, stride, pad, dilation }
+fn geometry(
+    big: [usize; 2],
+    small: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    pad: [usize; 2],
+    dilation: [usize; 2],
+) -> Geometry {
+    Geometry {
+        big,
+        small,
+        kernel,
+        stride,
+        pad,
+        dilation,
+    }
 }
 
 /// A 2-D convolution's forward pass: `x [n, q, h, w]`, `weight [p, q/groups, kh, kw]`.
-pub fn conv2d(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>, o: &ConvOptions<2>) -> Option<FlexTensor> {
+pub fn conv2d(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: Option<&FlexTensor>,
+    o: &ConvOptions<2>,
+) -> Option<FlexTensor> {
     let [n, q, h, w] = dims4(x)?;
     let [p, qg, kh, kw] = dims4(weight)?;
     if qg * o.groups != q {
@@ -532,36 +612,108 @@ pub fn conv2d(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>, o:
     }
     let oh = conv_out(h, kh, o.stride[0], o.padding[0], o.dilation[0])?;
     let ow = conv_out(w, kw, o.stride[1], o.padding[1], o.dilation[1])?;
-    let g = geometry([h, w], [oh, ow], [kh, kw], o.stride, o.padding_begin(), o.dilation);
-    Call { kind: Kind::Direct, first: x, second: weight, bias, batch: n, p, q, groups: o.groups, g, out: [n, p, oh, ow] }.run()
+    let g = geometry(
+        [h, w],
+        [oh, ow],
+        [kh, kw],
+        o.stride,
+        o.padding_begin(),
+        o.dilation,
+    );
+    Call {
+        kind: Kind::Direct,
+        first: x,
+        second: weight,
+        bias,
+        batch: n,
+        p,
+        q,
+        groups: o.groups,
+        g,
+        out: [n, p, oh, ow],
+    }
+    .run()
 }
 
 /// The gradient of a 2-D convolution with respect to its input.
-pub fn conv2d_x_backward(x: &FlexTensor, weight: &FlexTensor, grad: &FlexTensor, o: &ConvOptions<2>) -> Option<FlexTensor> {
+pub fn conv2d_x_backward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    grad: &FlexTensor,
+    o: &ConvOptions<2>,
+) -> Option<FlexTensor> {
     let [n, q, h, w] = dims4(x)?;
     let [p, qg, kh, kw] = dims4(weight)?;
     let [gn, gp, oh, ow] = dims4(grad)?;
     if qg * o.groups != q || gn != n || gp != p {
         return None;
     }
-    let g = geometry([h, w], [oh, ow], [kh, kw], o.stride, o.padding_begin(), o.dilation);
-    Call { kind: Kind::Transposed, first: grad, second: weight, bias: None, batch: n, p, q, groups: o.groups, g, out: [n, q, h, w] }.run()
+    let g = geometry(
+        [h, w],
+        [oh, ow],
+        [kh, kw],
+        o.stride,
+        o.padding_begin(),
+        o.dilation,
+    );
+    Call {
+        kind: Kind::Transposed,
+        first: grad,
+        second: weight,
+        bias: None,
+        batch: n,
+        p,
+        q,
+        groups: o.groups,
+        g,
+        out: [n, q, h, w],
+    }
+    .run()
 }
 
 /// The gradient of a 2-D convolution with respect to its weight.
-pub fn conv2d_weight_backward(x: &FlexTensor, weight: &FlexTensor, grad: &FlexTensor, o: &ConvOptions<2>) -> Option<FlexTensor> {
+pub fn conv2d_weight_backward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    grad: &FlexTensor,
+    o: &ConvOptions<2>,
+) -> Option<FlexTensor> {
     let [n, q, h, w] = dims4(x)?;
     let [p, qg, kh, kw] = dims4(weight)?;
     let [gn, gp, oh, ow] = dims4(grad)?;
     if qg * o.groups != q || gn != n || gp != p {
         return None;
     }
-    let g = geometry([h, w], [oh, ow], [kh, kw], o.stride, o.padding_begin(), o.dilation);
-    Call { kind: Kind::WeightGrad, first: grad, second: x, bias: None, batch: n, p, q, groups: o.groups, g, out: [p, qg, kh, kw] }.run()
+    let g = geometry(
+        [h, w],
+        [oh, ow],
+        [kh, kw],
+        o.stride,
+        o.padding_begin(),
+        o.dilation,
+    );
+    Call {
+        kind: Kind::WeightGrad,
+        first: grad,
+        second: x,
+        bias: None,
+        batch: n,
+        p,
+        q,
+        groups: o.groups,
+        g,
+        out: [p, qg, kh, kw],
+    }
+    .run()
 }
 
 /// A 2-D transposed convolution's forward pass: `x [n, p, h, w]`, `weight [p, q/groups, kh, kw]`.
-pub fn conv_transpose2d(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>, o: &ConvTransposeOptions<2>) -> Option<FlexTensor> {
+pub fn conv_transpose2d(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: Option<&FlexTensor>,
+    o: &ConvTransposeOptions<2>,
+) -> Option<FlexTensor> {
     let [n, p, h, w] = dims4(x)?;
     let [wp, qg, kh, kw] = dims4(weight)?;
     if wp != p || kh == 0 || kw == 0 {
@@ -569,31 +721,79 @@ pub fn conv_transpose2d(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexT
     }
     let q = qg * o.groups;
     let out = |a: usize, len: usize, k: usize| {
-        ((len.max(1) - 1) * o.stride[a] + o.dilation[a] * (k - 1) + o.padding_out[a] + 1).checked_sub(2 * o.padding[a])
+        ((len.max(1) - 1) * o.stride[a] + o.dilation[a] * (k - 1) + o.padding_out[a] + 1)
+            .checked_sub(2 * o.padding[a])
     };
     let (oh, ow) = (out(0, h, kh)?, out(1, w, kw)?);
     if h == 0 || w == 0 {
         return None;
     }
     let g = geometry([oh, ow], [h, w], [kh, kw], o.stride, o.padding, o.dilation);
-    Call { kind: Kind::Transposed, first: x, second: weight, bias, batch: n, p, q, groups: o.groups, g, out: [n, q, oh, ow] }.run()
+    Call {
+        kind: Kind::Transposed,
+        first: x,
+        second: weight,
+        bias,
+        batch: n,
+        p,
+        q,
+        groups: o.groups,
+        g,
+        out: [n, q, oh, ow],
+    }
+    .run()
 }
 
 /// The gradient of a 2-D transposed convolution with respect to its input.
-pub fn conv_transpose2d_x_backward(weight: &FlexTensor, grad: &FlexTensor, o: &ConvTransposeOptions<2>) -> Option<FlexTensor> {
+pub fn conv_transpose2d_x_backward(
+    weight: &FlexTensor,
+    grad: &FlexTensor,
+    o: &ConvTransposeOptions<2>,
+) -> Option<FlexTensor> {
     let [p, qg, kh, kw] = dims4(weight)?;
     let [n, q, oh, ow] = dims4(grad)?;
     if qg * o.groups != q {
         return None;
     }
-    let h = conv_transpose_in(oh, kh, o.stride[0], o.padding[0], o.padding_out[0], o.dilation[0])?;
-    let w = conv_transpose_in(ow, kw, o.stride[1], o.padding[1], o.padding_out[1], o.dilation[1])?;
+    let h = conv_transpose_in(
+        oh,
+        kh,
+        o.stride[0],
+        o.padding[0],
+        o.padding_out[0],
+        o.dilation[0],
+    )?;
+    let w = conv_transpose_in(
+        ow,
+        kw,
+        o.stride[1],
+        o.padding[1],
+        o.padding_out[1],
+        o.dilation[1],
+    )?;
     let g = geometry([oh, ow], [h, w], [kh, kw], o.stride, o.padding, o.dilation);
-    Call { kind: Kind::Direct, first: grad, second: weight, bias: None, batch: n, p, q, groups: o.groups, g, out: [n, p, h, w] }.run()
+    Call {
+        kind: Kind::Direct,
+        first: grad,
+        second: weight,
+        bias: None,
+        batch: n,
+        p,
+        q,
+        groups: o.groups,
+        g,
+        out: [n, p, h, w],
+    }
+    .run()
 }
 
 /// The gradient of a 2-D transposed convolution with respect to its weight.
-pub fn conv_transpose2d_weight_backward(x: &FlexTensor, weight: &FlexTensor, grad: &FlexTensor, o: &ConvTransposeOptions<2>) -> Option<FlexTensor> {
+pub fn conv_transpose2d_weight_backward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    grad: &FlexTensor,
+    o: &ConvTransposeOptions<2>,
+) -> Option<FlexTensor> {
     let [n, p, h, w] = dims4(x)?;
     let [wp, qg, kh, kw] = dims4(weight)?;
     let [gn, q, oh, ow] = dims4(grad)?;
@@ -601,5 +801,17 @@ pub fn conv_transpose2d_weight_backward(x: &FlexTensor, weight: &FlexTensor, gra
         return None;
     }
     let g = geometry([oh, ow], [h, w], [kh, kw], o.stride, o.padding, o.dilation);
-    Call { kind: Kind::WeightGrad, first: x, second: grad, bias: None, batch: n, p, q, groups: o.groups, g, out: [p, qg, kh, kw] }.run()
+    Call {
+        kind: Kind::WeightGrad,
+        first: x,
+        second: grad,
+        bias: None,
+        batch: n,
+        p,
+        q,
+        groups: o.groups,
+        g,
+        out: [p, qg, kh, kw],
+    }
+    .run()
 }

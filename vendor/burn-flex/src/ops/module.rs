@@ -42,6 +42,17 @@ pub(crate) fn cast_from_f32<E: Element + Pod + Copy>(
     FlexTensor::new(bytes, Layout::contiguous(shape), E::dtype())
 }
 
+/// latentlab: a 2-D convolution's bias gradient, `Σ` of `output_grad [n, c, h, w]` over items
+/// and positions. Summing over the items first reads the gradient in order; the default swaps
+/// the first two axes and reshapes, which copies the whole gradient transposed.
+fn bias_backward_2d(bias: FlexTensor, output_grad: FlexTensor) -> FlexTensor {
+    let [_, channels, h, w] = output_grad.shape().dims();
+    let per_channel = Flex::float_sum_dim(output_grad, 0);
+    let per_channel = Flex::float_reshape(per_channel, Shape::new([channels, h * w]));
+    let sums = Flex::float_sum_dim(per_channel, 1);
+    Flex::float_reshape(sums, bias.shape())
+}
+
 /// The 2-D gradients' answer to shapes or dtypes no valid forward pass produces.
 fn unsupported(op: &str, tensors: &[&FlexTensor]) -> FlexTensor {
     let described: alloc::vec::Vec<_> = tensors
@@ -109,6 +120,22 @@ impl ModuleOps<Flex> for Flex {
             .unwrap_or_else(|| unsupported("conv2d_weight_backward", &[&x, &weight, &output_grad]))
     }
 
+    fn conv2d_bias_backward(
+        _x: FloatTensor<Flex>,
+        bias: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+    ) -> FloatTensor<Flex> {
+        bias_backward_2d(bias, output_grad)
+    }
+
+    fn conv_transpose2d_bias_backward(
+        _x: FloatTensor<Flex>,
+        bias: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+    ) -> FloatTensor<Flex> {
+        bias_backward_2d(bias, output_grad)
+    }
+
     fn conv_transpose2d_x_backward(
         weight: FloatTensor<Flex>,
         output_grad: FloatTensor<Flex>,
@@ -126,7 +153,10 @@ impl ModuleOps<Flex> for Flex {
     ) -> FloatTensor<Flex> {
         conv2d_fast::conv_transpose2d_weight_backward(&x, &weight, &output_grad, &options)
             .unwrap_or_else(|| {
-                unsupported("conv_transpose2d_weight_backward", &[&x, &weight, &output_grad])
+                unsupported(
+                    "conv_transpose2d_weight_backward",
+                    &[&x, &weight, &output_grad],
+                )
             })
     }
 
