@@ -7,6 +7,7 @@
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Tensor, TensorData};
+use latentlab::model::to_vec;
 
 #[derive(Clone, Copy, Debug)]
 struct Case {
@@ -87,14 +88,6 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn host(t: Tensor<4>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().expect("f32 data")
-}
-
-fn host1(t: Tensor<1>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().expect("f32 data")
-}
-
 fn assert_close(what: &str, case: &Case, got: &[f32], want: &[f64]) {
     assert_eq!(got.len(), want.len(), "{what} length, {case:?}");
     let err: f64 = got
@@ -164,23 +157,23 @@ fn check_conv(case: &Case) {
         *v += f64::from(bs[o]);
         db_ref[o] += f64::from(rs[i]);
     }
-    assert_close("conv2d forward", case, &host(y), &y_ref);
+    assert_close("conv2d forward", case, &to_vec(y), &y_ref);
     assert_close(
         "conv2d dx",
         case,
-        &host(x.grad(&grads).expect("dx")),
+        &to_vec(x.grad(&grads).expect("dx")),
         &dx_ref,
     );
     assert_close(
         "conv2d dw",
         case,
-        &host(w.grad(&grads).expect("dw")),
+        &to_vec(w.grad(&grads).expect("dw")),
         &dw_ref,
     );
     assert_close(
         "conv2d db",
         case,
-        &host1(b.grad(&grads).expect("db")),
+        &to_vec(b.grad(&grads).expect("db")),
         &db_ref,
     );
 }
@@ -249,23 +242,23 @@ fn check_conv_transpose(case: &Case) {
         *v += f64::from(bs[c]);
         db_ref[c] += f64::from(rs[i]);
     }
-    assert_close("conv_transpose2d forward", &case, &host(y), &y_ref);
+    assert_close("conv_transpose2d forward", &case, &to_vec(y), &y_ref);
     assert_close(
         "conv_transpose2d dx",
         &case,
-        &host(x.grad(&grads).expect("dx")),
+        &to_vec(x.grad(&grads).expect("dx")),
         &dx_ref,
     );
     assert_close(
         "conv_transpose2d dw",
         &case,
-        &host(w.grad(&grads).expect("dw")),
+        &to_vec(w.grad(&grads).expect("dw")),
         &dw_ref,
     );
     assert_close(
         "conv_transpose2d db",
         &case,
-        &host1(b.grad(&grads).expect("db")),
+        &to_vec(b.grad(&grads).expect("db")),
         &db_ref,
     );
 }

@@ -165,7 +165,7 @@ fn unpad_add<T: Elem>(padded: &[T], channels: usize, g: &Geometry, t: &Taps, dst
 }
 
 /// Copies `items` consecutive `[rows][len]` blocks of `src` into `dst[rows][items·len]`, item
-/// `i` at column offset `i·len` (and back, with `to_blocks`).
+/// `i` at column offset `i·len`.
 fn interleave<T: Elem>(src: &[T], items: usize, rows: usize, len: usize, dst: &mut [T]) {
     let ld = items * len;
     for i in 0..items {
@@ -410,7 +410,7 @@ use burn_backend::{
 };
 use burn_std::{Bytes, Shape, f16};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum Kind {
     Direct,
     Transposed,
@@ -580,24 +580,6 @@ fn conv_transpose_in(
     (rest % stride == 0).then(|| rest / stride + 1)
 }
 
-fn geometry(
-    big: [usize; 2],
-    small: [usize; 2],
-    kernel: [usize; 2],
-    stride: [usize; 2],
-    pad: [usize; 2],
-    dilation: [usize; 2],
-) -> Geometry {
-    Geometry {
-        big,
-        small,
-        kernel,
-        stride,
-        pad,
-        dilation,
-    }
-}
-
 /// A 2-D convolution's forward pass: `x [n, q, h, w]`, `weight [p, q/groups, kh, kw]`.
 pub fn conv2d(
     x: &FlexTensor,
@@ -612,14 +594,14 @@ pub fn conv2d(
     }
     let oh = conv_out(h, kh, o.stride[0], o.padding[0], o.dilation[0])?;
     let ow = conv_out(w, kw, o.stride[1], o.padding[1], o.dilation[1])?;
-    let g = geometry(
-        [h, w],
-        [oh, ow],
-        [kh, kw],
-        o.stride,
-        o.padding_begin(),
-        o.dilation,
-    );
+    let g = Geometry {
+        big: [h, w],
+        small: [oh, ow],
+        kernel: [kh, kw],
+        stride: o.stride,
+        pad: o.padding_begin(),
+        dilation: o.dilation,
+    };
     Call {
         kind: Kind::Direct,
         first: x,
@@ -642,37 +624,22 @@ pub fn conv2d_x_backward(
     grad: &FlexTensor,
     o: &ConvOptions<2>,
 ) -> Option<FlexTensor> {
-    let [n, q, h, w] = dims4(x)?;
-    let [p, qg, kh, kw] = dims4(weight)?;
-    let [gn, gp, oh, ow] = dims4(grad)?;
-    if qg * o.groups != q || gn != n || gp != p {
-        return None;
-    }
-    let g = geometry(
-        [h, w],
-        [oh, ow],
-        [kh, kw],
-        o.stride,
-        o.padding_begin(),
-        o.dilation,
-    );
-    Call {
-        kind: Kind::Transposed,
-        first: grad,
-        second: weight,
-        bias: None,
-        batch: n,
-        p,
-        q,
-        groups: o.groups,
-        g,
-        out: [n, q, h, w],
-    }
-    .run()
+    conv2d_backward(false, x, weight, grad, o)
 }
 
 /// The gradient of a 2-D convolution with respect to its weight.
 pub fn conv2d_weight_backward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    grad: &FlexTensor,
+    o: &ConvOptions<2>,
+) -> Option<FlexTensor> {
+    conv2d_backward(true, x, weight, grad, o)
+}
+
+/// Either gradient of a 2-D convolution: both check the same shapes and share one geometry.
+fn conv2d_backward(
+    wrt_weight: bool,
     x: &FlexTensor,
     weight: &FlexTensor,
     grad: &FlexTensor,
@@ -684,25 +651,29 @@ pub fn conv2d_weight_backward(
     if qg * o.groups != q || gn != n || gp != p {
         return None;
     }
-    let g = geometry(
-        [h, w],
-        [oh, ow],
-        [kh, kw],
-        o.stride,
-        o.padding_begin(),
-        o.dilation,
-    );
+    let (kind, second, out) = if wrt_weight {
+        (Kind::WeightGrad, x, [p, qg, kh, kw])
+    } else {
+        (Kind::Transposed, weight, [n, q, h, w])
+    };
     Call {
-        kind: Kind::WeightGrad,
+        kind,
         first: grad,
-        second: x,
+        second,
         bias: None,
         batch: n,
         p,
         q,
         groups: o.groups,
-        g,
-        out: [p, qg, kh, kw],
+        g: Geometry {
+            big: [h, w],
+            small: [oh, ow],
+            kernel: [kh, kw],
+            stride: o.stride,
+            pad: o.padding_begin(),
+            dilation: o.dilation,
+        },
+        out,
     }
     .run()
 }
@@ -716,19 +687,23 @@ pub fn conv_transpose2d(
 ) -> Option<FlexTensor> {
     let [n, p, h, w] = dims4(x)?;
     let [wp, qg, kh, kw] = dims4(weight)?;
-    if wp != p || kh == 0 || kw == 0 {
+    if wp != p || [h, w, kh, kw].contains(&0) {
         return None;
     }
     let q = qg * o.groups;
     let out = |a: usize, len: usize, k: usize| {
-        ((len.max(1) - 1) * o.stride[a] + o.dilation[a] * (k - 1) + o.padding_out[a] + 1)
+        ((len - 1) * o.stride[a] + o.dilation[a] * (k - 1) + o.padding_out[a] + 1)
             .checked_sub(2 * o.padding[a])
     };
     let (oh, ow) = (out(0, h, kh)?, out(1, w, kw)?);
-    if h == 0 || w == 0 {
-        return None;
-    }
-    let g = geometry([oh, ow], [h, w], [kh, kw], o.stride, o.padding, o.dilation);
+    let g = Geometry {
+        big: [oh, ow],
+        small: [h, w],
+        kernel: [kh, kw],
+        stride: o.stride,
+        pad: o.padding,
+        dilation: o.dilation,
+    };
     Call {
         kind: Kind::Transposed,
         first: x,
@@ -771,7 +746,14 @@ pub fn conv_transpose2d_x_backward(
         o.padding_out[1],
         o.dilation[1],
     )?;
-    let g = geometry([oh, ow], [h, w], [kh, kw], o.stride, o.padding, o.dilation);
+    let g = Geometry {
+        big: [oh, ow],
+        small: [h, w],
+        kernel: [kh, kw],
+        stride: o.stride,
+        pad: o.padding,
+        dilation: o.dilation,
+    };
     Call {
         kind: Kind::Direct,
         first: grad,
@@ -800,7 +782,14 @@ pub fn conv_transpose2d_weight_backward(
     if wp != p || gn != n || qg * o.groups != q {
         return None;
     }
-    let g = geometry([oh, ow], [h, w], [kh, kw], o.stride, o.padding, o.dilation);
+    let g = Geometry {
+        big: [oh, ow],
+        small: [h, w],
+        kernel: [kh, kw],
+        stride: o.stride,
+        pad: o.padding,
+        dilation: o.dilation,
+    };
     Call {
         kind: Kind::WeightGrad,
         first: x,
