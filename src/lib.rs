@@ -10,6 +10,7 @@ pub mod cli;
 pub mod data;
 pub mod files;
 pub mod image_out;
+pub mod jobs;
 pub mod latent;
 pub mod model;
 pub mod protocol;

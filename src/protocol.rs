@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::data::{ImageShape, Noise};
+use crate::latent::{LatentStats, Pca};
 use crate::settings::{ModelConfig, TrainConfig};
 
 /// What the caller asks of the trainer.
@@ -196,9 +197,31 @@ pub struct LatentCloud {
     pub labels: Option<Vec<u32>>,
     /// Index of each point in the test split.
     pub test_indices: Vec<usize>,
+    /// Mean, spread, activity and principal axes of the codes, computed once with the cloud
+    /// (on the trainer thread) and read by every view.
+    pub stats: LatentStats,
 }
 
 impl LatentCloud {
+    /// A cloud of `codes` (`[count, dim]`, row-major) with its statistics; `previous_pca` (the
+    /// last cloud's axes) warm-starts the PCA so a live view keeps its orientation.
+    pub fn new(
+        dim: usize,
+        codes: Vec<f32>,
+        labels: Option<Vec<u32>>,
+        test_indices: Vec<usize>,
+        previous_pca: Option<&Pca>,
+    ) -> Self {
+        let stats = LatentStats::compute(&codes, dim, previous_pca);
+        Self {
+            dim,
+            codes,
+            labels,
+            test_indices,
+            stats,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.codes.len() / self.dim.max(1)
     }

@@ -135,6 +135,14 @@ impl SparsityKind {
             SparsityKind::Kl => "KL (ρ, β)",
         }
     }
+
+    /// The penalty's default weight: λ = 0.01 for L1, β = 0.1 for KL.
+    pub fn default_weight(self) -> f32 {
+        match self {
+            SparsityKind::L1 => 0.01,
+            SparsityKind::Kl => 0.1,
+        }
+    }
 }
 
 /// Reconstruction loss on the decoder's logits.
@@ -278,6 +286,39 @@ fn invalid(field: &'static str, value: impl ToString, why: &'static str) -> Sett
 }
 
 impl TrainConfig {
+    /// A fresh run of `kind` on `base` with everything else at its default: the one place kind
+    /// defaults live (architecture from [`ModelKind::model_on`], the denoiser's corruption, the
+    /// sparsity penalty's weight). The CLI, the studio and the bench all start from it.
+    pub fn for_kind(kind: ModelKind, base: BaseNet, sparsity: SparsityKind) -> Self {
+        TrainConfig {
+            model: ModelConfig {
+                sparsity,
+                ..kind.model_on(base)
+            },
+            noise: if kind == ModelKind::Denoise {
+                Noise::REFERENCE
+            } else {
+                Noise::default()
+            },
+            sparsity_weight: sparsity.default_weight(),
+            ..TrainConfig::default()
+        }
+    }
+
+    /// This configuration without what a run takes on the fly (learning rate, noise, β) or
+    /// leaves to the next run (epochs, scatter points). Two configurations with equal keys train
+    /// the same model, so a change between them needs no restart; any other field does.
+    pub fn restart_key(&self) -> TrainConfig {
+        TrainConfig {
+            lr: 0.0,
+            noise: Noise::default(),
+            beta: 0.0,
+            epochs: 0,
+            max_latent_points: 0,
+            ..self.clone()
+        }
+    }
+
     /// Checks every field; the trainer assumes a validated config.
     pub fn validate(self) -> Result<Self, SettingsError> {
         if !(self.lr.is_finite() && self.lr > 0.0) {
@@ -396,13 +437,19 @@ pub struct Settings {
     pub beta: f32,
     /// Sparse: penalty weight.
     pub sparsity_weight: f32,
+    /// Sparse with KL: target mean activation ρ.
+    pub sparsity_target: f32,
+    /// VAE: β ramps up from 0 over this many steps (0: no warm-up).
+    pub kl_warmup_steps: u64,
+    /// Evaluate on the test split every this many steps.
+    pub eval_every: u64,
     /// Test points encoded for the scatter views (at most the test split's size).
     pub max_points: usize,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        let c = TrainConfig::default();
+        let c = TrainConfig::for_kind(ModelKind::Dense, BaseNet::Dense, SparsityKind::L1);
         Self {
             data: BuiltinData::Mnist,
             custom_data: None,
@@ -410,7 +457,7 @@ impl Default for Settings {
             base: c.model.base,
             sparsity: c.model.sparsity,
             latent: c.model.latent,
-            hidden: "512, 128".to_string(),
+            hidden: widths_text(&c.model.hidden),
             loss: c.loss,
             lr: c.lr,
             batch_size: c.batch_size,
@@ -421,26 +468,63 @@ impl Default for Settings {
             noise: Noise::REFERENCE,
             beta: c.beta,
             sparsity_weight: c.sparsity_weight,
+            sparsity_target: c.sparsity_target,
+            kl_warmup_steps: c.kl_warmup_steps,
+            eval_every: c.eval_every,
             max_points: c.max_latent_points,
         }
     }
 }
 
+/// Widths as the studio shows them: "512, 128".
+fn widths_text(widths: &[usize]) -> String {
+    widths
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Settings {
     /// Switches to another kind or base network with its default widths and latent size.
     pub fn set_kind(&mut self, kind: ModelKind, base: BaseNet) {
-        let m = kind.model_on(base);
+        let c = TrainConfig::for_kind(kind, base, self.sparsity);
         self.kind = kind;
-        self.base = m.base;
-        self.latent = m.latent;
-        self.hidden = m
-            .hidden
-            .iter()
-            .map(|w| w.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        if kind == ModelKind::Denoise && self.noise.is_identity() {
-            self.noise = Noise::REFERENCE;
+        self.base = c.model.base;
+        self.latent = c.model.latent;
+        self.hidden = widths_text(&c.model.hidden);
+        // The studio shows the corruption for every kind; a kind that trains on it gets its
+        // own when none is set.
+        if self.noise.is_identity() {
+            self.noise = c.noise;
+        }
+    }
+
+    /// The studio's settings for a headless run of `config` (the CLI's flags are this view too).
+    pub fn from_config(config: &TrainConfig) -> Self {
+        let builtin = BuiltinData::ALL
+            .into_iter()
+            .find(|d| d.spec() == config.data);
+        Settings {
+            data: builtin.unwrap_or_default(),
+            custom_data: builtin.is_none().then(|| config.data.clone()),
+            kind: config.model.kind,
+            base: config.model.base,
+            sparsity: config.model.sparsity,
+            latent: config.model.latent,
+            hidden: widths_text(&config.model.hidden),
+            loss: config.loss,
+            lr: config.lr,
+            batch_size: config.batch_size,
+            seed: config.seed,
+            epochs: config.epochs,
+            noise: config.noise,
+            beta: config.beta,
+            sparsity_weight: config.sparsity_weight,
+            sparsity_target: config.sparsity_target,
+            kl_warmup_steps: config.kl_warmup_steps,
+            eval_every: config.eval_every,
+            max_points: config.max_latent_points,
         }
     }
 
@@ -464,12 +548,17 @@ impl Settings {
 
     /// A validated configuration for a studio run (snapshots a few times a second).
     pub fn to_config(&self) -> Result<TrainConfig, SettingsError> {
+        self.draft(self.hidden_widths()?).validate()
+    }
+
+    /// The configuration these settings describe, unchecked, with `hidden` as the widths.
+    fn draft(&self, hidden: Vec<usize>) -> TrainConfig {
         TrainConfig {
             data: self.custom_data.clone().unwrap_or(self.data.spec()),
             model: ModelConfig {
                 kind: self.kind,
                 base: self.base,
-                hidden: self.hidden_widths()?,
+                hidden,
                 latent: self.latent,
                 sparsity: self.sparsity,
             },
@@ -481,27 +570,47 @@ impl Settings {
             noise: self.noise,
             beta: self.beta,
             sparsity_weight: self.sparsity_weight,
+            sparsity_target: self.sparsity_target,
+            kl_warmup_steps: self.kl_warmup_steps,
+            eval_every: self.eval_every,
             examples: 8,
             max_latent_points: self.max_points,
             snapshot_interval_secs: 0.3,
             ..TrainConfig::default()
         }
-        .validate()
     }
 
-    /// True when going from `self` to `other` needs a new model (and so a restart).
+    /// True when going from `self` to `other` needs a new model (and so a restart): their
+    /// configurations differ in more than [`TrainConfig::restart_key`] leaves out. Widths that
+    /// do not parse count as none.
     pub fn needs_restart(&self, other: &Settings) -> bool {
-        self.data != other.data
-            || self.custom_data != other.custom_data
-            || self.kind != other.kind
-            || self.base != other.base
-            || self.sparsity != other.sparsity
-            || self.sparsity_weight != other.sparsity_weight
-            || self.latent != other.latent
-            || self.hidden_widths().ok() != other.hidden_widths().ok()
-            || self.loss != other.loss
-            || self.batch_size != other.batch_size
-            || self.seed != other.seed
+        let key = |s: &Settings| s.draft(s.hidden_widths().unwrap_or_default()).restart_key();
+        key(self) != key(other)
+    }
+
+    /// `self` with what a run can change without a new model taken from `from` (to keep the
+    /// user's live and next-run changes when they decline a restart).
+    pub fn with_adjustable_from(&self, from: &Settings) -> Settings {
+        Settings {
+            lr: from.lr,
+            noise: from.noise,
+            beta: from.beta,
+            epochs: from.epochs,
+            max_points: from.max_points,
+            ..self.clone()
+        }
+    }
+
+    /// The settings changed since `run` started that take effect only at the next run.
+    pub fn next_run_changes(&self, run: &Settings) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        if self.epochs != run.epochs {
+            changed.push("epochs");
+        }
+        if self.max_points != run.max_points {
+            changed.push("scatter points");
+        }
+        changed
     }
 }
 
@@ -560,6 +669,74 @@ mod tests {
             ..Settings::default()
         };
         assert!(s.needs_restart(&latent));
+    }
+
+    #[test]
+    fn adjustable_settings_need_no_restart_and_survive_a_declined_one() {
+        let run = Settings::default();
+        let adjusted = Settings {
+            lr: 0.02,
+            noise: Noise::default(),
+            beta: 3.0,
+            epochs: 99,
+            max_points: 500,
+            ..run.clone()
+        };
+        assert!(!run.needs_restart(&adjusted));
+        assert_eq!(adjusted.next_run_changes(&run), ["epochs", "scatter points"]);
+        // The user changes the model too, then declines the restart: the model reverts, the
+        // adjustments stay.
+        let both = Settings {
+            kind: ModelKind::Vae,
+            ..adjusted.clone()
+        };
+        assert!(run.needs_restart(&both));
+        assert_eq!(run.with_adjustable_from(&both), adjusted);
+        // Every other field needs a new model, including ones the studio does not show.
+        for other in [
+            Settings {
+                eval_every: 7,
+                ..run.clone()
+            },
+            Settings {
+                sparsity_weight: 0.5,
+                ..run.clone()
+            },
+            Settings {
+                custom_data: Some(DataSpec::Fashion),
+                ..run.clone()
+            },
+        ] {
+            assert!(run.needs_restart(&other), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn kind_defaults_come_from_one_place() {
+        let denoise = TrainConfig::for_kind(ModelKind::Denoise, BaseNet::Conv, SparsityKind::L1);
+        assert_eq!(denoise.noise, Noise::REFERENCE);
+        assert_eq!(denoise.model, ModelKind::Denoise.model_on(BaseNet::Conv));
+        let kl = TrainConfig::for_kind(ModelKind::Sparse, BaseNet::Dense, SparsityKind::Kl);
+        assert_eq!(kl.sparsity_weight, 0.1);
+        assert!(TrainConfig::for_kind(ModelKind::Dense, BaseNet::Conv, SparsityKind::L1)
+            .noise
+            .is_identity());
+        let mut s = Settings::default();
+        s.set_kind(ModelKind::Vae, BaseNet::Conv);
+        let c = s.to_config().unwrap();
+        assert_eq!(c.model, ModelKind::Vae.model_on(BaseNet::Conv));
+        // A configuration seen as settings and back is the same configuration.
+        let back = Settings::from_config(&c).to_config().unwrap();
+        assert_eq!(back, c);
+        let custom = TrainConfig {
+            data: DataSpec::Idx {
+                images: "a.idx".into(),
+                labels: None,
+                names: None,
+            },
+            ..TrainConfig::default()
+        };
+        assert_eq!(Settings::from_config(&custom).custom_data, Some(custom.data));
     }
 
     #[test]

@@ -1,14 +1,13 @@
 //! Code activity: each latent unit's mean absolute activation over the test points, and the
 //! fraction of activations near zero (|z| < 0.01). The sparse model's signature view; shown for
-//! every kind, so a class can compare.
+//! every kind, so a class can compare. The numbers come with the snapshot
+//! (`LatentCloud::stats`); this panel only draws them.
 
 use egui::Color32;
 use egui_plot::{Bar, BarChart, Legend, Plot};
 
+use crate::latent::NEAR_ZERO;
 use crate::protocol::LatentCloud;
-
-/// Below this magnitude an activation counts as zero.
-pub const NEAR_ZERO: f32 = 0.01;
 
 #[derive(Debug, Default)]
 pub struct Activity {
@@ -21,22 +20,12 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// Takes the activity of a new snapshot's cloud.
     pub fn update(&mut self, cloud: &LatentCloud) {
-        let (n, d) = (cloud.len(), cloud.dim);
-        self.mean_abs = vec![0.0; d];
-        self.zero_frac = vec![0.0; d];
-        for i in 0..n {
-            for (u, v) in cloud.code(i).iter().enumerate() {
-                self.mean_abs[u] += v.abs();
-                if v.abs() < NEAR_ZERO {
-                    self.zero_frac[u] += 1.0;
-                }
-            }
-        }
-        let n = n.max(1) as f32;
-        self.mean_abs.iter_mut().for_each(|m| *m /= n);
-        self.zero_frac.iter_mut().for_each(|z| *z /= n);
-        self.overall_zero = self.zero_frac.iter().sum::<f32>() / d.max(1) as f32;
+        let stats = &cloud.stats;
+        self.mean_abs.clone_from(&stats.mean_abs);
+        self.zero_frac.clone_from(&stats.zero_frac);
+        self.overall_zero = stats.overall_zero;
     }
 
     pub fn ui(&self, ui: &mut egui::Ui) {
@@ -84,16 +73,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_near_zero_activations_per_unit() {
-        let cloud = LatentCloud {
-            dim: 2,
-            codes: vec![0.0, 1.0, 0.005, -2.0, 0.5, 0.0, -0.001, 3.0],
-            labels: None,
-            test_indices: vec![0, 1, 2, 3],
+    fn shows_the_snapshots_activity_in_place_of_the_last() {
+        let cloud = LatentCloud::new(
+            2,
+            vec![0.0, 1.0, 0.005, -2.0, 0.5, 0.0, -0.001, 3.0],
+            None,
+            vec![0, 1, 2, 3],
+            None,
+        );
+        let mut a = Activity {
+            mean_abs: vec![9.0; 5],
+            zero_frac: vec![9.0; 5],
+            overall_zero: 9.0,
         };
-        let mut a = Activity::default();
         a.update(&cloud);
         assert_eq!(a.zero_frac, vec![0.75, 0.25]);
+        assert_eq!(a.mean_abs.len(), 2);
         assert!((a.mean_abs[1] - 1.5).abs() < 1e-6);
         assert!((a.overall_zero - 0.5).abs() < 1e-6);
     }

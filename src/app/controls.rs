@@ -15,11 +15,13 @@ pub struct Actions {
     pub reset: bool,
 }
 
-/// Where the run stands, for enabling buttons.
+/// Where the run stands, for enabling buttons and saying what waits for the next run.
 #[derive(Debug, Clone, Copy)]
-pub struct RunStatus {
+pub struct RunStatus<'a> {
     pub active: bool,
     pub paused: bool,
+    /// Settings changed since the run started that apply only to the next run.
+    pub next_run: &'a [&'static str],
 }
 
 /// A labelled grid row; the label names the widget for screen readers and UI tests.
@@ -29,7 +31,7 @@ fn row(ui: &mut egui::Ui, label: &str, add: impl FnOnce(&mut egui::Ui) -> egui::
     ui.end_row();
 }
 
-pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus) -> Actions {
+pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> Actions {
     let mut a = Actions::default();
     ui.heading("Run");
     ui.horizontal_wrapped(|ui| {
@@ -53,6 +55,12 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus) -> Actio
             .on_hover_text("Stop and clear everything; the next Train starts from scratch")
             .clicked();
     });
+    if !run.next_run.is_empty() {
+        ui.weak(format!(
+            "Changed {}: applies to the next run.",
+            run.next_run.join(" and ")
+        ));
+    }
     ui.separator();
 
     ui.heading("Data and model");

@@ -1,4 +1,5 @@
-//! The latent scatter: test codes coloured by class, raw for a 2-D latent, PCA otherwise.
+//! The latent scatter: test codes coloured by class, raw for a 2-D latent, PCA otherwise (on
+//! the first two of the axes that come with the snapshot, `LatentCloud::stats`), or t-SNE.
 //! The legend toggles classes; hover names the point; a click selects it.
 
 use std::sync::Arc;
@@ -7,10 +8,9 @@ use egui::Color32;
 use egui_plot::{Legend, MarkerShape, Plot, PlotPoint, PlotPoints, PlotTransform, Points};
 
 use super::pixels::{Texture, single};
+use crate::jobs::Job;
 use crate::latent::tsne::{TsneParams, tsne};
-use crate::latent::{DISPLAY_FIT_POINTS, Pca};
 use crate::protocol::{ImageGrid, Snapshot};
-use crate::train::worker::Job;
 
 /// How a latent of more than two dimensions is flattened for the 2-D scatter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,7 +88,6 @@ pub struct LatentView {
     tsne: TsneState,
     snapshot: Option<Arc<Snapshot>>,
     class_names: Vec<String>,
-    pca: Option<Pca>,
     /// 2-D display coordinates of every point, cloud order.
     coords: Vec<PlotPoint>,
     series: Vec<ClassSeries>,
@@ -106,13 +105,8 @@ impl LatentView {
         self.coords.len()
     }
 
-    /// The PCA behind the view, for latents of more than two dimensions.
-    pub fn pca(&self) -> Option<&Pca> {
-        self.pca.as_ref()
-    }
-
-    /// Takes a new snapshot and recomputes the projection (PCA warm-starts from the last one;
-    /// t-SNE shows its last result until a fresh one is ready).
+    /// Takes a new snapshot and recomputes the projection (PCA on the snapshot's axes; t-SNE
+    /// shows its last result until a fresh one is ready).
     pub fn update(&mut self, snapshot: &Arc<Snapshot>, class_names: &[String]) {
         self.snapshot = Some(snapshot.clone());
         self.class_names = class_names.to_vec();
@@ -240,21 +234,17 @@ impl LatentView {
                 .iter()
                 .flat_map(|(_, y)| y.iter().map(|p| PlotPoint::new(p[0], p[1])))
                 .collect(),
-            d => {
-                self.pca =
-                    Pca::fit_sampled(&cloud.codes, d, 2, self.pca.as_ref(), DISPLAY_FIT_POINTS);
-                match &self.pca {
-                    Some(pca) => (0..n)
-                        .map(|i| {
-                            let p = pca.project(cloud.code(i));
-                            PlotPoint::new(p[0], p[1])
-                        })
-                        .collect(),
-                    None => Vec::new(),
-                }
-            }
+            _ => match &cloud.stats.pca {
+                Some(pca) if pca.components.len() >= 2 => (0..n)
+                    .map(|i| {
+                        let p = pca.project(cloud.code(i));
+                        PlotPoint::new(p[0], p[1])
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
         };
-        self.title = match (cloud.dim, &self.pca) {
+        self.title = match (cloud.dim, &cloud.stats.pca) {
             (1, _) => "Latent space (1-D)".to_string(),
             (2, _) => "Latent space (raw 2-D)".to_string(),
             (d, _) if self.projection == Projection::Raw => {

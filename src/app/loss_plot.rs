@@ -94,6 +94,8 @@ pub struct LossPlot {
     test_mse: Series,
     pub log_scale: bool,
     fit_requested: bool,
+    /// How many steps and evaluations of the run model are plotted.
+    synced: (usize, usize),
 }
 
 impl Default for LossPlot {
@@ -107,6 +109,7 @@ impl Default for LossPlot {
             test_mse: Series::default(),
             log_scale: true,
             fit_requested: false,
+            synced: (0, 0),
         }
     }
 }
@@ -141,6 +144,17 @@ impl LossPlot {
                 series.push(x, v as f64);
             }
         }
+    }
+
+    /// Takes in what the run model's histories gained since the last call.
+    pub fn sync(&mut self, steps: &[StepLoss], evals: &[EvalReport]) {
+        if let Some(new) = steps.get(self.synced.0..) {
+            self.push_steps(new);
+        }
+        for r in evals.get(self.synced.1..).unwrap_or_default() {
+            self.push_eval(r);
+        }
+        self.synced = (steps.len(), evals.len());
     }
 
     pub fn push_eval(&mut self, r: &EvalReport) {

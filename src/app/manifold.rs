@@ -1,13 +1,14 @@
 //! The manifold grid: decodes across a plane of the latent space, drawn as one picture. For a
 //! 2-D latent the plane is the latent space itself (as in the classic VAE figure); otherwise it is
-//! spanned by the two principal axes through the selected point (or the mean).
+//! spanned by the two principal axes through the selected point (or the mean). Mean, spread and
+//! axes come with the snapshot (`LatentCloud::stats`); nothing is fitted here.
 
 use std::sync::Arc;
 
 use egui::Vec2;
 
 use super::pixels::{Texture, strip};
-use crate::latent::{Pca, axis, plane_grid};
+use crate::latent::{axis, plane_grid};
 use crate::protocol::{ImageGrid, LatentCloud, LatentDecoder};
 
 pub struct Manifold {
@@ -54,47 +55,36 @@ pub fn grid_image(grid: &ImageGrid, cols: usize) -> Option<egui::ColorImage> {
 }
 
 impl Manifold {
-    /// Recomputes the grid with the current decoder, around `center` (the mean when `None`).
+    /// Recomputes the grid with the current decoder, around `center` (the mean when `None`),
+    /// over the cloud's principal plane (its own plane for a 1-D or 2-D latent).
     pub fn update(
         &mut self,
         ctx: &egui::Context,
         decoder: &Arc<dyn LatentDecoder>,
         cloud: &LatentCloud,
-        pca: Option<&Pca>,
         center: Option<&[f32]>,
     ) {
         let dim = decoder.latent_dim();
-        if cloud.dim != dim || cloud.is_empty() {
+        let stats = &cloud.stats;
+        if cloud.dim != dim || cloud.is_empty() || stats.std.len() != dim {
             return;
         }
-        let n = cloud.len() as f32;
-        let mut mean = vec![0.0f32; dim];
-        let mut var = vec![0.0f32; dim];
-        for i in 0..cloud.len() {
-            for (d, v) in cloud.code(i).iter().enumerate() {
-                mean[d] += v / n;
-            }
-        }
-        for i in 0..cloud.len() {
-            for (d, v) in cloud.code(i).iter().enumerate() {
-                var[d] += (v - mean[d]).powi(2) / n;
-            }
-        }
         let unit = |d: usize| axis(dim, d);
-        let (u, ru, v, rv) = match (dim, pca) {
-            (1, _) => (unit(0), 2.5 * var[0].sqrt(), vec![0.0; 1], 0.0),
-            (2, _) => (unit(0), 2.5 * var[0].sqrt(), unit(1), 2.5 * var[1].sqrt()),
+        let range = |d: usize| 2.5 * stats.std[d];
+        let (u, ru, v, rv) = match (dim, &stats.pca) {
+            (1, _) => (unit(0), range(0), vec![0.0; 1], 0.0),
+            (2, _) => (unit(0), range(0), unit(1), range(1)),
             (_, Some(p)) if p.components.len() >= 2 => (
                 p.components[0].clone(),
                 2.5 * p.variances[0].sqrt(),
                 p.components[1].clone(),
                 2.5 * p.variances[1].sqrt(),
             ),
-            _ => (unit(0), 2.5 * var[0].sqrt(), unit(1), 2.5 * var[1].sqrt()),
+            _ => (unit(0), range(0), unit(1), range(1)),
         };
         let centre: Vec<f32> = match center {
             Some(c) if dim > 2 => c.to_vec(),
-            _ => mean,
+            _ => stats.mean.clone(),
         };
         let grid = plane_grid(decoder.as_ref(), &centre, (&u, ru), (&v, rv), self.side);
         if let Some(img) = grid_image(&grid, self.side) {

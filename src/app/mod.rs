@@ -1,5 +1,7 @@
 //! The desktop studio: an eframe app that drives the trainer through `protocol` messages and
-//! shows the run live. One file per panel; this one owns the app state, event handling and layout.
+//! shows the run live. The run's state is a [`RunModel`] (events folded into plain data); one
+//! file per panel draws from it; this one is the shell: commands, event dispatch, dialogs and
+//! layout.
 //!
 //! Never imports burn: everything it knows of the model comes through `protocol`.
 
@@ -11,6 +13,7 @@ mod latent_view;
 mod loss_plot;
 mod manifold;
 mod pixels;
+pub mod run_model;
 mod samples;
 mod scatter3d;
 mod sliders;
@@ -23,7 +26,7 @@ use std::time::{Duration, Instant};
 use egui::{Key, Rect, UiBuilder, Vec2};
 
 use crate::data::DataSpec;
-use crate::protocol::{Command, Event, ImageGrid, RunInfo, Snapshot, StartRequest};
+use crate::protocol::{Command, ImageGrid, Snapshot, StartRequest};
 use crate::settings::{ModelKind, Settings};
 use crate::train::DeviceChoice;
 use crate::train::worker::Trainer;
@@ -35,10 +38,12 @@ use latent_view::LatentView;
 use loss_plot::LossPlot;
 use manifold::Manifold;
 use pixels::{Texture, single};
+pub use run_model::RunModel;
+use run_model::Change;
 use samples::Samples;
 use scatter3d::Scatter3d;
 use sliders::Sliders;
-use status::{Status, status_ui};
+use status::status_ui;
 use triptych::Triptych;
 
 /// Where the studio keeps its settings in eframe's storage.
@@ -68,14 +73,11 @@ enum LatentTab {
 pub struct StudioApp {
     pub settings: Settings,
     trainer: Trainer,
-    run_id: u64,
-    active: bool,
-    paused: bool,
+    /// The run shown: lifecycle, facts, losses, snapshot, status.
+    run: RunModel,
     /// The settings the current run started with (to revert a change the user cancels), with
     /// the live ones (learning rate, noise, β) updated as they are sent.
     run_settings: Option<Settings>,
-    info: Option<RunInfo>,
-    snapshot: Option<Arc<Snapshot>>,
     pub loss: LossPlot,
     triptych: Triptych,
     latent: LatentView,
@@ -91,13 +93,10 @@ pub struct StudioApp {
     sliders: Sliders,
     samples: Samples,
     selection: Selection,
-    status: Status,
     /// A dismissible error notice.
     notice: Option<String>,
     /// The settings a restart would use, while the user is asked to confirm.
     confirm_restart: Option<Settings>,
-    /// The learning rate the trainer last confirmed.
-    pub reported_lr: Option<f64>,
     stats: FrameStats,
     show_stats: bool,
 }
@@ -119,12 +118,8 @@ impl StudioApp {
         Ok(Self {
             settings,
             trainer,
-            run_id: 0,
-            active: false,
-            paused: false,
+            run: RunModel::default(),
             run_settings: None,
-            info: None,
-            snapshot: None,
             loss: LossPlot::default(),
             triptych: Triptych::default(),
             latent: LatentView::default(),
@@ -137,14 +132,8 @@ impl StudioApp {
             sliders: Sliders::default(),
             samples: Samples::default(),
             selection: Selection::default(),
-            status: Status {
-                last_event: "Ready: press Train.".to_string(),
-                total_epochs: 0,
-                ..Status::default()
-            },
             notice: None,
             confirm_restart: None,
-            reported_lr: None,
             stats: FrameStats::new(log_frame_stats),
             show_stats: log_frame_stats,
         })
@@ -152,21 +141,9 @@ impl StudioApp {
 
     // --- Read-outs for tests and the frame-stats overlay. ---
 
-    pub fn step(&self) -> u64 {
-        self.status.step
-    }
-
-    /// The latent size of the current run, once it has started.
-    pub fn latent_dim(&self) -> Option<usize> {
-        self.info.as_ref().map(|i| i.latent_dim)
-    }
-
-    pub fn is_active(&self) -> bool {
-        self.active
-    }
-
-    pub fn is_paused(&self) -> bool {
-        self.paused
+    /// The run shown: its lifecycle, facts, losses, latest snapshot and status.
+    pub fn run(&self) -> &RunModel {
+        &self.run
     }
 
     pub fn triptych_filled(&self) -> bool {
@@ -219,17 +196,6 @@ impl StudioApp {
         self.latent.screen_pos(i)
     }
 
-    /// The latent code of scatter point `i` in the latest snapshot.
-    pub fn latent_code(&self, i: usize) -> Option<Vec<f32>> {
-        let s = self.snapshot.as_ref()?;
-        (i < s.latents.len()).then(|| s.latents.code(i).to_vec())
-    }
-
-    /// The status bar's last message.
-    pub fn last_event(&self) -> &str {
-        &self.status.last_event
-    }
-
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_deref()
     }
@@ -253,24 +219,19 @@ impl StudioApp {
                 return;
             }
         };
-        self.run_id += 1;
-        self.status.total_epochs = config.epochs;
+        let run_id = self.run.begin(config.epochs, paused);
         self.trainer.send(Command::Start(Box::new(StartRequest {
-            run_id: self.run_id,
+            run_id,
             config,
             resume_from: None,
             start_paused: paused,
         })));
         self.clear_views();
-        self.active = true;
-        self.paused = paused;
         self.run_settings = Some(self.settings.clone());
-        self.status.last_event = "Starting...".to_string();
     }
 
+    /// Clears what the views derived from the last run.
     fn clear_views(&mut self) {
-        self.info = None;
-        self.snapshot = None;
         self.loss.reset(Vec::new());
         self.triptych.clear();
         self.latent.clear();
@@ -283,18 +244,11 @@ impl StudioApp {
         self.interpolation.b = None;
         self.interpolation.strip = None;
         self.selection = Selection::default();
-        self.reported_lr = None;
-        let device = std::mem::take(&mut self.status.device);
-        self.status = Status {
-            device,
-            total_epochs: self.status.total_epochs,
-            ..Status::default()
-        };
     }
 
     fn toggle_pause(&mut self) {
-        if self.active {
-            self.trainer.send(if self.paused {
+        if self.run.active {
+            self.trainer.send(if self.run.paused {
                 Command::Resume
             } else {
                 Command::Pause
@@ -303,14 +257,14 @@ impl StudioApp {
     }
 
     fn step_once(&mut self) {
-        if !self.active {
+        if !self.run.active {
             self.start(true);
         }
         self.trainer.send(Command::Step);
     }
 
     fn stop(&mut self) {
-        if self.active {
+        if self.run.active {
             self.trainer.send(Command::Stop);
         }
     }
@@ -318,12 +272,9 @@ impl StudioApp {
     fn reset(&mut self) {
         self.stop();
         // Events of the stopped run are ignored from now on.
-        self.run_id += 1;
-        self.active = false;
-        self.paused = false;
+        self.run.reset();
         self.run_settings = None;
         self.clear_views();
-        self.status.last_event = "Reset: the next Train starts from scratch.".to_string();
     }
 
     // --- Events. ---
@@ -331,143 +282,60 @@ impl StudioApp {
     fn drain_events(&mut self, ctx: &egui::Context) {
         let deadline = Instant::now() + EVENT_BUDGET;
         while let Some(e) = self.trainer.try_recv() {
-            if e.run == self.run_id {
-                self.handle(ctx, e.event);
-            }
+            let change = self.run.apply(e.run, e.event);
+            self.follow(ctx, change);
             if Instant::now() >= deadline {
                 ctx.request_repaint();
                 break;
             }
         }
+        self.loss.sync(&self.run.steps, &self.run.evals);
     }
 
-    fn handle(&mut self, ctx: &egui::Context, event: Event) {
-        match event {
-            Event::Started(info) => {
-                self.status.device = info.device.clone();
-                self.status.last_event =
-                    format!("Training {} on {}", info.architecture, info.dataset);
+    /// Brings the views that keep state of their own in line with a change of the run model.
+    fn follow(&mut self, ctx: &egui::Context, change: Change) {
+        match change {
+            Change::Quiet => {}
+            Change::Started => {
+                let Some(info) = &self.run.info else {
+                    return;
+                };
+                let vae = info.model.kind == ModelKind::Vae;
                 self.loss.reset(info.term_names.clone());
-                self.sliders.prior = info.model.kind == ModelKind::Vae;
+                self.sliders.prior = vae;
                 self.latent.set_images(info.test_images.clone());
-                self.interpolation.spherical = info.model.kind == ModelKind::Vae;
+                self.interpolation.spherical = vae;
                 if info.model.kind == ModelKind::Sparse {
                     self.latent_tab = LatentTab::Activity;
                 }
-                self.info = Some(info);
             }
-            Event::Steps(b) => {
-                self.loss.push_steps(&b.steps);
-                if let Some(last) = b.steps.last() {
-                    self.status.step = last.step;
-                    self.status.epoch = last.epoch;
-                }
-                self.status.samples_per_sec = b.samples_per_sec;
-                self.status.elapsed_secs = b.elapsed_secs;
-                self.reported_lr = Some(b.lr);
-            }
-            Event::Eval(r) => {
-                self.loss.push_eval(&r);
-                self.status.test_mse = Some(r.test_mse);
-            }
-            Event::Snapshot(s) => {
-                let names = self.class_names();
-                self.triptych.update(ctx, &s, &names);
+            Change::Snapshot => {
+                let Some(s) = self.run.snapshot.clone() else {
+                    return;
+                };
+                self.triptych.update(ctx, &s, self.run.class_names());
                 self.sliders.update(s.decoder.clone(), &s.latents);
-                self.snapshot = Some(s);
                 self.refresh_selection(ctx);
                 // The latent views are brought up to date when drawn (`refresh_latent_view`):
                 // only the visible one pays for its projection.
             }
-            Event::Paused { step } => {
-                self.paused = true;
-                self.status.step = step;
-                self.status.last_event = format!("Paused at step {step}");
-            }
-            Event::Resumed { step } => {
-                self.paused = false;
-                self.status.last_event = format!("Resumed at step {step}");
-            }
-            Event::LearningRateChanged { step, lr } => {
-                self.reported_lr = Some(lr);
-                self.status.last_event = format!("Learning rate {lr:.1e} from step {step}");
-            }
-            Event::NoiseChanged { step, noise } => {
-                self.status.last_event = format!(
-                    "Noise {} {:.2} from step {step}",
-                    noise.kind.label(),
-                    noise.level
-                );
-            }
-            Event::BetaChanged { step, beta } => {
-                self.status.last_event = format!("β {beta:.2} from step {step}");
-            }
-            Event::CheckpointSaved { path, .. } => {
-                self.status.last_event = format!("Saved {}", path.display());
-            }
-            Event::Warning(w) => {
-                self.status.last_event = format!("Warning: {w}");
-            }
-            Event::Finished(end) => {
-                self.active = false;
-                self.paused = false;
-                self.status.last_event = format!(
-                    "{} at step {} ({:.1} s)",
-                    if end.stopped { "Stopped" } else { "Finished" },
-                    end.step,
-                    end.elapsed_secs
-                );
-            }
-            Event::Failed { message, .. } => {
-                self.active = false;
-                self.paused = false;
-                let first_line = message.lines().next().unwrap_or_default();
-                let short: String = first_line.chars().take(160).collect();
-                self.status.last_event = format!("Failed: {short}");
-                self.notice = Some(message);
-            }
+            Change::Failed(message) => self.notice = Some(message),
         }
     }
 
-    fn class_names(&self) -> Vec<String> {
-        self.info
-            .as_ref()
-            .map(|i| i.class_names.clone())
-            .unwrap_or_default()
-    }
-
     fn refresh_manifold(&mut self, ctx: &egui::Context) {
-        let (Some(s), Some(decoder)) = (&self.snapshot, self.sliders.decoder()) else {
+        let (Some(s), Some(decoder)) = (&self.run.snapshot, self.sliders.decoder()) else {
             return;
         };
         let center = self.selection.index.map(|i| s.latents.code(i));
-        self.manifold
-            .update(ctx, decoder, &s.latents, self.latent.pca(), center);
-    }
-
-    /// Describes scatter point `i` ("test #12 (7)").
-    fn describe_point(&self, i: Option<usize>) -> String {
-        let (Some(i), Some(s), Some(info)) = (i, &self.snapshot, &self.info) else {
-            return "none yet".to_string();
-        };
-        let Some(&t) = s.latents.test_indices.get(i) else {
-            return "none yet".to_string();
-        };
-        let class = info
-            .test_labels
-            .as_ref()
-            .and_then(|l| l.get(t))
-            .and_then(|&l| info.class_names.get(l as usize))
-            .map(|c| format!(" ({c})"))
-            .unwrap_or_default();
-        format!("test #{t}{class}")
+        self.manifold.update(ctx, decoder, &s.latents, center);
     }
 
     /// Runs what the interpolation window asked for.
     fn interpolation_ui(&mut self, ctx: &egui::Context) {
         let names = [
-            self.describe_point(self.interpolation.a),
-            self.describe_point(self.interpolation.b),
+            self.run.describe_point(self.interpolation.a),
+            self.run.describe_point(self.interpolation.b),
         ];
         let req = self
             .interpolation
@@ -488,7 +356,7 @@ impl StudioApp {
                 .save_file()
         {
             match self.interpolation.save(&path) {
-                Ok(()) => self.status.last_event = format!("Saved {}", path.display()),
+                Ok(()) => self.run.status.last_event = format!("Saved {}", path.display()),
                 Err(e) => self.notice = Some(format!("{e:#}")),
             }
         }
@@ -497,7 +365,7 @@ impl StudioApp {
     /// Decodes the path between the two chosen points.
     pub fn interpolate(&mut self, ctx: &egui::Context) {
         let (Some(a), Some(b), Some(s)) =
-            (self.interpolation.a, self.interpolation.b, &self.snapshot)
+            (self.interpolation.a, self.interpolation.b, &self.run.snapshot)
         else {
             return;
         };
@@ -510,7 +378,7 @@ impl StudioApp {
 
     /// Writes the latest snapshot's test embeddings for the Embedding Projector into `dir`.
     pub fn export_embeddings(&self, dir: &std::path::Path) -> anyhow::Result<String> {
-        let (Some(s), Some(info)) = (&self.snapshot, &self.info) else {
+        let (Some(s), Some(info)) = (&self.run.snapshot, &self.run.info) else {
             anyhow::bail!("nothing to export yet: train first");
         };
         let shape = info.image_shape;
@@ -548,8 +416,8 @@ impl StudioApp {
     pub fn select(&mut self, ctx: &egui::Context, i: usize) {
         self.selection.index = Some(i);
         self.latent.selected = Some(i);
-        if let Some(code) = self.latent_code(i) {
-            self.sliders.set_code(&code);
+        if let Some(code) = self.run.latent_code(i) {
+            self.sliders.set_code(code);
         }
         self.refresh_selection(ctx);
         // The manifold grid is centred on the selection.
@@ -558,7 +426,7 @@ impl StudioApp {
 
     /// Brings the visible latent view up to the latest snapshot, if it is not yet.
     fn refresh_latent_view(&mut self, ctx: &egui::Context) {
-        let Some(s) = self.snapshot.clone() else {
+        let Some(s) = self.run.snapshot.clone() else {
             return;
         };
         let resized = self.latent_tab == LatentTab::Manifold && self.manifold.wrong_size();
@@ -568,10 +436,7 @@ impl StudioApp {
         }
         *slot = Some(s.clone());
         match self.latent_tab {
-            LatentTab::Scatter => {
-                let names = self.class_names();
-                self.latent.update(&s, &names);
-            }
+            LatentTab::Scatter => self.latent.update(&s, self.run.class_names()),
             LatentTab::Scatter3d => self.scatter3d.update(&s),
             LatentTab::Activity => self.activity.update(&s.latents),
             LatentTab::Manifold => self.refresh_manifold(ctx),
@@ -579,7 +444,8 @@ impl StudioApp {
     }
 
     fn refresh_selection(&mut self, ctx: &egui::Context) {
-        let (Some(i), Some(s), Some(info)) = (self.selection.index, &self.snapshot, &self.info)
+        let (Some(i), Some(s), Some(info)) =
+            (self.selection.index, &self.run.snapshot, &self.run.info)
         else {
             return;
         };
@@ -604,7 +470,7 @@ impl StudioApp {
                 .output
                 .set(ctx, "selected-output", single(out.image(0), shape));
         }
-        self.selection.caption = self.describe_point(Some(i));
+        self.selection.caption = self.run.describe_point(Some(i));
     }
 
     // --- Layout. ---
@@ -637,15 +503,8 @@ impl StudioApp {
             Some(false) => {
                 self.confirm_restart = None;
                 if let Some(old) = &self.run_settings {
-                    // Keep the live settings the user may have changed meanwhile.
-                    let s = &self.settings;
-                    self.settings = Settings {
-                        lr: s.lr,
-                        noise: s.noise,
-                        epochs: s.epochs,
-                        beta: s.beta,
-                        ..old.clone()
-                    };
+                    // Keep the live and next-run settings the user may have changed meanwhile.
+                    self.settings = old.with_adjustable_from(&self.settings);
                 }
             }
             None => {}
@@ -743,11 +602,18 @@ impl eframe::App for StudioApp {
             .show_stats
             .then(|| self.stats.report().replace('\n', " | "));
         egui::Panel::bottom("status")
-            .show(ui, |ui| status_ui(ui, &self.status, stats_text.as_deref()));
+            .show(ui, |ui| status_ui(ui, &self.run.status, stats_text.as_deref()));
 
+        let next_run = self
+            .run_settings
+            .as_ref()
+            .filter(|_| self.run.active)
+            .map(|r| self.settings.next_run_changes(r))
+            .unwrap_or_default();
         let run = RunStatus {
-            active: self.active,
-            paused: self.paused,
+            active: self.run.active,
+            paused: self.run.paused,
+            next_run: &next_run,
         };
         let actions = egui::Panel::left("controls")
             .exact_size(300.0)
@@ -817,7 +683,10 @@ impl eframe::App for StudioApp {
                             "Manifold grid",
                         );
                         if ui
-                            .add_enabled(self.snapshot.is_some(), egui::Button::new("Export..."))
+                            .add_enabled(
+                                self.run.snapshot.is_some(),
+                                egui::Button::new("Export..."),
+                            )
                             .on_hover_text(
                                 "Save the test embeddings for TensorBoard's Embedding Projector",
                             )
@@ -825,7 +694,7 @@ impl eframe::App for StudioApp {
                             && let Some(dir) = rfd::FileDialog::new().pick_folder()
                         {
                             match self.export_embeddings(&dir) {
-                                Ok(msg) => self.status.last_event = msg,
+                                Ok(msg) => self.run.status.last_event = msg,
                                 Err(e) => self.notice = Some(format!("{e:#}")),
                             }
                         }
@@ -834,8 +703,8 @@ impl eframe::App for StudioApp {
                     match self.latent_tab {
                         LatentTab::Scatter => self.latent.ui(ui),
                         LatentTab::Scatter3d => {
-                            let names = self.class_names();
-                            self.scatter3d.ui(ui, self.selection.index, &names)
+                            self.scatter3d
+                                .ui(ui, self.selection.index, self.run.class_names())
                         }
                         LatentTab::Activity => {
                             self.activity.ui(ui);
@@ -902,7 +771,7 @@ impl StudioApp {
     /// Sends live changes to the trainer (whatever made them) and asks before a change that
     /// needs a new model.
     fn apply_setting_changes(&mut self) {
-        let Some(run) = self.run_settings.as_mut().filter(|_| self.active) else {
+        let Some(run) = self.run_settings.as_mut().filter(|_| self.run.active) else {
             return;
         };
         let s = &self.settings;

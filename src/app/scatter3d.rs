@@ -1,13 +1,14 @@
 //! The 3-D latent scatter: codes projected on three axes (raw for a 3-D latent, else the first
 //! three principal components), drawn with a perspective camera. Drag to orbit, scroll to zoom,
 //! double-click to reset, optional slow auto-rotation; nearer points are larger and brighter.
+//! The principal axes come with the snapshot (`LatentCloud::stats`); this view only projects on
+//! them and centres and scales the result for display.
 
 use egui::{Color32, Pos2, Sense, Shape, Stroke, Vec2};
 
 use super::latent_view::class_colour;
 use std::sync::Arc;
 
-use crate::latent::{DISPLAY_FIT_POINTS, Pca};
 use crate::protocol::Snapshot;
 
 pub struct Scatter3d {
@@ -19,8 +20,6 @@ pub struct Scatter3d {
     pub zoom: f32,
     pub auto_rotate: bool,
     title: String,
-    /// Three principal axes, warm-started from the last fit so the view does not flip.
-    pca: Option<Pca>,
     /// Show three chosen latent dimensions instead of principal axes.
     pub raw: bool,
     pub raw_dims: [usize; 3],
@@ -41,7 +40,6 @@ impl Default for Scatter3d {
             zoom: 1.0,
             auto_rotate: false,
             title: String::new(),
-            pca: None,
             raw: false,
             raw_dims: [0, 1, 2],
             hidden: Default::default(),
@@ -62,8 +60,8 @@ impl Scatter3d {
         self.rebuild();
     }
 
-    /// Projects the cloud: PCA with three components for more than three dimensions, or the
-    /// chosen raw dimensions.
+    /// Projects the cloud: on the snapshot's three principal axes for more than three
+    /// dimensions, or on the chosen raw dimensions.
     fn rebuild(&mut self) {
         let Some(snapshot) = self.cloud.clone() else {
             return;
@@ -71,18 +69,11 @@ impl Scatter3d {
         let cloud = &snapshot.latents;
         let n = cloud.len();
         let raw_dims = self.raw_dims.map(|d| d.min(cloud.dim.saturating_sub(1)));
-        self.pca = if cloud.dim > 3 && !self.raw {
-            Pca::fit_sampled(
-                &cloud.codes,
-                cloud.dim,
-                3,
-                self.pca.as_ref(),
-                DISPLAY_FIT_POINTS,
-            )
-        } else {
-            None
-        };
-        let pca = self.pca.as_ref();
+        let pca = cloud
+            .stats
+            .pca
+            .as_ref()
+            .filter(|p| cloud.dim > 3 && !self.raw && p.components.len() >= 3);
         let raw: Vec<[f32; 3]> = (0..n)
             .map(|i| {
                 let c = cloud.code(i);

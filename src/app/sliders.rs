@@ -46,28 +46,21 @@ impl Sliders {
         *self = Self::default();
     }
 
-    /// Takes a new decoder and the observed spread of the codes; the image is redrawn with the
-    /// new weights at the same slider positions.
+    /// Takes a new decoder and the observed spread of the codes (the cloud's statistics); the
+    /// image is redrawn with the new weights at the same slider positions.
     pub fn update(&mut self, decoder: Arc<dyn LatentDecoder>, cloud: &LatentCloud) {
         let dim = decoder.latent_dim();
-        let n = cloud.len().max(1) as f32;
-        let mut mean = vec![0.0f32; dim];
-        let mut sq = vec![0.0f32; dim];
-        if cloud.dim == dim {
-            for i in 0..cloud.len() {
-                for (d, v) in cloud.code(i).iter().enumerate() {
-                    mean[d] += v;
-                    sq[d] += v * v;
-                }
-            }
-        }
-        mean.iter_mut().for_each(|m| *m /= n);
-        self.std = sq
-            .iter()
-            .zip(&mean)
-            .map(|(s, m)| (s / n - m * m).max(0.0).sqrt().max(1e-3))
+        let stats = &cloud.stats;
+        let fits = cloud.dim == dim && stats.mean.len() == dim && stats.std.len() == dim;
+        self.mean = if fits {
+            stats.mean.clone()
+        } else {
+            vec![0.0; dim]
+        };
+        // A floor on the range, so a dead unit still gets a slider that moves.
+        self.std = (0..dim)
+            .map(|d| if fits { stats.std[d] } else { 0.0 }.max(1e-3))
             .collect();
-        self.mean = mean;
         if self.values.len() != dim {
             self.values = self.mean.clone();
         }

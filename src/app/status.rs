@@ -1,17 +1,7 @@
-//! The status bar: device, progress, speed, time, and the last thing that happened.
+//! The status bar: device, progress, speed, time, and the last thing that happened (the run
+//! model's [`Status`]).
 
-/// What the status bar shows.
-#[derive(Debug, Default, Clone)]
-pub struct Status {
-    pub device: String,
-    pub epoch: u64,
-    pub total_epochs: u64,
-    pub step: u64,
-    pub samples_per_sec: f32,
-    pub elapsed_secs: f64,
-    pub test_mse: Option<f32>,
-    pub last_event: String,
-}
+use super::run_model::Status;
 
 pub fn status_ui(ui: &mut egui::Ui, s: &Status, extra: Option<&str>) {
     ui.horizontal_wrapped(|ui| {

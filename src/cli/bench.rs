@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde::Serialize;
 
-use crate::data::{DataSpec, Noise, Rng};
+use crate::data::{DataSpec, Rng};
 use crate::protocol::{Command, Event, Snapshot, StartRequest};
 use crate::settings::{ModelKind, TrainConfig};
 use crate::train::{self, Autosave, DeviceChoice, device};
@@ -82,21 +82,16 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
         let target = cmd
             .target
             .unwrap_or(if kind == ModelKind::Vae { 0.05 } else { 0.03 });
+        let defaults = kind.default_model();
         let config = TrainConfig {
-            model: kind.default_model(),
             batch_size: cmd.batch,
             epochs: 100_000,
             seed: cmd.seed,
-            noise: if kind == ModelKind::Denoise {
-                Noise::REFERENCE
-            } else {
-                Noise::default()
-            },
             // The reference sparse model's λ, so the speed comparison is like for like.
             sparsity_weight: 1e-4,
             eval_every: 50,
             snapshot_interval_secs: 0.0,
-            ..TrainConfig::default()
+            ..TrainConfig::for_kind(kind, defaults.base, defaults.sparsity)
         }
         .validate()?;
         let request = StartRequest {

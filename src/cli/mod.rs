@@ -145,23 +145,13 @@ fn parse_data(s: &str) -> Result<DataSpec, String> {
 impl TrainArgs {
     /// The configuration these flags describe (not yet validated).
     pub fn config(&self) -> TrainConfig {
-        let defaults = self.model.model_on(self.base);
-        let noise_kind = match (self.noise, self.model) {
-            (Some(k), _) => k,
-            (None, ModelKind::Denoise) => NoiseKind::Gaussian,
-            (None, _) => NoiseKind::None,
-        };
-        let sparsity_weight = self.sparsity_weight.unwrap_or(match self.sparsity {
-            SparsityKind::L1 => 0.01,
-            SparsityKind::Kl => 0.1,
-        });
+        let defaults = TrainConfig::for_kind(self.model, self.base, self.sparsity);
         TrainConfig {
             data: self.data.clone(),
             model: ModelConfig {
-                hidden: self.hidden.clone().unwrap_or(defaults.hidden.clone()),
-                latent: self.latent.unwrap_or(defaults.latent),
-                sparsity: self.sparsity,
-                ..defaults
+                hidden: self.hidden.clone().unwrap_or(defaults.model.hidden.clone()),
+                latent: self.latent.unwrap_or(defaults.model.latent),
+                ..defaults.model.clone()
             },
             loss: self.loss,
             lr: self.lr,
@@ -169,16 +159,16 @@ impl TrainArgs {
             epochs: self.epochs,
             seed: self.seed,
             noise: crate::data::Noise {
-                kind: noise_kind,
+                kind: self.noise.unwrap_or(defaults.noise.kind),
                 level: self.noise_level,
             },
             beta: self.beta,
             kl_warmup_steps: self.kl_warmup,
-            sparsity_weight,
+            sparsity_weight: self.sparsity_weight.unwrap_or(defaults.sparsity_weight),
             sparsity_target: self.sparsity_target,
             eval_every: self.eval_every,
             snapshot_interval_secs: 0.0,
-            ..TrainConfig::default()
+            ..defaults
         }
     }
 }

@@ -1,12 +1,15 @@
 //! Working with latent codes on the host: projections for display, grids of decodes.
 //!
-//! Plain `f32` math, no burn, no egui; the studio calls it from its UI thread.
+//! Plain `f32` math, no burn, no egui; the studio calls it from its UI thread, except
+//! [`LatentStats`], which the trainer computes with each snapshot.
 
 pub mod export;
 pub mod pca;
+pub mod stats;
 pub mod tsne;
 
 pub use pca::Pca;
+pub use stats::{LatentStats, NEAR_ZERO};
 
 /// Points a live view fits its projection on, at most (see [`Pca::fit_sampled`]).
 pub const DISPLAY_FIT_POINTS: usize = 2000;

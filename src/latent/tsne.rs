@@ -2,11 +2,14 @@
 //! nearest-neighbour affinities. Attraction runs over each point's 3·perplexity nearest
 //! neighbours; repulsion over all pairs, split across the CPU threads, so the cost grows with
 //! the square of the points: 1000 points take about a second, 10 000 took 112 s on this 2-core
-//! machine (Barnes-Hut would be the next step). It reports progress and stops when asked.
+//! machine (Barnes-Hut would be the next step). It reports progress and stops when asked:
+//! cancellation is checked for every point of the neighbour search, the calibration and the
+//! repulsion, so a cancelled run ends within about one point's work, not one iteration's.
 
 use rayon::prelude::*;
 
 use crate::data::Rng;
+use crate::jobs::Progress;
 
 /// t-SNE settings.
 #[derive(Debug, Clone, Copy)]
@@ -26,13 +29,13 @@ impl Default for TsneParams {
     }
 }
 
-/// Embeds `points` (`[n, dim]`) in 2-D. `progress(fraction)` is called every few iterations and
-/// returns false to cancel, in which case the result is `None`.
+/// Embeds `points` (`[n, dim]`) in 2-D. Reports through `progress` after the neighbour search
+/// and after every iteration; returns `None` once `progress` is cancelled.
 pub fn tsne(
     points: &[f32],
     dim: usize,
     params: TsneParams,
-    progress: &dyn Fn(f32) -> bool,
+    progress: &Progress,
 ) -> Option<Vec<[f32; 2]>> {
     let n = points.len() / dim.max(1);
     if n < 3 {
@@ -42,10 +45,14 @@ pub fn tsne(
     let k = ((3.0 * perplexity) as usize).clamp(1, n - 1);
     let row = |i: usize| &points[i * dim..(i + 1) * dim];
 
-    // Nearest neighbours by brute force, in parallel.
+    // Nearest neighbours by brute force, in parallel. A cancelled search skips the points left
+    // (an empty list each) and returns below.
     let neighbours: Vec<Vec<(usize, f32)>> = (0..n)
         .into_par_iter()
         .map(|i| {
+            if progress.is_cancelled() {
+                return Vec::new();
+            }
             let mut d: Vec<(usize, f32)> = (0..n)
                 .filter(|&j| j != i)
                 .map(|j| {
@@ -62,7 +69,7 @@ pub fn tsne(
             d
         })
         .collect();
-    if !progress(0.05) {
+    if !progress.report(0.05) {
         return None;
     }
 
@@ -70,6 +77,9 @@ pub fn tsne(
     let target_entropy = perplexity.ln();
     let mut edges: Vec<(usize, usize, f32)> = Vec::with_capacity(n * k);
     for (i, nb) in neighbours.iter().enumerate() {
+        if progress.is_cancelled() {
+            return None;
+        }
         let (mut lo, mut hi, mut beta) = (0.0f32, f32::INFINITY, 1.0f32);
         let min_d = nb.iter().map(|x| x.1).fold(f32::INFINITY, f32::min);
         let mut p = vec![0.0f32; nb.len()];
@@ -123,6 +133,10 @@ pub fn tsne(
             .into_par_iter()
             .map(|i| {
                 let (mut fx, mut fy, mut z) = (0.0f32, 0.0f32, 0.0f32);
+                if progress.is_cancelled() {
+                    // Skipped; the iteration is thrown away below.
+                    return ([fx, fy], z);
+                }
                 let yi = y[i];
                 for (j, yj) in y.iter().enumerate() {
                     if j == i {
@@ -137,6 +151,9 @@ pub fn tsne(
                 ([fx, fy], z)
             })
             .collect();
+        if progress.is_cancelled() {
+            return None;
+        }
         let z: f32 = rep.iter().map(|r| r.1).sum::<f32>().max(1e-12);
         let mut grad: Vec<[f32; 2]> = rep.iter().map(|(f, _)| [-f[0] / z, -f[1] / z]).collect();
         for &(i, j, p) in &edges {
@@ -163,7 +180,7 @@ pub fn tsne(
                 y[i][c] += velocity[i][c];
             }
         }
-        if it % 10 == 9 && !progress(0.05 + 0.95 * (it + 1) as f32 / params.iterations as f32) {
+        if !progress.report(0.05 + 0.95 * (it + 1) as f32 / params.iterations as f32) {
             return None;
         }
     }
@@ -172,7 +189,10 @@ pub fn tsne(
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use super::*;
+    use crate::jobs::Job;
 
     /// Fraction of points whose 5 nearest neighbours in the embedding share their cluster.
     fn purity(y: &[[f32; 2]], labels: &[usize]) -> f32 {
@@ -212,7 +232,7 @@ mod tests {
             iterations: 400,
             seed: 1,
         };
-        let y = tsne(&points, dim, params, &|_| true).unwrap();
+        let y = tsne(&points, dim, params, &Progress::default()).unwrap();
         let p = purity(&y, &labels);
         assert!(p > 0.95, "nearest-neighbour purity {p}");
         assert!(y.iter().all(|v| v[0].is_finite() && v[1].is_finite()));
@@ -228,7 +248,7 @@ mod tests {
         let mut rng = Rng::new(9);
         let points: Vec<f32> = (0..10_000 * 32).map(|_| rng.normal()).collect();
         let t0 = std::time::Instant::now();
-        let y = tsne(&points, 32, TsneParams::default(), &|_| true).unwrap();
+        let y = tsne(&points, 32, TsneParams::default(), &Progress::default()).unwrap();
         eprintln!(
             "t-SNE of 10 000 points: {:.1} s",
             t0.elapsed().as_secs_f64()
@@ -239,6 +259,99 @@ mod tests {
     #[test]
     fn cancelling_returns_none() {
         let points: Vec<f32> = (0..200).map(|i| (i as f32 * 0.37).sin()).collect();
-        assert!(tsne(&points, 2, TsneParams::default(), &|f| f < 0.3).is_none());
+        let progress = Progress::default();
+        assert!(tsne(&points, 2, TsneParams::default(), &progress).is_some());
+        progress.cancel();
+        assert!(tsne(&points, 2, TsneParams::default(), &progress).is_none());
+        let at = progress.fraction();
+        assert!(at <= 0.05, "the cancelled run went on to {at}");
+    }
+
+    fn tsne_job(n: usize, dim: usize) -> Job<Vec<[f32; 2]>> {
+        let mut rng = Rng::new(3);
+        let points: Vec<f32> = (0..n * dim).map(|_| rng.normal()).collect();
+        Job::spawn("test-tsne", Box::new(|| {}), move |p| {
+            tsne(&points, dim, TsneParams::default(), p)
+        })
+        .unwrap()
+    }
+
+    /// Polls `done` every millisecond for up to `secs` seconds; true once it holds.
+    fn eventually(secs: u64, done: impl Fn() -> bool) -> bool {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(secs) {
+            if done() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        done()
+    }
+
+    /// Drops a running `job` and returns how long the drop took, once its detached thread has
+    /// ended (given ten seconds: the machine may be busy).
+    fn drop_and_wait(job: Job<Vec<[f32; 2]>>) -> Duration {
+        let alive = job.liveness();
+        assert!(alive.upgrade().is_some(), "the job ended before the drop");
+        let t0 = Instant::now();
+        drop(job);
+        let took = t0.elapsed();
+        assert!(
+            eventually(10, || alive.upgrade().is_none()),
+            "the detached t-SNE thread still runs 10 s after the drop"
+        );
+        eprintln!(
+            "the detached thread ended {:?} after the drop",
+            t0.elapsed()
+        );
+        took
+    }
+
+    /// The studio's case: switching away from a large t-SNE must not freeze the window.
+    #[test]
+    fn dropping_a_job_in_the_neighbour_search_returns_at_once() {
+        // 20 000² distances take seconds: the search is still running after 100 ms.
+        let job = tsne_job(20_000, 32);
+        std::thread::sleep(Duration::from_millis(100));
+        let phase = job.progress();
+        let took = drop_and_wait(job);
+        eprintln!("dropping a 20 000-point t-SNE at progress {phase}: {took:?}");
+        assert!(took < Duration::from_millis(50), "drop took {took:?}");
+    }
+
+    #[test]
+    fn dropping_a_job_in_the_iterations_returns_at_once() {
+        let job = tsne_job(3000, 8);
+        assert!(
+            eventually(60, || job.progress() > 0.05),
+            "no iteration within a minute"
+        );
+        let took = drop_and_wait(job);
+        eprintln!("dropping a 3000-point t-SNE in its iterations: {took:?}");
+        assert!(took < Duration::from_millis(50), "drop took {took:?}");
+    }
+
+    #[test]
+    fn cancellation_is_seen_at_the_next_iteration() {
+        let job = tsne_job(3000, 8);
+        assert!(
+            eventually(60, || job.progress() >= 0.3),
+            "not at 30 % within a minute"
+        );
+        job.cancel();
+        let at_cancel = job.progress();
+        assert!(
+            eventually(10, || job.is_finished()),
+            "cancel did not end it"
+        );
+        assert_eq!(job.try_take(), None);
+        // Each iteration reports 0.95 / 750; the iteration running when cancelled may be the
+        // last to report.
+        let step = 0.95 / TsneParams::default().iterations as f32;
+        let end = job.progress();
+        assert!(
+            end <= at_cancel + 2.0 * step,
+            "cancelled at {at_cancel}, stopped at {end}"
+        );
     }
 }

@@ -156,11 +156,12 @@ pub fn encode_dataset(
             let x = crate::model::images_tensor(data.images[start * px..end * px].to_vec(), data.shape, device);
             codes.extend(crate::model::to_vec(model.encode(x)));
         }
-        Ok(crate::protocol::LatentCloud {
-            dim: model.latent_dim(),
+        Ok(crate::protocol::LatentCloud::new(
+            model.latent_dim(),
             codes,
-            labels: data.labels.clone(),
-            test_indices: (0..data.len()).collect(),
-        })
+            data.labels.clone(),
+            (0..data.len()).collect(),
+            None,
+        ))
     })
 }

@@ -5,6 +5,7 @@
 //! it owns no threads. Never imports egui.
 
 pub mod adam;
+pub mod cadence;
 pub mod checkpoint;
 pub mod device;
 pub mod worker;
@@ -26,6 +27,7 @@ use crate::protocol::{
     StepBatch, StepLoss,
 };
 use crate::settings::{LossParams, ModelKind, TrainConfig};
+use cadence::{Cadence, Clock, Due, Throughput};
 use checkpoint::CheckpointMeta;
 pub use device::{DeviceChoice, SelectedDevice};
 
@@ -138,15 +140,6 @@ impl EvalSet {
     }
 }
 
-/// Pending step losses and the throughput window.
-struct StepWindow {
-    steps: Vec<StepLoss>,
-    since: Instant,
-    train_secs: f64,
-    samples: usize,
-    samples_per_sec: f32,
-}
-
 /// The state of one run, apart from the model (which the optimizer consumes and returns).
 struct Trainer<'a, M: Autoencoder> {
     config: TrainConfig,
@@ -163,17 +156,14 @@ struct Trainer<'a, M: Autoencoder> {
     term_names: Vec<String>,
     eval: EvalSet,
     examples: Vec<usize>,
-    /// Active (unpaused) training time before this process took over, from a checkpoint.
-    elapsed_before: f64,
-    started: Instant,
-    paused_total: Duration,
-    paused_since: Option<Instant>,
-    window: StepWindow,
+    /// Active training time (resumed runs include their earlier processes').
+    clock: Clock,
+    /// When to flush, evaluate, snapshot and autosave.
+    cadence: Cadence,
+    /// Step losses not yet sent, and samples/s.
+    window: Throughput,
     /// Seconds spent in training steps in this process.
     train_secs: f64,
-    last_snapshot: Option<Instant>,
-    last_snapshot_step: Option<u64>,
-    last_eval_step: Option<u64>,
     last_test_mse: Option<f32>,
     /// The weights before the last update, and the step count they belong to: the last weights
     /// known to give a finite loss.
@@ -183,6 +173,9 @@ struct Trainer<'a, M: Autoencoder> {
     /// Host buffers reused every step: clean batch and its corrupted copy.
     batch_clean: Vec<f32>,
     batch_noisy: Vec<f32>,
+    /// The last snapshot's principal axes: the next snapshot's PCA starts from them, so the
+    /// latent views keep their orientation.
+    latent_pca: Option<crate::latent::Pca>,
 }
 
 enum Flow {
@@ -247,27 +240,22 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             total_steps: steps_per_epoch * config.epochs,
             term_names,
             examples,
-            elapsed_before,
-            started: Instant::now(),
-            paused_total: Duration::ZERO,
-            paused_since: None,
-            window: StepWindow {
-                steps: Vec::new(),
-                since: Instant::now(),
-                train_secs: 0.0,
-                samples: 0,
-                samples_per_sec: 0.0,
-            },
+            clock: Clock::new(elapsed_before, Instant::now()),
+            cadence: Cadence::new(
+                config.eval_every,
+                steps_per_epoch,
+                config.snapshot_interval_secs,
+                Instant::now(),
+            ),
+            window: Throughput::default(),
             train_secs: 0.0,
-            last_snapshot: None,
-            last_snapshot_step: None,
-            last_eval_step: None,
             last_test_mse: None,
             before_update: None,
             architecture: arch.clone(),
             autosave: autosave.clone(),
             batch_clean: Vec::new(),
             batch_noisy: Vec::new(),
+            latent_pca: None,
             config,
         };
         sink(Event::Started(RunInfo {
@@ -292,7 +280,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let mut paused = request.start_paused;
         let mut step_budget = 0u32;
         if paused {
-            t.paused_since = Some(Instant::now());
+            t.clock.pause(Instant::now());
             sink(Event::Paused { step: t.step });
         }
         let mut batches: Vec<Vec<usize>> = Vec::new();
@@ -348,41 +336,15 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             *last_step = t.step;
             step_budget = step_budget.saturating_sub(1);
 
-            let epoch_end = t.step.is_multiple_of(t.steps_per_epoch);
-            if t.window.since.elapsed() >= Duration::from_millis(100) {
-                t.flush_steps(sink);
-            }
-            if epoch_end || t.step.is_multiple_of(t.config.eval_every) {
-                t.flush_steps(sink);
-                t.evaluate(&model, sink);
-                if t.config.snapshot_interval_secs == 0.0 || epoch_end {
-                    t.send_snapshot(&model, sink);
-                }
-            }
-            if t.config.snapshot_interval_secs > 0.0
-                && t.last_snapshot
-                    .is_none_or(|s| s.elapsed().as_secs_f64() >= t.config.snapshot_interval_secs)
-            {
-                t.send_snapshot(&model, sink);
-            }
-            if epoch_end {
-                t.autosave(&model, sink);
-            }
+            let due = t.cadence.after_step(t.step, Instant::now());
+            t.periodic(due, &model, sink);
             if paused && step_budget == 0 {
                 t.flush_steps(sink);
             }
         }
         // Finish: final metrics and pictures for whoever reads the last events.
-        t.flush_steps(sink);
-        if t.last_eval_step != Some(t.step) {
-            t.evaluate(&model, sink);
-        }
-        if t.last_snapshot_step != Some(t.step) {
-            t.send_snapshot(&model, sink);
-        }
-        if !t.step.is_multiple_of(t.steps_per_epoch) || stopped {
-            t.autosave(&model, sink);
-        }
+        let due = t.cadence.at_end(t.step);
+        t.periodic(due, &model, sink);
         Ok(RunEnd {
             step: t.step,
             epoch: t.epoch(),
@@ -397,9 +359,24 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
     }
 
     fn elapsed_secs(&self) -> f64 {
-        let paused_now = self.paused_since.map(|p| p.elapsed()).unwrap_or_default();
-        self.elapsed_before
-            + (self.started.elapsed() - self.paused_total - paused_now).as_secs_f64()
+        self.clock.elapsed_secs(Instant::now())
+    }
+
+    /// Does the periodic work the cadence says is due, in this order: losses, metrics,
+    /// pictures, checkpoint.
+    fn periodic(&mut self, due: Due, model: &M, sink: &mut dyn FnMut(Event)) {
+        if due.flush {
+            self.flush_steps(sink);
+        }
+        if due.eval {
+            self.evaluate(model, sink);
+        }
+        if due.snapshot {
+            self.send_snapshot(model, sink);
+        }
+        if due.autosave {
+            self.autosave(model, sink);
+        }
     }
 
     fn command(
@@ -414,7 +391,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             Command::Pause => {
                 if !*paused {
                     *paused = true;
-                    self.paused_since = Some(Instant::now());
+                    self.clock.pause(Instant::now());
                     self.flush_steps(sink);
                     sink(Event::Paused { step: self.step });
                 }
@@ -423,23 +400,15 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
                 *step_budget = 0;
                 if *paused {
                     *paused = false;
-                    if let Some(p) = self.paused_since.take() {
-                        self.paused_total += p.elapsed();
-                    }
-                    self.window = StepWindow {
-                        steps: std::mem::take(&mut self.window.steps),
-                        since: Instant::now(),
-                        train_secs: 0.0,
-                        samples: 0,
-                        samples_per_sec: self.window.samples_per_sec,
-                    };
+                    self.clock.resume(Instant::now());
+                    self.cadence.flushed(Instant::now());
                     sink(Event::Resumed { step: self.step });
                 }
             }
             Command::Step => {
                 if !*paused {
                     *paused = true;
-                    self.paused_since = Some(Instant::now());
+                    self.clock.pause(Instant::now());
                     self.flush_steps(sink);
                     sink(Event::Paused { step: self.step });
                 }
@@ -534,15 +503,17 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         for (dst, src) in term_values.iter_mut().zip(&values[1..]) {
             *dst = *src;
         }
-        self.window.steps.push(StepLoss {
-            step: self.step,
-            epoch,
-            loss,
-            terms: term_values,
-        });
         let secs = t0.elapsed().as_secs_f64();
-        self.window.samples += indices.len();
-        self.window.train_secs += secs;
+        self.window.record(
+            StepLoss {
+                step: self.step,
+                epoch,
+                loss,
+                terms: term_values,
+            },
+            indices.len(),
+            secs,
+        );
         self.train_secs += secs;
         Ok(model)
     }
@@ -569,21 +540,16 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
     }
 
     fn flush_steps(&mut self, sink: &mut dyn FnMut(Event)) {
-        if self.window.train_secs > 0.0 {
-            self.window.samples_per_sec =
-                (self.window.samples as f64 / self.window.train_secs) as f32;
-        }
-        if !self.window.steps.is_empty() {
+        let (steps, samples_per_sec) = self.window.take();
+        if !steps.is_empty() {
             sink(Event::Steps(StepBatch {
-                steps: std::mem::take(&mut self.window.steps),
-                samples_per_sec: self.window.samples_per_sec,
+                steps,
+                samples_per_sec,
                 lr: self.lr,
                 elapsed_secs: self.elapsed_secs(),
             }));
         }
-        self.window.since = Instant::now();
-        self.window.samples = 0;
-        self.window.train_secs = 0.0;
+        self.cadence.flushed(Instant::now());
     }
 
     /// Test metrics on the whole test split.
@@ -610,7 +576,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let values = count * self.data.test.shape.pixels() as f64;
         let test_mse = (sq_sum / values) as f32;
         self.last_test_mse = Some(test_mse);
-        self.last_eval_step = Some(self.step);
+        self.cadence.evaluated(self.step);
         sink(Event::Eval(EvalReport {
             step: self.step,
             epoch: self.epoch(),
@@ -624,8 +590,8 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
 
     fn send_snapshot(&mut self, model: &M, sink: &mut dyn FnMut(Event)) {
         let snapshot = self.snapshot(model);
-        self.last_snapshot = Some(Instant::now());
-        self.last_snapshot_step = Some(self.step);
+        self.latent_pca = snapshot.latents.stats.pca.clone();
+        self.cadence.snapshot_sent(self.step, Instant::now());
         sink(Event::Snapshot(Arc::new(snapshot)));
     }
 
@@ -671,12 +637,13 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             inputs: ImageGrid::new(shape, inputs),
             noisy: ImageGrid::new(shape, noisy),
             reconstructions: ImageGrid::new(shape, recon),
-            latents: LatentCloud {
-                dim: model.latent_dim(),
+            latents: LatentCloud::new(
+                model.latent_dim(),
                 codes,
-                labels: test.labels.as_ref().map(|l| l[..points].to_vec()),
-                test_indices: (0..points).collect(),
-            },
+                test.labels.as_ref().map(|l| l[..points].to_vec()),
+                (0..points).collect(),
+                self.latent_pca.as_ref(),
+            ),
             decoder: Arc::new(CpuDecoder::new(model)),
             encode_secs,
         }
@@ -702,7 +669,9 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         checkpoint::save(dir, model, optim, &self.meta(self.step))
     }
 
-    fn autosave(&self, model: &M, sink: &mut dyn FnMut(Event)) {
+    fn autosave(&mut self, model: &M, sink: &mut dyn FnMut(Event)) {
+        // A failed save counts too: it is retried at the next due time, not every step.
+        self.cadence.autosaved(self.step, Instant::now());
         if let Some(dir) = &self.autosave.dir {
             match self.save(dir, model, true) {
                 Ok(()) => sink(Event::CheckpointSaved {

@@ -1,12 +1,10 @@
 //! The trainer as an actor: a handle owning a command sender and a named thread that runs
-//! [`super::run`]. Dropping the handle stops the run and joins the thread. Also [`Job`], a
-//! cancellable background computation (the studio's t-SNE), and [`on_training_pool`], the
-//! thread pool a training loop runs in.
+//! [`super::run`]. Dropping the handle stops the run and joins the thread. Also
+//! [`on_training_pool`], the thread pool a training loop runs in.
 //!
-//! The only file in the crate that spawns threads.
+//! One of the two files that spawn threads (with `crate::jobs`, for background jobs).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
@@ -16,7 +14,7 @@ use crate::data::{self, DataSpec, DataSplit};
 use crate::protocol::{Command, Event, RunEvent};
 
 /// Called after each event is sent, e.g. `ctx.request_repaint()`.
-pub type Waker = Box<dyn Fn() + Send + Sync>;
+pub use crate::jobs::Waker;
 
 /// Runs `f` (a training loop) on a thread of a fresh rayon pool as large as the global one,
 /// while the caller waits, and returns its result.
@@ -168,77 +166,5 @@ fn data_seed(spec: &DataSpec, seed: u64) -> u64 {
     match spec {
         DataSpec::Idx { .. } => seed,
         _ => 0,
-    }
-}
-
-/// A computation on its own named thread (a t-SNE, say), with progress and cancellation.
-/// Dropping it cancels the work and joins the thread.
-pub struct Job<T> {
-    result: Receiver<T>,
-    cancel: Arc<AtomicBool>,
-    /// Progress in [0, 1], as `f32` bits.
-    progress: Arc<AtomicU32>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl<T: Send + 'static> Job<T> {
-    /// Runs `work` on a thread named `name`. `work` gets a callback to report progress (0 to 1),
-    /// which returns false once the job is cancelled; `waker` is called on each report.
-    pub fn spawn(
-        name: &str,
-        waker: Waker,
-        work: impl FnOnce(&dyn Fn(f32) -> bool) -> Option<T> + Send + 'static,
-    ) -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::channel();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let progress = Arc::new(AtomicU32::new(0));
-        let (c, p) = (cancel.clone(), progress.clone());
-        let thread = std::thread::Builder::new()
-            .name(name.to_string())
-            .spawn(move || {
-                let report = |f: f32| {
-                    p.store(f.to_bits(), Ordering::Relaxed);
-                    waker();
-                    !c.load(Ordering::Relaxed)
-                };
-                if let Some(r) = work(&report) {
-                    let _ = tx.send(r);
-                    waker();
-                }
-            })?;
-        Ok(Self {
-            result: rx,
-            cancel,
-            progress,
-            thread: Some(thread),
-        })
-    }
-
-    pub fn progress(&self) -> f32 {
-        f32::from_bits(self.progress.load(Ordering::Relaxed))
-    }
-
-    /// Asks the work to stop at its next progress report.
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
-    }
-
-    /// The result, once the work has finished.
-    pub fn try_take(&self) -> Option<T> {
-        self.result.try_recv().ok()
-    }
-
-    /// True when the thread has ended (with or without a result).
-    pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(|t| t.is_finished())
-    }
-}
-
-impl<T> Drop for Job<T> {
-    fn drop(&mut self) {
-        self.cancel.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }

@@ -498,3 +498,56 @@ fn the_loop_runs_on_its_own_pool_sized_like_the_global_one() {
         assert!(name.starts_with("latentlab-train"), "thread {name}");
     }
 }
+
+#[test]
+fn one_batch_epochs_do_not_evaluate_snapshot_or_save_every_step() {
+    // 32 training images and batches of 64: every step ends an epoch.
+    let data = small_mnist(32, 50);
+    let dir = temp_dir("cadence");
+    let config = TrainConfig {
+        epochs: 120,
+        eval_every: 50,
+        snapshot_interval_secs: 0.25,
+        ..small_config(120)
+    };
+    let events = run_sync(
+        &request(config),
+        &data,
+        &Autosave {
+            dir: Some(dir.clone()),
+        },
+    );
+    let count = |f: fn(&Event) -> bool| events.iter().filter(|e| f(e)).count();
+    let Some(Event::Finished(end)) = events.last() else {
+        panic!("no Finished")
+    };
+    assert_eq!(end.step, 120);
+    // Evaluations at steps 50 and 100, and at the end.
+    let eval_steps: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Eval(r) => Some(r.step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(eval_steps, [50, 100, 120]);
+    // Snapshots: at the start, then by time (0.25 s), and at the end; however slow the
+    // machine, never one per step.
+    let snapshots = count(|e| matches!(e, Event::Snapshot(_)));
+    let by_time = (end.elapsed_secs / 0.25).ceil() as usize;
+    assert!(
+        snapshots <= 2 + by_time && snapshots < 120,
+        "{snapshots} snapshots in {:.2} s",
+        end.elapsed_secs
+    );
+    // Checkpoints: the first epoch end, then at most every 30 s, and the end.
+    let saves = count(|e| matches!(e, Event::CheckpointSaved { .. }));
+    let by_time = (end.elapsed_secs / 30.0).ceil() as usize;
+    assert!(
+        (2..=2 + by_time).contains(&saves),
+        "{saves} checkpoints in {:.2} s",
+        end.elapsed_secs
+    );
+    let (_, meta) = checkpoint::read_meta(&dir).expect("the final checkpoint");
+    assert_eq!(meta.step, 120);
+}

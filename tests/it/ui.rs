@@ -28,8 +28,8 @@ fn step_until(h: &mut Harness<'_, StudioApp>, what: &str, pred: impl Fn(&StudioA
         assert!(
             Instant::now() < deadline,
             "timed out waiting for {what}; step {}, status: {}",
-            h.state().step(),
-            h.state().last_event()
+            h.state().run().status.step,
+            h.state().run().status.last_event
         );
         std::thread::sleep(Duration::from_millis(20));
         h.step();
@@ -48,34 +48,34 @@ fn step_for(h: &mut Harness<'_, StudioApp>, d: Duration) {
 fn train_pause_resume_and_live_learning_rate() {
     let mut h = studio();
     h.get_by_label("Train").click();
-    step_until(&mut h, "steps", |a| a.step() > 5);
+    step_until(&mut h, "steps", |a| a.run().status.step > 5);
     step_until(&mut h, "loss points", |a| a.loss.steps() > 5);
     step_until(&mut h, "the triptych", |a| a.triptych_filled());
     step_until(&mut h, "an evaluation", |a| a.loss.evals() > 0);
 
     // Pause stops the step count.
     h.get_by_label("Pause").click();
-    step_until(&mut h, "pause", |a| a.is_paused());
-    let paused_at = h.state().step();
+    step_until(&mut h, "pause", |a| a.run().paused);
+    let paused_at = h.state().run().status.step;
     step_for(&mut h, Duration::from_millis(600));
-    assert_eq!(h.state().step(), paused_at);
+    assert_eq!(h.state().run().status.step, paused_at);
 
     // Space resumes (and the button now reads Resume).
     assert!(h.query_by_label("Resume").is_some());
     h.key_press(egui::Key::Space);
     step_until(&mut h, "resume", |a| {
-        !a.is_paused() && a.step() > paused_at + 3
+        !a.run().paused && a.run().status.step > paused_at + 3
     });
 
     // The learning rate, changed while running, reaches the trainer.
     h.state_mut().settings.lr = 3e-4;
     h.step();
     step_until(&mut h, "the new learning rate", |a| {
-        a.reported_lr == Some(3e-4)
+        a.run().reported_lr == Some(3e-4)
     });
 
     h.get_by_label("Stop").click();
-    step_until(&mut h, "stop", |a| !a.is_active());
+    step_until(&mut h, "stop", |a| !a.run().active);
     // The frame-time readout measured the frames and the slider decodes.
     let stats = h.state().stats();
     assert!(stats.build.len() > 20, "{}", stats.report());
@@ -89,9 +89,9 @@ fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
     train_then_pause(&mut h);
 
     let target = click_a_point(&mut h, 0);
-    let code = h.state().latent_code(target).unwrap();
+    let code = h.state().run().latent_code(target).unwrap().to_vec();
     let picked = h.state().selected_point().expect("a selected point");
-    let picked_code = h.state().latent_code(picked).unwrap();
+    let picked_code = h.state().run().latent_code(picked).unwrap().to_vec();
     assert_eq!(h.state().slider_values(), picked_code.as_slice());
     // The nearest point to where we clicked: the target itself or one drawn on top of it.
     let d: f32 = code
@@ -125,10 +125,10 @@ fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
 fn train_then_pause(h: &mut Harness<'_, StudioApp>) {
     h.get_by_label("Train").click();
     step_until(h, "latent points", |a| {
-        a.latent_points() > 100 && a.step() > 20
+        a.latent_points() > 100 && a.run().status.step > 20
     });
     h.get_by_label("Pause").click();
-    step_until(h, "pause", |a| a.is_paused());
+    step_until(h, "pause", |a| a.run().paused);
     h.step();
     h.step();
 }
@@ -186,8 +186,10 @@ fn interpolation_manifold_grid_and_export() {
     // Its ends are the two points' own decodes.
     let a = h
         .state()
+        .run()
         .latent_code(h.state().interpolation.a.unwrap())
-        .unwrap();
+        .unwrap()
+        .to_vec();
     let own = h.state().decode(&a).unwrap();
     let diff: f32 = own
         .pixels
@@ -294,7 +296,7 @@ fn tsne_runs_in_the_background_and_replaces_the_pca_view() {
     for i in [3, 40] {
         let (p, code) = (
             h.state().scatter_coord(i).unwrap(),
-            h.state().latent_code(i).unwrap(),
+            h.state().run().latent_code(i).unwrap(),
         );
         assert_eq!(p, [code[0] as f64, code[1] as f64]);
     }
@@ -309,8 +311,15 @@ fn a_change_that_needs_a_new_model_asks_first() {
     let mut h = studio();
     h.get_by_label("Train").click();
     step_until(&mut h, "steps", |a| {
-        a.step() > 3 && a.latent_dim() == Some(8)
+        a.run().status.step > 3 && a.run().latent_dim() == Some(8)
     });
+    // Epochs apply to the next run: no question, a note says so, and it stays when the user
+    // declines a restart for something else.
+    h.state_mut().settings.epochs = 300;
+    h.step();
+    h.step();
+    assert!(h.query_by_label("Keep current model").is_none());
+    h.get_by_label("Changed epochs: applies to the next run.");
     // Asked, not restarted; keeping the model puts the setting back.
     h.state_mut().settings.latent = 4;
     h.step();
@@ -319,15 +328,16 @@ fn a_change_that_needs_a_new_model_asks_first() {
     h.step();
     h.step();
     assert_eq!(h.state().settings.latent, 8);
+    assert_eq!(h.state().settings.epochs, 300);
     assert!(h.query_by_label("Keep current model").is_none());
-    assert_eq!(h.state().latent_dim(), Some(8));
+    assert_eq!(h.state().run().latent_dim(), Some(8));
     // Accepting restarts with the new latent size.
     h.state_mut().settings.latent = 4;
     h.step();
     h.step();
     h.get_by_label("Restart").click();
     step_until(&mut h, "the new model", |a| {
-        a.latent_dim() == Some(4) && a.step() > 0
+        a.run().latent_dim() == Some(4) && a.run().status.step > 0
     });
 }
 
@@ -393,14 +403,14 @@ fn an_engine_error_shows_a_dismissible_notice_and_the_window_lives_on() {
         "{:?}",
         h.state().notice()
     );
-    assert!(!h.state().is_active());
+    assert!(!h.state().run().active);
     h.get_by_label("Dismiss").click();
     h.step();
     h.step();
     assert!(
-        h.state().last_event().contains("divisible by 8"),
+        h.state().run().status.last_event.contains("divisible by 8"),
         "{}",
-        h.state().last_event()
+        h.state().run().status.last_event
     );
 
     // The window goes on: a new run starts.
@@ -408,14 +418,14 @@ fn an_engine_error_shows_a_dismissible_notice_and_the_window_lives_on() {
     h.state_mut().settings.hidden = "128".into();
     h.step();
     h.get_by_label("Train").click();
-    step_until(&mut h, "a new run", |a| a.step() > 2);
+    step_until(&mut h, "a new run", |a| a.run().status.step > 2);
 }
 
 #[test]
 fn closing_while_training_returns_quickly_and_leaves_no_thread() {
     let mut h = studio();
     h.get_by_label("Train").click();
-    step_until(&mut h, "steps", |a| a.step() > 3);
+    step_until(&mut h, "steps", |a| a.run().status.step > 3);
     let thread = h.state().trainer_liveness();
     assert!(thread.upgrade().is_some(), "the trainer thread runs");
     let t0 = Instant::now();
