@@ -233,7 +233,8 @@ pub struct TrainConfig {
     pub sparsity_weight: f32,
     /// Sparse with KL: target mean activation ρ of each code unit.
     pub sparsity_target: f32,
-    /// Evaluate on the test split every this many steps (and at each epoch end).
+    /// Evaluate on the test split every this many steps (and at the end of each epoch at least
+    /// that long).
     pub eval_every: u64,
     /// Fixed test examples shown in snapshots.
     pub examples: usize,
@@ -576,7 +577,6 @@ impl Settings {
             examples: 8,
             max_latent_points: self.max_points,
             snapshot_interval_secs: 0.3,
-            ..TrainConfig::default()
         }
     }
 
@@ -683,7 +683,10 @@ mod tests {
             ..run.clone()
         };
         assert!(!run.needs_restart(&adjusted));
-        assert_eq!(adjusted.next_run_changes(&run), ["epochs", "scatter points"]);
+        assert_eq!(
+            adjusted.next_run_changes(&run),
+            ["epochs", "scatter points"]
+        );
         // The user changes the model too, then declines the restart: the model reverts, the
         // adjustments stay.
         let both = Settings {
@@ -718,9 +721,11 @@ mod tests {
         assert_eq!(denoise.model, ModelKind::Denoise.model_on(BaseNet::Conv));
         let kl = TrainConfig::for_kind(ModelKind::Sparse, BaseNet::Dense, SparsityKind::Kl);
         assert_eq!(kl.sparsity_weight, 0.1);
-        assert!(TrainConfig::for_kind(ModelKind::Dense, BaseNet::Conv, SparsityKind::L1)
-            .noise
-            .is_identity());
+        assert!(
+            TrainConfig::for_kind(ModelKind::Dense, BaseNet::Conv, SparsityKind::L1)
+                .noise
+                .is_identity()
+        );
         let mut s = Settings::default();
         s.set_kind(ModelKind::Vae, BaseNet::Conv);
         let c = s.to_config().unwrap();
@@ -736,7 +741,10 @@ mod tests {
             },
             ..TrainConfig::default()
         };
-        assert_eq!(Settings::from_config(&custom).custom_data, Some(custom.data));
+        assert_eq!(
+            Settings::from_config(&custom).custom_data,
+            Some(custom.data)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod activity;
 mod controls;
+mod dialogs;
 mod frame_stats;
 mod interpolation;
 mod latent_view;
@@ -16,6 +17,7 @@ mod pixels;
 pub mod run_model;
 mod samples;
 mod scatter3d;
+mod selection;
 mod sliders;
 mod status;
 mod triptych;
@@ -37,11 +39,11 @@ use interpolation::Interpolation;
 use latent_view::LatentView;
 use loss_plot::LossPlot;
 use manifold::Manifold;
-use pixels::{Texture, single};
-pub use run_model::RunModel;
 use run_model::Change;
+pub use run_model::RunModel;
 use samples::Samples;
 use scatter3d::Scatter3d;
+use selection::Selection;
 use sliders::Sliders;
 use status::status_ui;
 use triptych::Triptych;
@@ -50,15 +52,6 @@ use triptych::Triptych;
 pub const SETTINGS_KEY: &str = "latentlab-settings";
 /// Time the UI spends draining trainer events per frame, at most.
 const EVENT_BUDGET: Duration = Duration::from_millis(4);
-
-/// The point a user picked in the scatter.
-#[derive(Default)]
-struct Selection {
-    index: Option<usize>,
-    caption: String,
-    input: Texture,
-    output: Texture,
-}
 
 /// The views of the latent quadrant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,7 +308,7 @@ impl StudioApp {
                 };
                 self.triptych.update(ctx, &s, self.run.class_names());
                 self.sliders.update(s.decoder.clone(), &s.latents);
-                self.refresh_selection(ctx);
+                self.selection.refresh(ctx, &self.run, &self.sliders);
                 // The latent views are brought up to date when drawn (`refresh_latent_view`):
                 // only the visible one pays for its projection.
             }
@@ -364,9 +357,11 @@ impl StudioApp {
 
     /// Decodes the path between the two chosen points.
     pub fn interpolate(&mut self, ctx: &egui::Context) {
-        let (Some(a), Some(b), Some(s)) =
-            (self.interpolation.a, self.interpolation.b, &self.run.snapshot)
-        else {
+        let (Some(a), Some(b), Some(s)) = (
+            self.interpolation.a,
+            self.interpolation.b,
+            &self.run.snapshot,
+        ) else {
             return;
         };
         if a < s.latents.len() && b < s.latents.len() {
@@ -376,42 +371,6 @@ impl StudioApp {
         }
     }
 
-    /// Writes the latest snapshot's test embeddings for the Embedding Projector into `dir`.
-    pub fn export_embeddings(&self, dir: &std::path::Path) -> anyhow::Result<String> {
-        let (Some(s), Some(info)) = (&self.run.snapshot, &self.run.info) else {
-            anyhow::bail!("nothing to export yet: train first");
-        };
-        let shape = info.image_shape;
-        let mut pixels = Vec::with_capacity(s.latents.len() * shape.pixels());
-        for &t in &s.latents.test_indices {
-            pixels.extend_from_slice(info.test_images.image(t));
-        }
-        let images = ImageGrid::new(shape, pixels);
-        let labels: Option<Vec<u32>> = info
-            .test_labels
-            .as_ref()
-            .map(|l| s.latents.test_indices.iter().map(|&t| l[t]).collect());
-        let summary = crate::latent::export::write_projector(
-            dir,
-            &crate::latent::export::Embedding {
-                codes: &s.latents.codes,
-                dim: s.latents.dim,
-                labels: labels.as_deref(),
-                class_names: &info.class_names,
-                images: &images,
-            },
-        )?;
-        let mut msg = format!(
-            "Exported {} points to {} (load them at projector.tensorflow.org)",
-            summary.points,
-            dir.display()
-        );
-        for w in summary.warnings {
-            msg.push_str(&format!("; {w}"));
-        }
-        Ok(msg)
-    }
-
     /// Selects scatter point `i`: moves the sliders to its code and shows it.
     pub fn select(&mut self, ctx: &egui::Context, i: usize) {
         self.selection.index = Some(i);
@@ -419,7 +378,7 @@ impl StudioApp {
         if let Some(code) = self.run.latent_code(i) {
             self.sliders.set_code(code);
         }
-        self.refresh_selection(ctx);
+        self.selection.refresh(ctx, &self.run, &self.sliders);
         // The manifold grid is centred on the selection.
         self.view_shows[LatentTab::Manifold as usize] = None;
     }
@@ -443,57 +402,13 @@ impl StudioApp {
         }
     }
 
-    fn refresh_selection(&mut self, ctx: &egui::Context) {
-        let (Some(i), Some(s), Some(info)) =
-            (self.selection.index, &self.run.snapshot, &self.run.info)
-        else {
-            return;
-        };
-        let Some(&test_index) = s.latents.test_indices.get(i) else {
-            return;
-        };
-        let shape = info.image_shape;
-        if test_index >= info.test_images.len() {
-            return;
-        }
-        self.selection.input.set(
-            ctx,
-            "selected-input",
-            single(info.test_images.image(test_index), shape),
-        );
-        if let Some(out) = self
-            .sliders
-            .decode(s.latents.code(i))
-            .filter(|g| !g.is_empty())
-        {
-            self.selection
-                .output
-                .set(ctx, "selected-output", single(out.image(0), shape));
-        }
-        self.selection.caption = self.run.describe_point(Some(i));
-    }
-
     // --- Layout. ---
 
     fn restart_dialog_ui(&mut self, ctx: &egui::Context) {
         let Some(new) = self.confirm_restart.clone() else {
             return;
         };
-        let modal = egui::Modal::new(egui::Id::NULL.with("confirm_restart")).show(ctx, |ui| {
-            ui.heading("Start a new model?");
-            ui.label("This change needs a new model: the current run stops and training restarts from scratch.");
-            ui.horizontal(|ui| {
-                if ui.button("Restart").clicked() {
-                    Some(true)
-                } else if ui.button("Keep current model").clicked() {
-                    Some(false)
-                } else {
-                    None
-                }
-            })
-            .inner
-        });
-        match modal.inner {
+        match dialogs::confirm_restart_ui(ctx) {
             Some(true) => {
                 self.confirm_restart = None;
                 self.settings = new;
@@ -510,47 +425,6 @@ impl StudioApp {
             None => {}
         }
     }
-
-    fn notice_ui(&mut self, ctx: &egui::Context) {
-        let Some(message) = self.notice.clone() else {
-            return;
-        };
-        let mut open = true;
-        egui::Window::new("Something went wrong")
-            .collapsible(false)
-            .resizable(true)
-            .default_width(520.0)
-            .anchor(egui::Align2::CENTER_TOP, [0.0, 60.0])
-            .open(&mut open)
-            .show(ctx, |ui| {
-                ui.label(egui::RichText::new(&message).color(ui.visuals().warn_fg_color));
-                if ui.button("Dismiss").clicked() {
-                    self.notice = None;
-                }
-            });
-        if !open {
-            self.notice = None;
-        }
-    }
-}
-
-/// The selected scatter point: its input and the model's output.
-fn selection_ui(ui: &mut egui::Ui, selection: &Selection) {
-    if selection.index.is_none() {
-        ui.weak("Click a point in the scatter to inspect it.");
-        return;
-    }
-    ui.label(format!("Selected {}", selection.caption));
-    ui.horizontal(|ui| {
-        for (tex, label) in [(&selection.input, "input"), (&selection.output, "output")] {
-            if let Some(t) = tex.get() {
-                ui.vertical(|ui| {
-                    ui.image((t.id(), Vec2::splat(72.0)));
-                    ui.label(label);
-                });
-            }
-        }
-    });
 }
 
 /// Larger type and spacing than egui's defaults: a class at the back of the room reads it.
@@ -601,8 +475,9 @@ impl eframe::App for StudioApp {
         let stats_text = self
             .show_stats
             .then(|| self.stats.report().replace('\n', " | "));
-        egui::Panel::bottom("status")
-            .show(ui, |ui| status_ui(ui, &self.run.status, stats_text.as_deref()));
+        egui::Panel::bottom("status").show(ui, |ui| {
+            status_ui(ui, &self.run.status, stats_text.as_deref())
+        });
 
         let next_run = self
             .run_settings
@@ -693,7 +568,7 @@ impl eframe::App for StudioApp {
                             .clicked()
                             && let Some(dir) = rfd::FileDialog::new().pick_folder()
                         {
-                            match self.export_embeddings(&dir) {
+                            match self.run.export_embeddings(&dir) {
                                 Ok(msg) => self.run.status.last_event = msg,
                                 Err(e) => self.notice = Some(format!("{e:#}")),
                             }
@@ -744,7 +619,7 @@ impl eframe::App for StudioApp {
                                 .clicked();
                         }
                     },
-                    |ui| selection_ui(ui, selection),
+                    |ui| selection.ui(ui),
                 );
             });
             if open_samples && let Some(d) = self.sliders.decoder().cloned() {
@@ -758,7 +633,7 @@ impl eframe::App for StudioApp {
         self.samples.window(&ctx, decoder.as_ref());
         self.interpolation_ui(&ctx);
         self.restart_dialog_ui(&ctx);
-        self.notice_ui(&ctx);
+        dialogs::notice_ui(&ctx, &mut self.notice);
         self.stats.end_frame();
     }
 

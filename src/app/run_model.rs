@@ -1,12 +1,13 @@
 //! The current run as the studio knows it: its lifecycle (which run counts, active, paused) and
 //! the trainer's events folded into plain state (facts, losses, evaluations, the latest
-//! snapshot, the status bar). The event handler writes it; the panels read it.
+//! snapshot, the status bar). The event handler writes it; the panels read it; the Embedding
+//! Projector export is made from it.
 //!
 //! Plain data: no egui, no burn (tidy checks), so a test can drive it with scripted events.
 
 use std::sync::Arc;
 
-use crate::protocol::{EvalReport, Event, RunInfo, Snapshot, StepLoss};
+use crate::protocol::{EvalReport, Event, ImageGrid, RunInfo, Snapshot, StepLoss};
 
 /// What the status bar shows.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -221,6 +222,42 @@ impl RunModel {
             .unwrap_or_default();
         format!("test #{t}{class}")
     }
+
+    /// Writes the latest snapshot's test embeddings for the Embedding Projector into `dir`.
+    pub fn export_embeddings(&self, dir: &std::path::Path) -> anyhow::Result<String> {
+        let (Some(s), Some(info)) = (&self.snapshot, &self.info) else {
+            anyhow::bail!("nothing to export yet: train first");
+        };
+        let shape = info.image_shape;
+        let mut pixels = Vec::with_capacity(s.latents.len() * shape.pixels());
+        for &t in &s.latents.test_indices {
+            pixels.extend_from_slice(info.test_images.image(t));
+        }
+        let images = ImageGrid::new(shape, pixels);
+        let labels: Option<Vec<u32>> = info
+            .test_labels
+            .as_ref()
+            .map(|l| s.latents.test_indices.iter().map(|&t| l[t]).collect());
+        let summary = crate::latent::export::write_projector(
+            dir,
+            &crate::latent::export::Embedding {
+                codes: &s.latents.codes,
+                dim: s.latents.dim,
+                labels: labels.as_deref(),
+                class_names: &info.class_names,
+                images: &images,
+            },
+        )?;
+        let mut msg = format!(
+            "Exported {} points to {} (load them at projector.tensorflow.org)",
+            summary.points,
+            dir.display()
+        );
+        for w in summary.warnings {
+            msg.push_str(&format!("; {w}"));
+        }
+        Ok(msg)
+    }
 }
 
 #[cfg(test)]
@@ -266,7 +303,10 @@ mod tests {
             total_steps: 4,
             train_len: 4,
             test_len: 2,
-            test_images: Arc::new(ImageGrid::new(SHAPE, vec![0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0])),
+            test_images: Arc::new(ImageGrid::new(
+                SHAPE,
+                vec![0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0],
+            )),
             test_labels: Some(Arc::new(vec![0, 1])),
         }
     }
@@ -290,7 +330,13 @@ mod tests {
             inputs: images.clone(),
             noisy: images.clone(),
             reconstructions: images,
-            latents: LatentCloud::new(2, vec![0.0, 1.0, 2.0, 3.0], Some(vec![0, 1]), vec![0, 1], None),
+            latents: LatentCloud::new(
+                2,
+                vec![0.0, 1.0, 2.0, 3.0],
+                Some(vec![0, 1]),
+                vec![0, 1],
+                None,
+            ),
             decoder: Arc::new(Grey),
             encode_secs: 0.0,
         })
@@ -313,14 +359,23 @@ mod tests {
                 elapsed_secs: 0.5,
             })
         };
-        assert_eq!(m.apply(id, batch(vec![step(1, 0.7), step(2, 0.6)])), Change::Quiet);
+        assert_eq!(
+            m.apply(id, batch(vec![step(1, 0.7), step(2, 0.6)])),
+            Change::Quiet
+        );
         assert_eq!(m.apply(id, Event::Paused { step: 2 }), Change::Quiet);
         assert!(m.paused);
         assert_eq!(m.status.last_event, "Paused at step 2");
         m.apply(id, Event::Resumed { step: 2 });
         m.apply(id, Event::LearningRateChanged { step: 2, lr: 3e-4 });
         assert_eq!(m.reported_lr, Some(3e-4));
-        m.apply(id, Event::NoiseChanged { step: 2, noise: Noise::REFERENCE });
+        m.apply(
+            id,
+            Event::NoiseChanged {
+                step: 2,
+                noise: Noise::REFERENCE,
+            },
+        );
         m.apply(id, batch(vec![step(3, 0.5), step(4, 0.4)]));
         m.apply(
             id,

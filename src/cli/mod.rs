@@ -133,7 +133,8 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.05)]
     pub sparsity_target: f32,
 
-    /// Evaluate on the test split every this many steps (and at each epoch end).
+    /// Evaluate on the test split every this many steps (and at the end of each epoch at least
+    /// that long).
     #[arg(long, default_value_t = 50)]
     pub eval_every: u64,
 }

@@ -181,12 +181,10 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
     }
     let end = result?;
     if let Some(s) = &snapshot {
-        let codes = &s.latents.codes;
-        let near_zero =
-            codes.iter().filter(|v| v.abs() < 0.01).count() as f32 / codes.len().max(1) as f32;
         println!(
-            "latent near-zero fraction (|z| < 0.01): {:.1} %",
-            near_zero * 100.0
+            "latent near-zero fraction (|z| < {}): {:.1} %",
+            crate::latent::NEAR_ZERO,
+            s.latents.stats.overall_zero * 100.0
         );
     }
     if let (Some(input), Some(mse)) = (last_input_mse, end.test_mse) {

@@ -34,7 +34,16 @@ fn files_under(sub: &str) -> Vec<(String, String)> {
 #[test]
 fn engine_never_imports_egui_and_ui_never_imports_burn() {
     // The studio's run model is plain state too, so it can be tested without a window.
-    for sub in ["data", "model", "train", "settings", "protocol", "app/run_model"] {
+    for sub in [
+        "data",
+        "model",
+        "train",
+        "settings",
+        "protocol",
+        "latent",
+        "jobs",
+        "app/run_model",
+    ] {
         for (path, text) in files_under(sub) {
             for ui_crate in ["egui", "eframe", "egui_plot", "rfd"] {
                 assert!(
@@ -45,7 +54,7 @@ fn engine_never_imports_egui_and_ui_never_imports_burn() {
             }
         }
     }
-    for sub in ["app", "data", "settings", "protocol"] {
+    for sub in ["app", "data", "settings", "protocol", "latent", "jobs"] {
         for (path, text) in files_under(sub) {
             assert!(!text.contains("burn::"), "{path} imports burn");
         }

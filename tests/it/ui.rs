@@ -257,7 +257,7 @@ fn interpolation_manifold_grid_and_export() {
 
     // Export for the Embedding Projector (the folder dialog is the only part not driven here).
     let dir = super::temp_dir("ui-export");
-    let msg = h.state().export_embeddings(&dir).unwrap();
+    let msg = h.state().run().export_embeddings(&dir).unwrap();
     assert!(msg.contains("Exported"), "{msg}");
     let meta = std::fs::read_to_string(dir.join("metadata.tsv")).unwrap();
     assert_eq!(meta.lines().count(), 1 + h.state().latent_points());
