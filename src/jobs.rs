@@ -200,22 +200,24 @@ impl<T> Drop for Job<T> {
     }
 }
 
+/// Polls `done` every millisecond for up to `secs` seconds; true once it holds. For tests of
+/// work on other threads (jobs, t-SNE), which must not fail because the machine is slow.
+#[cfg(test)]
+pub(crate) fn eventually(secs: u64, done: impl Fn() -> bool) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(secs) {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    done()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
-
-    /// Polls `done` every 5 ms for up to `secs` seconds; true once it holds.
-    fn eventually(secs: u64, done: impl Fn() -> bool) -> bool {
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(secs) {
-            if done() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        done()
-    }
 
     #[test]
     fn the_result_arrives_through_try_take() {

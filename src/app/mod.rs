@@ -28,11 +28,12 @@ use std::time::{Duration, Instant};
 use egui::{Key, Rect, UiBuilder, Vec2};
 
 use crate::data::DataSpec;
+use crate::latent::LatentStats;
 use crate::protocol::{Command, ImageGrid, Snapshot, StartRequest};
 use crate::settings::{ModelKind, Settings};
 use crate::train::DeviceChoice;
 use crate::train::worker::Trainer;
-use activity::Activity;
+use activity::activity_ui;
 use controls::{RunStatus, controls_ui};
 pub use frame_stats::FrameStats;
 use interpolation::Interpolation;
@@ -79,7 +80,6 @@ pub struct StudioApp {
     /// The snapshot each latent view shows, by `LatentTab` index (compared by identity: two
     /// snapshots can share a step).
     view_shows: [Option<Arc<Snapshot>>; 4],
-    activity: Activity,
     pub scatter3d: Scatter3d,
     pub manifold: Manifold,
     pub interpolation: Interpolation,
@@ -118,7 +118,6 @@ impl StudioApp {
             latent: LatentView::default(),
             latent_tab: LatentTab::Scatter,
             view_shows: Default::default(),
-            activity: Activity::default(),
             scatter3d: Scatter3d::default(),
             manifold: Manifold::default(),
             interpolation: Interpolation::default(),
@@ -229,7 +228,6 @@ impl StudioApp {
         self.triptych.clear();
         self.latent.clear();
         self.view_shows = Default::default();
-        self.activity = Activity::default();
         self.sliders.clear();
         self.samples.grid = None;
         self.manifold.grid = None;
@@ -397,7 +395,8 @@ impl StudioApp {
         match self.latent_tab {
             LatentTab::Scatter => self.latent.update(&s, self.run.class_names()),
             LatentTab::Scatter3d => self.scatter3d.update(&s),
-            LatentTab::Activity => self.activity.update(&s.latents),
+            // Drawn straight from the snapshot's statistics: nothing to derive.
+            LatentTab::Activity => {}
             LatentTab::Manifold => self.refresh_manifold(ctx),
         }
     }
@@ -582,7 +581,8 @@ impl eframe::App for StudioApp {
                                 .ui(ui, self.selection.index, self.run.class_names())
                         }
                         LatentTab::Activity => {
-                            self.activity.ui(ui);
+                            let stats = self.run.snapshot.as_ref().map(|s| &s.latents.stats);
+                            activity_ui(ui, stats.unwrap_or(&LatentStats::default()));
                             None
                         }
                         LatentTab::Manifold => {

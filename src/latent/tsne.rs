@@ -192,7 +192,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::jobs::Job;
+    use crate::jobs::{Job, eventually};
 
     /// Fraction of points whose 5 nearest neighbours in the embedding share their cluster.
     fn purity(y: &[[f32; 2]], labels: &[usize]) -> f32 {
@@ -274,18 +274,6 @@ mod tests {
             tsne(&points, dim, TsneParams::default(), p)
         })
         .unwrap()
-    }
-
-    /// Polls `done` every millisecond for up to `secs` seconds; true once it holds.
-    fn eventually(secs: u64, done: impl Fn() -> bool) -> bool {
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(secs) {
-            if done() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        done()
     }
 
     /// Drops a running `job` and returns how long the drop took, once its detached thread has
