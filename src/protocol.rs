@@ -1,12 +1,12 @@
 //! Plain-data messages between the UI (or CLI) and the trainer: commands in, events out.
 //!
-//! No tensor crosses this boundary: images are `Vec<f32>` with a shape, latent codes are rows of
+//! No tensor crosses this boundary: samples (images, series) are `Vec<f32>` with a [`SampleShape`], latent codes are rows of
 //! `f32`, and the decoder is reached through the [`LatentDecoder`] trait object.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::data::{ImageShape, Noise};
+use crate::data::{Noise, SampleShape};
 use crate::latent::{LatentStats, Pca};
 use crate::settings::{ModelConfig, TrainConfig};
 
@@ -51,7 +51,7 @@ pub enum Event {
     Steps(StepBatch),
     /// Metrics on the whole test split.
     Eval(EvalReport),
-    /// Images, latent codes and a decoder; throttled to a few per second.
+    /// Samples, latent codes and a decoder; throttled to a few per second.
     Snapshot(Arc<Snapshot>),
     Paused {
         step: u64,
@@ -101,7 +101,8 @@ pub struct RunInfo {
     /// Human-readable architecture, e.g. "dense 1x28x28, hidden 512-128, latent 32".
     pub architecture: String,
     pub model: ModelConfig,
-    pub image_shape: ImageShape,
+    /// What one sample is (its modality and shape); every view renders samples by it.
+    pub sample_shape: SampleShape,
     pub latent_dim: usize,
     /// Names of the loss terms, in the order `StepLoss::terms` holds them.
     pub term_names: Vec<String>,
@@ -112,8 +113,8 @@ pub struct RunInfo {
     pub total_steps: u64,
     pub train_len: usize,
     pub test_len: usize,
-    /// The test split's images, for showing any point a user picks.
-    pub test_images: Arc<ImageGrid>,
+    /// The test split's samples, for showing any point a user picks.
+    pub test_samples: Arc<SampleGrid>,
     pub test_labels: Option<Arc<Vec<u32>>>,
 }
 
@@ -143,7 +144,7 @@ pub struct StepBatch {
 pub struct EvalReport {
     pub step: u64,
     pub epoch: u64,
-    /// Mean per-pixel squared error between sigmoid outputs and the clean test images.
+    /// Mean per-value squared error between the outputs and the clean test samples.
     pub test_mse: f32,
     /// The model's loss terms on the test split, `RunInfo::term_names` order.
     pub terms: Vec<f32>,
@@ -156,24 +157,25 @@ pub struct EvalReport {
     pub train_secs: f64,
 }
 
-/// A grid of equally-shaped images, row-major `[count, C, H, W]` in [0, 1].
+/// Equally-shaped samples, row-major `[count, ...shape]`, with the shape that says how to
+/// show them.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ImageGrid {
-    pub shape: Option<ImageShape>,
-    pub pixels: Vec<f32>,
+pub struct SampleGrid {
+    pub shape: Option<SampleShape>,
+    pub values: Vec<f32>,
 }
 
-impl ImageGrid {
-    pub fn new(shape: ImageShape, pixels: Vec<f32>) -> Self {
+impl SampleGrid {
+    pub fn new(shape: impl Into<SampleShape>, values: Vec<f32>) -> Self {
         Self {
-            shape: Some(shape),
-            pixels,
+            shape: Some(shape.into()),
+            values,
         }
     }
 
     pub fn len(&self) -> usize {
         match self.shape {
-            Some(s) if s.pixels() > 0 => self.pixels.len() / s.pixels(),
+            Some(s) if !s.is_empty() => self.values.len() / s.len(),
             _ => 0,
         }
     }
@@ -182,9 +184,19 @@ impl ImageGrid {
         self.len() == 0
     }
 
-    pub fn image(&self, i: usize) -> &[f32] {
-        let n = self.shape.map(|s| s.pixels()).unwrap_or(0);
-        &self.pixels[i * n..(i + 1) * n]
+    /// The values of sample `i`.
+    pub fn sample(&self, i: usize) -> &[f32] {
+        let n = self.shape.map(|s| s.len()).unwrap_or(0);
+        &self.values[i * n..(i + 1) * n]
+    }
+
+    /// Samples `range` as a grid of their own.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> SampleGrid {
+        let n = self.shape.map(|s| s.len()).unwrap_or(0);
+        SampleGrid {
+            shape: self.shape,
+            values: self.values[range.start * n..range.end * n].to_vec(),
+        }
     }
 }
 
@@ -235,13 +247,13 @@ impl LatentCloud {
     }
 }
 
-/// A CPU copy of a model's decoder: latent codes in, images out. Safe to call from any thread
+/// A CPU copy of a model's decoder: latent codes in, samples out. Safe to call from any thread
 /// while training goes on.
 pub trait LatentDecoder: Send + Sync {
     fn latent_dim(&self) -> usize;
-    fn image_shape(&self) -> ImageShape;
-    /// Decodes `codes` (`[n, latent_dim]`, row-major) into images in [0, 1].
-    fn decode(&self, codes: &[f32]) -> ImageGrid;
+    fn sample_shape(&self) -> SampleShape;
+    /// Decodes `codes` (`[n, latent_dim]`, row-major) into samples (images in [0, 1]).
+    fn decode(&self, codes: &[f32]) -> SampleGrid;
 }
 
 impl std::fmt::Debug for dyn LatentDecoder {
@@ -259,12 +271,12 @@ pub struct Snapshot {
     pub example_indices: Vec<usize>,
     /// Their labels (when labelled).
     pub example_labels: Option<Vec<u32>>,
-    pub inputs: ImageGrid,
+    pub inputs: SampleGrid,
     /// The inputs after the current corruption (equal to `inputs` without noise).
-    pub noisy: ImageGrid,
+    pub noisy: SampleGrid,
     /// The model's outputs for what it is trained on: the noisy inputs for a denoising model,
     /// the clean ones otherwise.
-    pub reconstructions: ImageGrid,
+    pub reconstructions: SampleGrid,
     pub latents: LatentCloud,
     pub decoder: Arc<dyn LatentDecoder>,
     /// Seconds it took to encode the latent cloud (on the training device).

@@ -1,14 +1,15 @@
-//! Interpolation: pick two test points, see a strip of decodes along the path between their
-//! codes (straight, or spherical for a VAE), and save it as a PNG.
+//! Interpolation: pick two test points, see the decodes along the path between their codes
+//! (straight, or spherical for a VAE): a strip of images, or a fan of curves for series (as
+//! `render` draws the modality); save it as a PNG.
 
 use std::path::Path;
 
 use egui::Vec2;
 
-use super::manifold::grid_image;
 use super::pixels::Texture;
 use crate::latent::interpolate;
-use crate::protocol::{ImageGrid, LatentDecoder};
+use crate::protocol::{LatentDecoder, SampleGrid};
+use crate::render;
 
 pub struct Interpolation {
     pub open: bool,
@@ -17,8 +18,8 @@ pub struct Interpolation {
     pub b: Option<usize>,
     pub steps: usize,
     pub spherical: bool,
-    /// The decodes shown, `steps` images.
-    pub strip: Option<ImageGrid>,
+    /// The decodes shown, `steps` samples.
+    pub strip: Option<SampleGrid>,
     texture: Texture,
 }
 
@@ -33,6 +34,17 @@ impl Default for Interpolation {
             strip: None,
             texture: Texture::default(),
         }
+    }
+}
+
+/// The path's decodes: a strip of images, or for series one tile of curves going from the
+/// input colour (A) to the output colour (B).
+fn picture(grid: &SampleGrid, scale: usize) -> Option<render::Canvas> {
+    let shape = grid.shape?;
+    if render::overlays(shape) {
+        render::fan(grid, render::INPUT, render::OUTPUT, scale)
+    } else {
+        render::grid(grid, grid.len(), 2, scale)
     }
 }
 
@@ -56,8 +68,8 @@ impl Interpolation {
     ) {
         let codes = interpolate(a, b, self.steps, self.spherical);
         let grid = decoder.decode(&codes);
-        if let Some(img) = grid_image(&grid, self.steps) {
-            self.texture.set(ctx, "interpolation", img);
+        if let Some(img) = picture(&grid, 1) {
+            self.texture.set(ctx, "interpolation", &img);
         }
         self.strip = Some(grid);
     }
@@ -68,7 +80,8 @@ impl Interpolation {
             .strip
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("nothing to save yet"))?;
-        crate::files::write_atomic(path, &crate::image_out::rows_png(&[strip], 4, 2)?)
+        let img = picture(strip, 4).ok_or_else(|| anyhow::anyhow!("nothing to save yet"))?;
+        crate::files::write_atomic(path, &img.png()?)
     }
 
     pub fn window(&mut self, ctx: &egui::Context, names: [String; 2], selected: bool) -> Request {
@@ -107,11 +120,8 @@ impl Interpolation {
                         .add_enabled(self.strip.is_some(), egui::Button::new("Save PNG..."))
                         .clicked();
                 });
-                if let Some(t) = self.texture.get() {
-                    let w = ui.available_width();
-                    let [tw, th] = t.size();
-                    ui.image((t.id(), Vec2::new(w, w * th as f32 / tw as f32)));
-                }
+                let w = ui.available_width();
+                self.texture.show(ui, Vec2::new(w, w.max(240.0)));
             });
         self.open = open;
         req

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use egui::Color32;
 use egui_plot::{Legend, MarkerShape, Plot, PlotPoint, PlotPoints, PlotTransform, Points};
 
-use super::pixels::{Texture, single};
+use super::pixels::Texture;
 use crate::jobs::Job;
 use crate::latent::tsne::{TsneParams, tsne};
-use crate::protocol::{ImageGrid, Snapshot};
+use crate::protocol::{SampleGrid, Snapshot};
+use crate::render;
 
 /// How a latent of more than two dimensions is flattened for the 2-D scatter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -83,7 +84,7 @@ pub struct LatentView {
     pub raw_dims: AxisPair,
     /// Draw a subset of the points as their images.
     pub thumbnails: bool,
-    images: Option<Arc<ImageGrid>>,
+    images: Option<Arc<SampleGrid>>,
     atlas: Texture,
     tsne: TsneState,
     snapshot: Option<Arc<Snapshot>>,
@@ -117,8 +118,8 @@ impl LatentView {
         &self.title
     }
 
-    /// The test images, for thumbnails (the atlas is built when first needed).
-    pub fn set_images(&mut self, images: Arc<ImageGrid>) {
+    /// The test samples, for thumbnails (the atlas is built when first needed).
+    pub fn set_images(&mut self, images: Arc<SampleGrid>) {
         self.images = Some(images);
         self.atlas = Texture::default();
     }
@@ -139,24 +140,14 @@ impl LatentView {
         if count == 0 {
             return;
         }
-        let rows = count.div_ceil(ATLAS_COLS);
-        let mut atlas = egui::ColorImage::filled(
-            [ATLAS_COLS * shape.width, rows * shape.height],
-            Color32::TRANSPARENT,
-        );
-        for i in 0..count {
-            let img = single(images.image(i), shape);
-            let (ox, oy) = (
-                (i % ATLAS_COLS) * shape.width,
-                (i / ATLAS_COLS) * shape.height,
-            );
-            for y in 0..shape.height {
-                for x in 0..shape.width {
-                    atlas[(ox + x, oy + y)] = img[(x, y)];
-                }
-            }
-        }
-        self.atlas.set(ctx, "thumbnail-atlas", atlas);
+        let side = render::thumbnail_side(shape);
+        let tiles: Vec<render::Canvas> = (0..count)
+            .map(|i| render::thumbnail(shape, images.sample(i), side))
+            .collect();
+        let Some(atlas) = render::compose(&tiles, ATLAS_COLS, 0) else {
+            return;
+        };
+        self.atlas.set(ctx, "thumbnail-atlas", &atlas);
     }
 
     /// True while a t-SNE is being computed.
@@ -403,7 +394,7 @@ impl LatentView {
             let painter = ui.painter_at(response.response.rect);
             let rows = images.len().min(ATLAS_IMAGES).div_ceil(ATLAS_COLS) as f32;
             let stride = self.coords.len().div_ceil(MAX_THUMBNAILS).max(1);
-            let side = 28.0f32.max(shape.height as f32);
+            let side = 28.0f32.max(render::thumbnail_side(shape) as f32);
             for (i, p) in self.coords.iter().enumerate().step_by(stride) {
                 let Some(&t) = snap
                     .latents

@@ -7,16 +7,17 @@ use std::sync::Arc;
 
 use egui::Vec2;
 
-use super::pixels::{Texture, strip};
+use super::pixels::Texture;
 use crate::latent::{axis, plane_grid};
-use crate::protocol::{ImageGrid, LatentCloud, LatentDecoder};
+use crate::protocol::{LatentCloud, LatentDecoder, SampleGrid};
+use crate::render;
 
 pub struct Manifold {
     /// Decodes per side.
     pub side: usize,
     texture: Texture,
-    /// The decodes shown, `side²` images, row-major.
-    pub grid: Option<ImageGrid>,
+    /// The decodes shown, `side²` samples, row-major.
+    pub grid: Option<SampleGrid>,
     caption: String,
 }
 
@@ -29,29 +30,6 @@ impl Default for Manifold {
             caption: String::new(),
         }
     }
-}
-
-/// Stacks `rows` strips of `cols` images into one picture.
-pub fn grid_image(grid: &ImageGrid, cols: usize) -> Option<egui::ColorImage> {
-    let shape = grid.shape?;
-    let px = shape.pixels();
-    let rows: Vec<egui::ColorImage> = grid
-        .pixels
-        .chunks(cols * px)
-        .filter_map(|chunk| strip(&ImageGrid::new(shape, chunk.to_vec()), 1))
-        .collect();
-    let first = rows.first()?;
-    let (w, h) = (first.width(), first.height());
-    let mut img =
-        egui::ColorImage::filled([w, rows.len() * (h + 1) - 1], egui::Color32::from_gray(40));
-    for (r, row) in rows.iter().enumerate() {
-        for y in 0..h {
-            for x in 0..row.width() {
-                img[(x, r * (h + 1) + y)] = row[(x, y)];
-            }
-        }
-    }
-    Some(img)
 }
 
 impl Manifold {
@@ -87,8 +65,8 @@ impl Manifold {
             _ => stats.mean.clone(),
         };
         let grid = plane_grid(decoder.as_ref(), &centre, (&u, ru), (&v, rv), self.side);
-        if let Some(img) = grid_image(&grid, self.side) {
-            self.texture.set(ctx, "manifold-grid", img);
+        if let Some(img) = render::grid(&grid, self.side, 1, 1) {
+            self.texture.set(ctx, "manifold-grid", &img);
         }
         self.caption = match dim {
             1 | 2 => "Decodes across the observed range of the latent space".into(),
@@ -110,10 +88,8 @@ impl Manifold {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         ui.add(egui::Slider::new(&mut self.side, 3..=20).text("Grid size"));
         ui.weak(&self.caption);
-        if let Some(t) = self.texture.get() {
-            let side = ui.available_width().min(ui.available_height()).max(32.0);
-            ui.image((t.id(), Vec2::splat(side)));
-        } else {
+        let bounds = Vec2::new(ui.available_width(), ui.available_height()).max(Vec2::splat(32.0));
+        if self.texture.show(ui, bounds).is_none() {
             ui.label("The grid appears with the first snapshot of a run.");
         }
     }

@@ -29,7 +29,7 @@ use egui::{Key, Rect, UiBuilder, Vec2};
 
 use crate::data::DataSpec;
 use crate::latent::LatentStats;
-use crate::protocol::{Command, ImageGrid, Snapshot, StartRequest};
+use crate::protocol::{Command, SampleGrid, Snapshot, StartRequest};
 use crate::settings::{ModelKind, Settings};
 use crate::train::DeviceChoice;
 use crate::train::worker::Trainer;
@@ -147,11 +147,11 @@ impl StudioApp {
     }
 
     /// Decodes `codes` with the latest snapshot's decoder.
-    pub fn decode(&self, codes: &[f32]) -> Option<ImageGrid> {
+    pub fn decode(&self, codes: &[f32]) -> Option<SampleGrid> {
         self.sliders.decode(codes)
     }
 
-    pub fn decoded_image(&self) -> Option<&ImageGrid> {
+    pub fn decoded_sample(&self) -> Option<&SampleGrid> {
         self.sliders.decoded.as_ref()
     }
 
@@ -294,7 +294,7 @@ impl StudioApp {
                 let vae = info.model.kind == ModelKind::Vae;
                 self.loss.reset(info.term_names.clone());
                 self.sliders.prior = vae;
-                self.latent.set_images(info.test_images.clone());
+                self.latent.set_images(info.test_samples.clone());
                 self.interpolation.spherical = vae;
                 if info.model.kind == ModelKind::Sparse {
                     self.latent_tab = LatentTab::Activity;

@@ -1,54 +1,17 @@
-//! Turning plain image grids into egui textures, updated in place.
+//! Rendered samples (`render::Canvas`) as egui textures, updated in place and shown at their
+//! aspect ratio. What a sample looks like is decided in `render`, never here.
 
-use egui::{Color32, ColorImage, TextureHandle, TextureOptions};
+use egui::{Color32, ColorImage, TextureHandle, TextureOptions, Vec2};
 
-use crate::data::ImageShape;
-use crate::protocol::ImageGrid;
+use crate::render::Canvas;
 
-/// One image (`[C, H, W]` in [0, 1]) as colours: grey for one channel, RGB for three or more.
-fn colour(pixels: &[f32], shape: ImageShape, y: usize, x: usize) -> Color32 {
-    let plane = shape.height * shape.width;
-    let at = |c: usize| {
-        let v = pixels[c.min(shape.channels - 1) * plane + y * shape.width + x];
-        (v.clamp(0.0, 1.0) * 255.0).round() as u8
-    };
-    if shape.channels >= 3 {
-        Color32::from_rgb(at(0), at(1), at(2))
-    } else {
-        let g = at(0);
-        Color32::from_rgb(g, g, g)
-    }
-}
-
-/// A horizontal strip of the grid's images with `gap` background pixels between them.
-pub fn strip(grid: &ImageGrid, gap: usize) -> Option<ColorImage> {
-    let shape = grid.shape?;
-    let n = grid.len();
-    if n == 0 {
-        return None;
-    }
-    let width = n * shape.width + (n - 1) * gap;
-    let mut img = ColorImage::filled([width, shape.height], Color32::from_gray(40));
-    for i in 0..n {
-        let px = grid.image(i);
-        for y in 0..shape.height {
-            for x in 0..shape.width {
-                img[(i * (shape.width + gap) + x, y)] = colour(px, shape, y, x);
-            }
-        }
-    }
-    Some(img)
-}
-
-/// One image.
-pub fn single(pixels: &[f32], shape: ImageShape) -> ColorImage {
-    let mut img = ColorImage::filled([shape.width, shape.height], Color32::BLACK);
-    for y in 0..shape.height {
-        for x in 0..shape.width {
-            img[(x, y)] = colour(pixels, shape, y, x);
-        }
-    }
-    img
+fn color_image(c: &Canvas) -> ColorImage {
+    let pixels = c
+        .rgb
+        .chunks_exact(3)
+        .map(|p| Color32::from_rgb(p[0], p[1], p[2]))
+        .collect();
+    ColorImage::new([c.width, c.height], pixels)
 }
 
 /// A texture slot that is created on first use and updated in place afterwards.
@@ -58,15 +21,35 @@ pub struct Texture {
 }
 
 impl Texture {
-    pub fn set(&mut self, ctx: &egui::Context, name: &str, image: ColorImage) {
+    /// Shows `canvas` from now on: sharp pixels for images, smoothed for line plots.
+    pub fn set(&mut self, ctx: &egui::Context, name: &str, canvas: &Canvas) {
+        let options = if canvas.smooth {
+            TextureOptions::LINEAR
+        } else {
+            TextureOptions::NEAREST
+        };
+        let image = color_image(canvas);
         match &mut self.handle {
-            Some(h) => h.set(image, TextureOptions::NEAREST),
-            None => self.handle = Some(ctx.load_texture(name, image, TextureOptions::NEAREST)),
+            Some(h) => h.set(image, options),
+            None => self.handle = Some(ctx.load_texture(name, image, options)),
         }
     }
 
     pub fn get(&self) -> Option<&TextureHandle> {
         self.handle.as_ref()
+    }
+
+    /// The largest size with the texture's aspect ratio that fits in `bounds`.
+    pub fn fit(&self, bounds: Vec2) -> Option<Vec2> {
+        let [w, h] = self.handle.as_ref()?.size();
+        let scale = (bounds.x / w.max(1) as f32).min(bounds.y / h.max(1) as f32);
+        Some(Vec2::new(w as f32, h as f32) * scale.max(0.0))
+    }
+
+    /// Draws the texture as large as fits in `bounds`, keeping its aspect ratio.
+    pub fn show(&self, ui: &mut egui::Ui, bounds: Vec2) -> Option<egui::Response> {
+        let (t, size) = (self.handle.as_ref()?, self.fit(bounds)?);
+        Some(ui.image((t.id(), size)))
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::protocol::{EvalReport, Event, ImageGrid, RunInfo, Snapshot, StepLoss};
+use crate::protocol::{EvalReport, Event, RunInfo, SampleGrid, Snapshot, StepLoss};
 
 /// What the status bar shows.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -228,12 +228,12 @@ impl RunModel {
         let (Some(s), Some(info)) = (&self.snapshot, &self.info) else {
             anyhow::bail!("nothing to export yet: train first");
         };
-        let shape = info.image_shape;
-        let mut pixels = Vec::with_capacity(s.latents.len() * shape.pixels());
+        let shape = info.sample_shape;
+        let mut values = Vec::with_capacity(s.latents.len() * shape.len());
         for &t in &s.latents.test_indices {
-            pixels.extend_from_slice(info.test_images.image(t));
+            values.extend_from_slice(info.test_samples.sample(t));
         }
-        let images = ImageGrid::new(shape, pixels);
+        let samples = SampleGrid::new(shape, values);
         let labels: Option<Vec<u32>> = info
             .test_labels
             .as_ref()
@@ -245,7 +245,7 @@ impl RunModel {
                 dim: s.latents.dim,
                 labels: labels.as_deref(),
                 class_names: &info.class_names,
-                images: &images,
+                samples: &samples,
             },
         )?;
         let mut msg = format!(
@@ -263,8 +263,8 @@ impl RunModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{ImageShape, Noise};
-    use crate::protocol::{ImageGrid, LatentCloud, LatentDecoder, RunEnd, StepBatch};
+    use crate::data::{ImageShape, Noise, SampleShape};
+    use crate::protocol::{LatentCloud, LatentDecoder, RunEnd, SampleGrid, StepBatch};
     use crate::settings::ModelConfig;
 
     const SHAPE: ImageShape = ImageShape {
@@ -280,11 +280,11 @@ mod tests {
         fn latent_dim(&self) -> usize {
             2
         }
-        fn image_shape(&self) -> ImageShape {
-            SHAPE
+        fn sample_shape(&self) -> SampleShape {
+            SHAPE.into()
         }
-        fn decode(&self, codes: &[f32]) -> ImageGrid {
-            ImageGrid::new(SHAPE, vec![0.5; codes.len() / 2 * SHAPE.pixels()])
+        fn decode(&self, codes: &[f32]) -> SampleGrid {
+            SampleGrid::new(SHAPE, vec![0.5; codes.len() / 2 * SHAPE.pixels()])
         }
     }
 
@@ -294,7 +294,7 @@ mod tests {
             dataset: "four squares".into(),
             architecture: "dense 1x2x2, latent 2".into(),
             model: ModelConfig::default(),
-            image_shape: SHAPE,
+            sample_shape: SHAPE.into(),
             latent_dim: 2,
             term_names: vec!["reconstruction".into()],
             class_names: vec!["dark".into(), "light".into()],
@@ -303,7 +303,7 @@ mod tests {
             total_steps: 4,
             train_len: 4,
             test_len: 2,
-            test_images: Arc::new(ImageGrid::new(
+            test_samples: Arc::new(SampleGrid::new(
                 SHAPE,
                 vec![0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0],
             )),
@@ -321,7 +321,7 @@ mod tests {
     }
 
     fn snapshot(step: u64) -> Arc<Snapshot> {
-        let images = ImageGrid::new(SHAPE, vec![0.0; 4]);
+        let images = SampleGrid::new(SHAPE, vec![0.0; 4]);
         Arc::new(Snapshot {
             step,
             epoch: 1,

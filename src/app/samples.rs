@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use egui::Vec2;
 
-use super::manifold::grid_image;
 use super::pixels::Texture;
 use crate::data::Rng;
-use crate::protocol::{ImageGrid, LatentDecoder};
+use crate::protocol::{LatentDecoder, SampleGrid};
+use crate::render;
 
 const SIDE: usize = 8;
 
@@ -16,8 +16,8 @@ pub struct Samples {
     pub open: bool,
     texture: Texture,
     rng: Rng,
-    /// The images shown, `[SIDE²]`.
-    pub grid: Option<ImageGrid>,
+    /// The samples shown, `[SIDE²]`.
+    pub grid: Option<SampleGrid>,
 }
 
 impl Default for Samples {
@@ -34,10 +34,10 @@ impl Default for Samples {
 impl Samples {
     pub fn regenerate(&mut self, ctx: &egui::Context, decoder: &Arc<dyn LatentDecoder>) {
         let grid = crate::latent::prior_samples(decoder.as_ref(), SIDE * SIDE, &mut self.rng);
-        let Some(img) = grid_image(&grid, SIDE) else {
+        let Some(img) = render::grid(&grid, SIDE, 1, 1) else {
             return;
         };
-        self.texture.set(ctx, "prior-samples", img);
+        self.texture.set(ctx, "prior-samples", &img);
         self.grid = Some(grid);
     }
 
@@ -55,10 +55,8 @@ impl Samples {
                 {
                     self.regenerate(ctx, d);
                 }
-                if let Some(t) = self.texture.get() {
-                    let side = ui.available_width().min(480.0);
-                    ui.image((t.id(), Vec2::splat(side)));
-                }
+                let side = ui.available_width().min(480.0);
+                self.texture.show(ui, Vec2::splat(side));
             });
         self.open = open;
     }

@@ -3,9 +3,10 @@
 
 use egui::Vec2;
 
-use super::pixels::{Texture, single};
+use super::pixels::Texture;
 use super::run_model::RunModel;
 use super::sliders::Sliders;
+use crate::render;
 
 /// The selected point and its two pictures.
 #[derive(Default)]
@@ -26,18 +27,29 @@ impl Selection {
         let Some(&test_index) = s.latents.test_indices.get(i) else {
             return;
         };
-        let shape = info.image_shape;
-        if test_index >= info.test_images.len() {
+        let shape = info.sample_shape;
+        if test_index >= info.test_samples.len() {
             return;
         }
+        let input = info.test_samples.sample(test_index);
         self.input.set(
             ctx,
             "selected-input",
-            single(info.test_images.image(test_index), shape),
+            &render::tile(
+                shape,
+                &[render::Layer {
+                    values: input,
+                    colour: render::INPUT,
+                }],
+                1,
+            ),
         );
         if let Some(out) = sliders.decode(s.latents.code(i)).filter(|g| !g.is_empty()) {
-            self.output
-                .set(ctx, "selected-output", single(out.image(0), shape));
+            self.output.set(
+                ctx,
+                "selected-output",
+                &render::single(shape, out.sample(0), 1),
+            );
         }
         self.caption = run.describe_point(Some(i));
     }
@@ -51,9 +63,10 @@ impl Selection {
         ui.label(format!("Selected {}", self.caption));
         ui.horizontal(|ui| {
             for (tex, label) in [(&self.input, "input"), (&self.output, "output")] {
-                if let Some(t) = tex.get() {
+                if tex.get().is_some() {
                     ui.vertical(|ui| {
-                        ui.image((t.id(), Vec2::splat(72.0)));
+                        // Images fill the square; a curve's wider tile gets twice the width.
+                        tex.show(ui, Vec2::new(144.0, 72.0));
                         ui.label(label);
                     });
                 }

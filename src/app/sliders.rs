@@ -1,5 +1,5 @@
 //! Latent sliders: one per latent dimension, ranged by the observed spread of the codes, and the
-//! image the CPU decoder copy makes of them, redrawn while dragging.
+//! sample the CPU decoder copy makes of them, redrawn while dragging.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -7,17 +7,18 @@ use std::time::Instant;
 use egui::Vec2;
 
 use super::frame_stats::Samples;
-use super::pixels::{Texture, single};
+use super::pixels::Texture;
 use crate::data::Rng;
-use crate::protocol::{ImageGrid, LatentCloud, LatentDecoder};
+use crate::protocol::{LatentCloud, LatentDecoder, SampleGrid};
+use crate::render;
 
 pub struct Sliders {
     pub values: Vec<f32>,
     mean: Vec<f32>,
     std: Vec<f32>,
     decoder: Option<Arc<dyn LatentDecoder>>,
-    /// The last decoded image, `[C, H, W]`.
-    pub decoded: Option<ImageGrid>,
+    /// The last decoded sample.
+    pub decoded: Option<SampleGrid>,
     texture: Texture,
     dirty: bool,
     rng: Rng,
@@ -77,7 +78,7 @@ impl Sliders {
     }
 
     /// Decodes `codes` with the current decoder (for the selected point's reconstruction).
-    pub fn decode(&self, codes: &[f32]) -> Option<ImageGrid> {
+    pub fn decode(&self, codes: &[f32]) -> Option<SampleGrid> {
         self.decoder.as_ref().map(|d| d.decode(codes))
     }
 
@@ -98,8 +99,11 @@ impl Sliders {
         let grid = decoder.decode(&self.values);
         timings.push(t0.elapsed());
         if let Some(shape) = grid.shape.filter(|_| !grid.is_empty()) {
-            self.texture
-                .set(ctx, "slider-decoded", single(grid.image(0), shape));
+            self.texture.set(
+                ctx,
+                "slider-decoded",
+                &render::single(shape, grid.sample(0), 1),
+            );
         }
         self.decoded = Some(grid);
     }
@@ -167,8 +171,7 @@ impl Sliders {
                     });
             });
             ui.vertical(|ui| {
-                if let Some(t) = self.texture.get() {
-                    ui.image((t.id(), Vec2::splat(image_side)));
+                if self.texture.show(ui, Vec2::splat(image_side)).is_some() {
                     ui.label("decoded from the sliders");
                 }
                 side(ui);

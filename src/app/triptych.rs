@@ -1,17 +1,22 @@
-//! The image triptych: fixed test examples as columns, rows input / noisy input /
-//! reconstruction, enlarged with nearest-neighbour filtering and labelled with their class.
+//! The triptych: fixed test examples as columns, labelled with their class, compared with what
+//! the model makes of them. The layout comes from `render::comparison`: images as rows input /
+//! noisy input / reconstruction, enlarged with nearest-neighbour filtering; series as one row of
+//! overlaid curves with a colour legend.
 
-use egui::{Align2, FontId, Rect, Vec2};
+use egui::{Align2, Color32, FontId, Rect, RichText, Vec2};
 
-use super::pixels::{Texture, strip};
+use super::pixels::Texture;
 use crate::protocol::Snapshot;
+use crate::render;
 
 const GAP: usize = 2;
-const ROWS: [&str; 3] = ["input", "noisy", "output"];
 
 #[derive(Debug, Default)]
 pub struct Triptych {
-    rows: [Texture; 3],
+    /// Named rows, as `render::comparison` lays them out.
+    rows: Vec<(&'static str, Texture)>,
+    /// The noisy input is drawn (it differs from the input).
+    noisy: bool,
     labels: Vec<String>,
     columns: usize,
     /// Step of the snapshot shown.
@@ -24,15 +29,15 @@ impl Triptych {
     }
 
     pub fn update(&mut self, ctx: &egui::Context, s: &Snapshot, class_names: &[String]) {
-        for (tex, (name, grid)) in self.rows.iter_mut().zip([
-            ("triptych-input", &s.inputs),
-            ("triptych-noisy", &s.noisy),
-            ("triptych-output", &s.reconstructions),
-        ]) {
-            if let Some(img) = strip(grid, GAP) {
-                tex.set(ctx, name, img);
-            }
+        let rows = render::comparison(&s.inputs, Some(&s.noisy), &s.reconstructions, GAP, 1);
+        let names: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        if names != self.rows.iter().map(|r| r.0).collect::<Vec<_>>() {
+            self.rows = names.iter().map(|&n| (n, Texture::default())).collect();
         }
+        for ((name, tex), (_, canvas)) in self.rows.iter_mut().zip(&rows) {
+            tex.set(ctx, &format!("triptych-{name}"), canvas);
+        }
+        self.noisy = s.noisy != s.inputs;
         self.columns = s.inputs.len();
         self.labels = match &s.example_labels {
             Some(labels) => labels
@@ -51,7 +56,7 @@ impl Triptych {
 
     /// True once a snapshot has filled every row.
     pub fn is_filled(&self) -> bool {
-        self.rows.iter().all(|r| r.get().is_some())
+        !self.rows.is_empty() && self.rows.iter().all(|r| r.1.get().is_some())
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui) {
@@ -69,15 +74,21 @@ impl Triptych {
         }
         let label_w = 64.0;
         let avail = ui.available_size();
-        let [tw, th] = self.rows[0].get().map(|t| t.size()).unwrap_or([1, 1]);
+        let [tw, th] = self.rows[0].1.get().map(|t| t.size()).unwrap_or([1, 1]);
         let text_h = 20.0;
-        // Fit three rows plus class labels, keeping square pixels.
+        let overlaid = self.rows.len() == 1;
+        let legend_h = if overlaid { 24.0 } else { 0.0 };
+        // Fit the rows plus class labels, keeping square pixels.
+        let n = self.rows.len() as f32;
         let scale_w = (avail.x - label_w) / tw as f32;
-        let scale_h = (avail.y - text_h - 12.0) / (3.0 * th as f32 + 6.0);
+        let scale_h = (avail.y - text_h - legend_h - 12.0) / (n * th as f32 + 2.0 * n);
         let scale = scale_w.min(scale_h).max(0.5);
         let size = Vec2::new(tw as f32 * scale, th as f32 * scale);
         let font = FontId::proportional(15.0);
-        for (name, tex) in ROWS.iter().zip(&self.rows) {
+        if overlaid {
+            self.legend_ui(ui, label_w);
+        }
+        for (name, tex) in &self.rows {
             ui.horizontal(|ui| {
                 ui.add_sized([label_w - 8.0, size.y], egui::Label::new(*name));
                 if let Some(t) = tex.get() {
@@ -101,5 +112,25 @@ impl Triptych {
                 ui.visuals().text_color(),
             );
         }
+    }
+
+    /// What each curve colour means.
+    fn legend_ui(&self, ui: &mut egui::Ui, indent: f32) {
+        ui.horizontal(|ui| {
+            ui.add_space(indent);
+            let mut entries = vec![("input", render::INPUT)];
+            if self.noisy {
+                entries.push(("noisy input", render::NOISY));
+            }
+            entries.push(("reconstruction", render::OUTPUT));
+            for (name, [r, g, b]) in entries {
+                ui.label(
+                    RichText::new(format!("━━ {name}"))
+                        .color(Color32::from_rgb(r, g, b))
+                        .strong(),
+                );
+                ui.add_space(12.0);
+            }
+        });
     }
 }

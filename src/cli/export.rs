@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::latent::export::{Embedding, write_projector};
-use crate::protocol::ImageGrid;
+use crate::protocol::SampleGrid;
 use crate::train::{DeviceChoice, checkpoint, device};
 
 #[derive(Debug, Args)]
@@ -27,7 +27,7 @@ pub fn export(cmd: ExportCmd, device_choice: DeviceChoice) -> anyhow::Result<()>
         .with_context(|| format!("cannot load the run's dataset {}", meta.config.data))?;
     let device = device::select(device_choice)?;
     let cloud = checkpoint::encode_dataset(&dir, &data.test, &device.device)?;
-    let images = ImageGrid::new(data.test.shape, data.test.images.clone());
+    let samples = SampleGrid::new(data.test.shape, data.test.values.clone());
     let summary = write_projector(
         &cmd.out,
         &Embedding {
@@ -35,7 +35,7 @@ pub fn export(cmd: ExportCmd, device_choice: DeviceChoice) -> anyhow::Result<()>
             dim: cloud.dim,
             labels: cloud.labels.as_deref(),
             class_names: &data.test.class_names,
-            images: &images,
+            samples: &samples,
         },
     )?;
     for w in &summary.warnings {

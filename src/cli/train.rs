@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::TrainArgs;
 use crate::files::write_atomic;
-use crate::image_out::rows_png;
-use crate::protocol::{Event, ImageGrid, Snapshot, StartRequest};
+use crate::protocol::{Event, Snapshot, StartRequest};
+use crate::render;
 use crate::settings::ModelKind;
 use crate::train::{self, Autosave, DeviceChoice, device};
 
@@ -153,30 +153,22 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
         metrics_csv(&rows, &term_names).as_bytes(),
     )?;
     if let Some(s) = &snapshot {
-        let mut grids = vec![&s.inputs];
-        if s.noisy != s.inputs {
-            grids.push(&s.noisy);
-        }
-        grids.push(&s.reconstructions);
-        write_atomic(&out.join("reconstructions.png"), &rows_png(&grids, 4, 2)?)?;
+        let noisy = (s.noisy != s.inputs).then_some(&s.noisy);
+        let rows: Vec<render::Canvas> =
+            render::comparison(&s.inputs, noisy, &s.reconstructions, 2, 4)
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect();
+        let picture = render::stack(&rows, 2).context("no reconstructions to draw")?;
+        write_atomic(&out.join("reconstructions.png"), &picture.png()?)?;
         write_atomic(
             &out.join("latents.csv"),
             latents_csv(s, &data.test.class_names).as_bytes(),
         )?;
         if config.model.kind == ModelKind::Vae {
             let grid = crate::latent::manifold_grid(s.decoder.as_ref(), 10, 2.0);
-            let rows: Vec<ImageGrid> = (0..10)
-                .map(|r| {
-                    let shape = grid.shape;
-                    let px = shape.map(|s| s.pixels()).unwrap_or(0);
-                    ImageGrid {
-                        shape,
-                        pixels: grid.pixels[r * 10 * px..(r + 1) * 10 * px].to_vec(),
-                    }
-                })
-                .collect();
-            let refs: Vec<&ImageGrid> = rows.iter().collect();
-            write_atomic(&out.join("prior_grid.png"), &rows_png(&refs, 2, 1)?)?;
+            let picture = render::grid(&grid, 10, 1, 2).context("no decodes to draw")?;
+            write_atomic(&out.join("prior_grid.png"), &picture.png()?)?;
         }
     }
     let end = result?;

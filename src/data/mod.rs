@@ -7,6 +7,7 @@
 pub mod idx;
 pub mod noise;
 pub mod rng;
+pub mod sample;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -17,6 +18,7 @@ use thiserror::Error;
 pub use idx::IdxError;
 pub use noise::{Noise, NoiseKind};
 pub use rng::Rng;
+pub use sample::{ImageShape, SampleShape, SeriesShape, ValueRange};
 
 /// An error loading a dataset. Messages name the file at fault.
 #[derive(Debug, Error)]
@@ -108,66 +110,46 @@ impl std::fmt::Display for DataSpec {
     }
 }
 
-/// Image shape: channels, height, width.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageShape {
-    pub channels: usize,
-    pub height: usize,
-    pub width: usize,
-}
-
-impl ImageShape {
-    pub fn pixels(&self) -> usize {
-        self.channels * self.height * self.width
-    }
-}
-
-impl std::fmt::Display for ImageShape {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}x{}x{}", self.channels, self.height, self.width)
-    }
-}
-
-/// Images with optional labels, all in memory.
+/// Samples of one shape (images or series) with optional labels, all in memory.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    pub shape: ImageShape,
-    /// `[N, C, H, W]` row-major, values in [0, 1].
-    pub images: Vec<f32>,
-    /// One label per image, each below `class_names.len()`; `None` for unlabelled data.
+    pub shape: SampleShape,
+    /// `[N, ...shape]` row-major (images `[N, C, H, W]` in [0, 1], series `[N, C, T]`).
+    pub values: Vec<f32>,
+    /// One label per sample, each below `class_names.len()`; `None` for unlabelled data.
     pub labels: Option<Vec<u32>>,
     pub class_names: Vec<String>,
 }
 
 impl Dataset {
     pub fn len(&self) -> usize {
-        self.images.len() / self.shape.pixels().max(1)
+        self.values.len() / self.shape.len().max(1)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The pixels of image `i`.
-    pub fn image(&self, i: usize) -> &[f32] {
-        let n = self.shape.pixels();
-        &self.images[i * n..(i + 1) * n]
+    /// The values of sample `i`.
+    pub fn sample(&self, i: usize) -> &[f32] {
+        let n = self.shape.len();
+        &self.values[i * n..(i + 1) * n]
     }
 
-    /// The label of image `i`, if the data is labelled.
+    /// The label of sample `i`, if the data is labelled.
     pub fn label(&self, i: usize) -> Option<u32> {
         self.labels.as_ref().map(|l| l[i])
     }
 
-    /// A new dataset holding the given images, in that order.
+    /// A new dataset holding the given samples, in that order.
     pub fn subset(&self, indices: &[usize]) -> Dataset {
-        let mut images = Vec::with_capacity(indices.len() * self.shape.pixels());
+        let mut values = Vec::with_capacity(indices.len() * self.shape.len());
         for &i in indices {
-            images.extend_from_slice(self.image(i));
+            values.extend_from_slice(self.sample(i));
         }
         Dataset {
             shape: self.shape,
-            images,
+            values,
             labels: self
                 .labels
                 .as_ref()
@@ -176,12 +158,12 @@ impl Dataset {
         }
     }
 
-    /// The mean image, `[C*H*W]`: the baseline a reconstruction must beat.
-    pub fn mean_image(&self) -> Vec<f32> {
-        let n = self.shape.pixels();
+    /// The mean sample: the baseline a reconstruction must beat.
+    pub fn mean_sample(&self) -> Vec<f32> {
+        let n = self.shape.len();
         let mut mean = vec![0.0f32; n];
         for i in 0..self.len() {
-            for (m, v) in mean.iter_mut().zip(self.image(i)) {
+            for (m, v) in mean.iter_mut().zip(self.sample(i)) {
                 *m += v;
             }
         }
@@ -324,11 +306,11 @@ fn from_idx(
             });
         }
     };
-    let shape = ImageShape {
+    let shape = SampleShape::Image(ImageShape {
         channels: 1,
         height: h,
         width: w,
-    };
+    });
     let pixels: Vec<f32> = images.data.iter().map(|&b| b as f32 / 255.0).collect();
     let (labels, class_names) = match labels {
         None => (None, Vec::new()),
@@ -371,7 +353,7 @@ fn from_idx(
     };
     Ok(Dataset {
         shape,
-        images: pixels,
+        values: pixels,
         labels,
         class_names,
     })
@@ -421,9 +403,9 @@ mod tests {
             let d = load(&spec, 0).unwrap();
             assert_eq!(d.train.len(), 9000);
             assert_eq!(d.test.len(), 1000);
-            assert_eq!(d.train.shape.pixels(), 784);
+            assert_eq!(d.train.shape.len(), 784);
             assert_eq!(d.train.class_names[0], first_class);
-            assert!(d.train.images.iter().all(|v| (0.0..=1.0).contains(v)));
+            assert!(d.train.values.iter().all(|v| (0.0..=1.0).contains(v)));
             // Every class is present in the test split.
             let labels = d.test.labels.as_ref().unwrap();
             for c in 0..10 {

@@ -5,12 +5,12 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::render;
 use anyhow::Context;
-use image::ImageEncoder as _;
 
 use super::Pca;
 use crate::files::write_atomic;
-use crate::protocol::ImageGrid;
+use crate::protocol::SampleGrid;
 
 /// The largest sprite side the Projector accepts.
 pub const MAX_SPRITE_PX: usize = 8192;
@@ -22,8 +22,8 @@ pub struct Embedding<'a> {
     pub dim: usize,
     pub labels: Option<&'a [u32]>,
     pub class_names: &'a [String],
-    /// The points' images, in the same order.
-    pub images: &'a ImageGrid,
+    /// The points' samples, in the same order.
+    pub samples: &'a SampleGrid,
 }
 
 /// What was written, and anything the user should know.
@@ -40,9 +40,9 @@ pub fn write_projector(dir: &Path, e: &Embedding<'_>) -> anyhow::Result<ExportSu
     let n = e.codes.len() / e.dim.max(1);
     anyhow::ensure!(n > 0, "nothing to export: no latent codes");
     anyhow::ensure!(
-        e.images.len() == n,
-        "{} images for {n} codes",
-        e.images.len()
+        e.samples.len() == n,
+        "{} samples for {n} codes",
+        e.samples.len()
     );
     let class = |i: usize| -> (String, String) {
         match e.labels {
@@ -76,7 +76,7 @@ pub fn write_projector(dir: &Path, e: &Embedding<'_>) -> anyhow::Result<ExportSu
     }
     write_atomic(&dir.join("metadata.tsv"), meta.as_bytes())?;
 
-    let (sprite, thumb, side) = sprite_png(e.images)?;
+    let (sprite, thumb, side) = sprite_png(e.samples)?;
     write_atomic(&dir.join("sprite.png"), &sprite)?;
 
     let config = format!(
@@ -140,56 +140,28 @@ fn sprite_layout(n: usize, native_px: usize) -> (usize, usize) {
     (cols, native_px.min(MAX_SPRITE_PX / cols).max(1))
 }
 
-/// A square sprite of all images, row-major, each shrunk (box filter) to fit 8192 px a side.
-/// Returns the PNG, the thumbnail side and the sprite side.
-fn sprite_png(images: &ImageGrid) -> anyhow::Result<(Vec<u8>, usize, usize)> {
-    let shape = images.shape.context("images without a shape")?;
-    let n = images.len();
-    let (cols, thumb) = sprite_layout(n, shape.height.max(shape.width));
+/// A square sprite of all samples, row-major, each drawn by `render` as a thumbnail shrunk
+/// (box filter) to fit 8192 px a side. Returns the PNG, the thumbnail side and the sprite side.
+fn sprite_png(samples: &SampleGrid) -> anyhow::Result<(Vec<u8>, usize, usize)> {
+    let shape = samples.shape.context("samples without a shape")?;
+    let n = samples.len();
+    let (cols, thumb) = sprite_layout(n, render::thumbnail_side(shape));
+    let tiles: Vec<render::Canvas> = (0..n)
+        .map(|i| render::thumbnail(shape, samples.sample(i), thumb))
+        .collect();
+    let mut sprite = render::compose(&tiles, cols, 0).context("nothing to draw")?;
+    // The Projector wants a square sprite; a last short row leaves the rest of it empty.
     let side = cols * thumb;
-    let mut rgb = vec![0u8; side * side * 3];
-    let plane = shape.height * shape.width;
-    for i in 0..n {
-        let img = images.image(i);
-        let (r, c) = (i / cols, i % cols);
-        for ty in 0..thumb {
-            for tx in 0..thumb {
-                // The source rectangle this thumbnail pixel covers.
-                let (y0, y1) = (
-                    ty * shape.height / thumb,
-                    ((ty + 1) * shape.height / thumb).max(ty * shape.height / thumb + 1),
-                );
-                let (x0, x1) = (
-                    tx * shape.width / thumb,
-                    ((tx + 1) * shape.width / thumb).max(tx * shape.width / thumb + 1),
-                );
-                let mut acc = [0.0f32; 3];
-                for y in y0..y1.min(shape.height) {
-                    for x in x0..x1.min(shape.width) {
-                        for (ch, a) in acc.iter_mut().enumerate() {
-                            *a += img[ch.min(shape.channels - 1) * plane + y * shape.width + x];
-                        }
-                    }
-                }
-                let count =
-                    ((y1.min(shape.height) - y0) * (x1.min(shape.width) - x0)).max(1) as f32;
-                let o = ((r * thumb + ty) * side + c * thumb + tx) * 3;
-                for ch in 0..3 {
-                    rgb[o + ch] = ((acc[ch] / count).clamp(0.0, 1.0) * 255.0).round() as u8;
-                }
-            }
-        }
+    if sprite.height < side {
+        let mut square = render::Canvas::filled(side, side, [0, 0, 0]);
+        square.blit(&sprite, 0, 0);
+        sprite = square;
     }
-    let mut out = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(
-            &rgb,
-            side as u32,
-            side as u32,
-            image::ExtendedColorType::Rgb8,
-        )
-        .context("cannot encode the sprite")?;
-    Ok((out, thumb, side))
+    Ok((
+        sprite.png().context("cannot encode the sprite")?,
+        thumb,
+        side,
+    ))
 }
 
 #[cfg(test)]
@@ -208,7 +180,7 @@ mod tests {
         let n = 10;
         // Image i is uniformly i/9 bright, so the sprite order can be checked.
         let pixels: Vec<f32> = (0..n).flat_map(|i| vec![i as f32 / 9.0; 16]).collect();
-        let images = ImageGrid::new(shape, pixels);
+        let images = SampleGrid::new(shape, pixels);
         let codes: Vec<f32> = (0..n * 3).map(|i| (i as f32 * 0.7).sin()).collect();
         let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
         let names = vec!["a".to_string(), "b, c".to_string(), "d".to_string()];
@@ -219,7 +191,7 @@ mod tests {
                 dim: 3,
                 labels: Some(&labels),
                 class_names: &names,
-                images: &images,
+                samples: &images,
             },
         )
         .unwrap();

@@ -15,12 +15,12 @@ pub use stats::{LatentStats, NEAR_ZERO};
 pub const DISPLAY_FIT_POINTS: usize = 2000;
 
 use crate::data::Rng;
-use crate::protocol::{ImageGrid, LatentDecoder};
+use crate::protocol::{LatentDecoder, SampleGrid};
 
 /// Decodes an `n`×`n` grid of codes spanning [-r, r]² in the first two latent dimensions (the
 /// others 0): row-major, the first dimension growing rightwards and the second upwards, as in
 /// the classic VAE manifold figure.
-pub fn manifold_grid(decoder: &dyn LatentDecoder, n: usize, r: f32) -> ImageGrid {
+pub fn manifold_grid(decoder: &dyn LatentDecoder, n: usize, r: f32) -> SampleGrid {
     let dim = decoder.latent_dim();
     let v = if dim > 1 {
         axis(dim, 1)
@@ -43,7 +43,7 @@ pub fn plane_grid(
     (u, ru): (&[f32], f32),
     (v, rv): (&[f32], f32),
     n: usize,
-) -> ImageGrid {
+) -> SampleGrid {
     let dim = decoder.latent_dim();
     let at = |i: usize, r: f32| -r + 2.0 * r * i as f32 / (n - 1).max(1) as f32;
     let mut codes = Vec::with_capacity(n * n * dim);
@@ -86,7 +86,7 @@ pub fn interpolate(a: &[f32], b: &[f32], steps: usize, spherical: bool) -> Vec<f
 }
 
 /// Decodes `count` codes drawn from the prior N(0, I).
-pub fn prior_samples(decoder: &dyn LatentDecoder, count: usize, rng: &mut Rng) -> ImageGrid {
+pub fn prior_samples(decoder: &dyn LatentDecoder, count: usize, rng: &mut Rng) -> SampleGrid {
     let codes: Vec<f32> = (0..count * decoder.latent_dim())
         .map(|_| rng.normal())
         .collect();

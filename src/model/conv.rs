@@ -10,7 +10,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use super::{Basic, Network};
-use crate::data::ImageShape;
+use crate::data::{ImageShape, SampleShape};
 use crate::settings::ModelConfig;
 
 /// The convolutional autoencoder.
@@ -30,7 +30,13 @@ pub struct ConvNet {
 }
 
 impl Network for ConvNet {
-    fn check(config: &ModelConfig, shape: ImageShape) -> Result<(), String> {
+    fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
+        let Some(shape) = shape.image() else {
+            return Err(format!(
+                "the convolutional model takes images; these samples are {}",
+                shape.modality()
+            ));
+        };
         let layers = config.hidden.len() as u32;
         let f = 1usize << layers;
         if layers == 0 {
@@ -47,11 +53,17 @@ impl Network for ConvNet {
 
     fn build(
         config: &ModelConfig,
-        shape: ImageShape,
+        shape: SampleShape,
         code_out: usize,
         code_in: usize,
         device: &Device,
     ) -> Self {
+        // `check` refused non-images; a 1-pixel-high image of the values stands in otherwise.
+        let shape = shape.image().unwrap_or(ImageShape {
+            channels: 1,
+            height: 1,
+            width: shape.len(),
+        });
         let f = 1usize << config.hidden.len();
         let mut channels = vec![shape.channels];
         channels.extend(&config.hidden);
@@ -91,13 +103,14 @@ impl Network for ConvNet {
         }
     }
 
-    fn image_shape(&self) -> ImageShape {
-        self.shape
+    fn sample_shape(&self) -> SampleShape {
+        self.shape.into()
     }
 
-    fn encode(&self, images: Tensor<4>) -> Tensor<2> {
-        let batch = images.dims()[0];
-        let mut x = images;
+    fn encode(&self, samples: Tensor<2>) -> Tensor<2> {
+        let batch = samples.dims()[0];
+        let s = self.shape;
+        let mut x = samples.reshape([batch, s.channels, s.height, s.width]);
         for conv in &self.down {
             x = relu(conv.forward(x));
         }
@@ -105,7 +118,7 @@ impl Network for ConvNet {
         self.to_latent.forward(x.reshape([batch, c * h * w]))
     }
 
-    fn decode(&self, codes: Tensor<2>) -> Tensor<4> {
+    fn decode(&self, codes: Tensor<2>) -> Tensor<2> {
         let batch = codes.dims()[0];
         let [c, h, w] = self.inner;
         let mut x = relu(self.from_latent.forward(codes)).reshape([batch, c, h, w]);
@@ -115,7 +128,7 @@ impl Network for ConvNet {
                 x = relu(x);
             }
         }
-        x
+        x.reshape([batch, self.shape.pixels()])
     }
 }
 
@@ -140,28 +153,28 @@ mod tests {
     fn reference_shapes_and_rgb_and_size_checks() {
         let device = Device::flex();
         let config = crate::settings::ModelKind::Conv.default_model();
-        let mnist = ImageShape {
+        let mnist = SampleShape::Image(crate::data::ImageShape {
             channels: 1,
             height: 28,
             width: 28,
-        };
+        });
         let m = ConvAe::init(&config, mnist, &device);
         // 32·9+32 + 64·32·9+64 + 3136·16+16 + 16·3136+3136 + 64·32·9+32 + 32·9+1
         let params = 320 + 18_496 + 50_192 + 53_312 + 18_464 + 289;
         assert_eq!(m.num_params(), params);
-        let rgb = ImageShape {
+        let rgb = SampleShape::Image(crate::data::ImageShape {
             channels: 3,
             height: 32,
             width: 20,
-        };
+        });
         let m = ConvAe::init(&config, rgb, &device);
-        let out = m.decode(m.encode(Tensor::zeros([2, 3, 32, 20], &device)));
-        assert_eq!(out.dims(), [2, 3, 32, 20]);
-        let odd = ImageShape {
+        let out = m.decode(m.encode(Tensor::zeros([2, 3 * 32 * 20], &device)));
+        assert_eq!(out.dims(), [2, 3 * 32 * 20]);
+        let odd = SampleShape::Image(crate::data::ImageShape {
             channels: 1,
             height: 30,
             width: 28,
-        };
+        });
         assert!(
             ConvAe::check(&config, odd)
                 .unwrap_err()

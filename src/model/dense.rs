@@ -8,7 +8,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use super::{Basic, Network};
-use crate::data::ImageShape;
+use crate::data::SampleShape;
 use crate::settings::ModelConfig;
 
 /// The dense autoencoder.
@@ -21,7 +21,7 @@ pub struct DenseNet {
     /// Code → mirrored hidden layers → pixel logits (no activation on the last).
     decoder: Vec<Linear>,
     #[module(skip)]
-    shape: ImageShape,
+    shape: SampleShape,
 }
 
 /// Applies `layers` with ReLU between them (none after the last).
@@ -45,12 +45,12 @@ fn stack(widths: &[usize], device: &Device) -> Vec<Linear> {
 impl Network for DenseNet {
     fn build(
         config: &ModelConfig,
-        shape: ImageShape,
+        shape: SampleShape,
         code_out: usize,
         code_in: usize,
         device: &Device,
     ) -> Self {
-        let mut widths = vec![shape.pixels()];
+        let mut widths = vec![shape.len()];
         widths.extend(&config.hidden);
         widths.push(code_out);
         let encoder = stack(&widths, device);
@@ -64,19 +64,16 @@ impl Network for DenseNet {
         }
     }
 
-    fn image_shape(&self) -> ImageShape {
+    fn sample_shape(&self) -> SampleShape {
         self.shape
     }
 
-    fn encode(&self, images: Tensor<4>) -> Tensor<2> {
-        let batch = images.dims()[0];
-        mlp(&self.encoder, images.reshape([batch, self.shape.pixels()]))
+    fn encode(&self, samples: Tensor<2>) -> Tensor<2> {
+        mlp(&self.encoder, samples)
     }
 
-    fn decode(&self, codes: Tensor<2>) -> Tensor<4> {
-        let batch = codes.dims()[0];
-        let s = self.shape;
-        mlp(&self.decoder, codes).reshape([batch, s.channels, s.height, s.width])
+    fn decode(&self, codes: Tensor<2>) -> Tensor<2> {
+        mlp(&self.decoder, codes)
     }
 }
 
@@ -98,11 +95,11 @@ mod tests {
 
     #[test]
     fn default_is_the_reference_architecture() {
-        let shape = ImageShape {
+        let shape = SampleShape::Image(crate::data::ImageShape {
             channels: 1,
             height: 28,
             width: 28,
-        };
+        });
         let m = DenseAe::init(&ModelConfig::default(), shape, &Device::flex());
         // 784·512+512 + 512·128+128 + 128·32+32, and the mirror.
         let enc = 784 * 512 + 512 + 512 * 128 + 128 + 128 * 32 + 32;

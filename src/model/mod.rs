@@ -16,8 +16,8 @@ use burn::module::{Module, ModuleDisplay};
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::data::ImageShape;
-use crate::protocol::{ImageGrid, LatentDecoder};
+use crate::data::{SampleShape, ValueRange};
+use crate::protocol::{LatentDecoder, SampleGrid};
 use crate::settings::{LossKind, LossParams, ModelConfig};
 
 pub use conv::{ConvAe, ConvNet};
@@ -36,10 +36,12 @@ pub struct LossTerms {
 
 /// An encoder/decoder pair of some shape (dense, convolutional) that autoencoder kinds are
 /// built on. The encoder ends in `code_out` linear units, the decoder starts from `code_in`.
+/// Samples cross this boundary flat, `[batch, values]`; a network that needs their structure
+/// (an image's planes, a series' steps) reshapes them by its [`SampleShape`].
 pub trait Network: Module + ModuleDisplay + 'static {
     fn build(
         config: &ModelConfig,
-        shape: ImageShape,
+        shape: SampleShape,
         code_out: usize,
         code_in: usize,
         device: &Device,
@@ -47,21 +49,21 @@ pub trait Network: Module + ModuleDisplay + 'static {
     where
         Self: Sized;
 
-    /// Why this network cannot take images of `shape`, if it cannot.
-    fn check(_config: &ModelConfig, _shape: ImageShape) -> Result<(), String>
+    /// Why this network cannot take samples of `shape`, if it cannot.
+    fn check(_config: &ModelConfig, _shape: SampleShape) -> Result<(), String>
     where
         Self: Sized,
     {
         Ok(())
     }
 
-    fn image_shape(&self) -> ImageShape;
+    fn sample_shape(&self) -> SampleShape;
 
-    /// `[batch, C, H, W]` → `[batch, code_out]`.
-    fn encode(&self, images: Tensor<4>) -> Tensor<2>;
+    /// `[batch, values]` → `[batch, code_out]`.
+    fn encode(&self, samples: Tensor<2>) -> Tensor<2>;
 
-    /// `[batch, code_in]` → logits `[batch, C, H, W]`.
-    fn decode(&self, codes: Tensor<2>) -> Tensor<4>;
+    /// `[batch, code_in]` → raw outputs `[batch, values]`.
+    fn decode(&self, codes: Tensor<2>) -> Tensor<2>;
 }
 
 /// A plain autoencoder on a network: the code is the latent, the loss is reconstruction only.
@@ -73,14 +75,14 @@ pub struct Basic<N: Network> {
 }
 
 impl<N: Network> Autoencoder for Basic<N> {
-    fn init(config: &ModelConfig, shape: ImageShape, device: &Device) -> Self {
+    fn init(config: &ModelConfig, shape: SampleShape, device: &Device) -> Self {
         Self {
             net: N::build(config, shape, config.latent, config.latent, device),
             latent: config.latent,
         }
     }
 
-    fn check(config: &ModelConfig, shape: ImageShape) -> Result<(), String> {
+    fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
         N::check(config, shape)
     }
 
@@ -88,29 +90,30 @@ impl<N: Network> Autoencoder for Basic<N> {
         self.latent
     }
 
-    fn image_shape(&self) -> ImageShape {
-        self.net.image_shape()
+    fn sample_shape(&self) -> SampleShape {
+        self.net.sample_shape()
     }
 
-    fn encode(&self, images: Tensor<4>) -> Tensor<2> {
-        self.net.encode(images)
+    fn encode(&self, samples: Tensor<2>) -> Tensor<2> {
+        self.net.encode(samples)
     }
 
-    fn decode(&self, codes: Tensor<2>) -> Tensor<4> {
+    fn decode(&self, codes: Tensor<2>) -> Tensor<2> {
         self.net.decode(codes)
     }
 }
 
-/// What every autoencoder kind provides. Images are `[batch, C, H, W]` in [0, 1]; the decoder
-/// returns logits of the same shape (apply a sigmoid for pixels).
+/// What every autoencoder kind provides. Samples are flat, `[batch, values]`; the decoder
+/// returns raw outputs of the same shape, which [`output`] maps to values by the sample's
+/// [`ValueRange`] (a sigmoid for images).
 pub trait Autoencoder: Module + 'static {
-    /// A freshly initialised model for images of `shape`.
-    fn init(config: &ModelConfig, shape: ImageShape, device: &Device) -> Self
+    /// A freshly initialised model for samples of `shape`.
+    fn init(config: &ModelConfig, shape: SampleShape, device: &Device) -> Self
     where
         Self: Sized;
 
-    /// Why this model cannot take images of `shape`, if it cannot.
-    fn check(_config: &ModelConfig, _shape: ImageShape) -> Result<(), String>
+    /// Why this model cannot take samples of `shape`, if it cannot.
+    fn check(_config: &ModelConfig, _shape: SampleShape) -> Result<(), String>
     where
         Self: Sized,
     {
@@ -119,13 +122,13 @@ pub trait Autoencoder: Module + 'static {
 
     fn latent_dim(&self) -> usize;
 
-    fn image_shape(&self) -> ImageShape;
+    fn sample_shape(&self) -> SampleShape;
 
-    /// `[batch, C, H, W]` → `[batch, latent]` (the mean code, for stochastic kinds).
-    fn encode(&self, images: Tensor<4>) -> Tensor<2>;
+    /// `[batch, values]` → `[batch, latent]` (the mean code, for stochastic kinds).
+    fn encode(&self, samples: Tensor<2>) -> Tensor<2>;
 
-    /// `[batch, latent]` → logits `[batch, C, H, W]`.
-    fn decode(&self, codes: Tensor<2>) -> Tensor<4>;
+    /// `[batch, latent]` → raw outputs `[batch, values]`.
+    fn decode(&self, codes: Tensor<2>) -> Tensor<2>;
 
     /// Names of the loss terms, as plotted and written to `metrics.csv`.
     fn term_names(&self) -> Vec<String> {
@@ -133,9 +136,10 @@ pub trait Autoencoder: Module + 'static {
     }
 
     /// The training loss for (possibly corrupted) `input` against the clean `target`.
-    fn loss(&self, input: Tensor<4>, target: Tensor<4>, params: &LossParams) -> LossTerms {
+    fn loss(&self, input: Tensor<2>, target: Tensor<2>, params: &LossParams) -> LossTerms {
         let logits = self.decode(self.encode(input));
-        let recon = reconstruction_loss(logits, target, params.recon);
+        let range = self.sample_shape().value_range();
+        let recon = reconstruction_loss(logits, target, params.recon, range);
         LossTerms {
             total: recon.clone(),
             terms: vec![recon],
@@ -145,7 +149,7 @@ pub trait Autoencoder: Module + 'static {
 
 /// A human-readable architecture, e.g. "dense 1x28x28, hidden 512-128, latent 32". Two checkpoints load
 /// into each other exactly when these strings are equal.
-pub fn architecture(config: &ModelConfig, shape: ImageShape) -> String {
+pub fn architecture(config: &ModelConfig, shape: SampleShape) -> String {
     let hidden: Vec<String> = config.hidden.iter().map(|w| w.to_string()).collect();
     let kind = match config.kind {
         k if k.has_base() => format!("{} ({})", k.name(), config.base.label()),
@@ -210,16 +214,27 @@ macro_rules! with_model_type {
     }};
 }
 
-/// Mean reconstruction loss of `logits` against `target`, both `[batch, ...]`.
+/// A model's raw outputs as sample values: a sigmoid for values in [0, 1], as they are for
+/// real values.
+pub fn output<const D: usize>(raw: Tensor<D>, range: ValueRange) -> Tensor<D> {
+    match range {
+        ValueRange::Unit => sigmoid(raw),
+        ValueRange::Real => raw,
+    }
+}
+
+/// Mean reconstruction loss of the raw outputs `logits` against `target`, both `[batch, ...]`.
+/// Real-valued samples are compared by MSE whatever `kind` says (settings refuse BCE for them).
 pub fn reconstruction_loss<const D: usize>(
     logits: Tensor<D>,
     target: Tensor<D>,
     kind: LossKind,
+    range: ValueRange,
 ) -> Tensor<1> {
-    if fused::applies(&logits, &target) {
-        fused::loss(logits, target, kind)
-    } else {
-        tensor_loss(logits, target, kind)
+    match range {
+        ValueRange::Real => (logits - target).square().mean(),
+        ValueRange::Unit if fused::applies(&logits, &target) => fused::loss(logits, target, kind),
+        ValueRange::Unit => tensor_loss(logits, target, kind),
     }
 }
 
@@ -242,13 +257,11 @@ pub fn bce_with_logits<const D: usize>(logits: Tensor<D>, target: Tensor<D>) -> 
     (relu(logits.clone()) - logits * target + softplus_neg_abs).mean()
 }
 
-/// Uploads host images (`[n, C, H, W]`, row-major) as a tensor.
-pub fn images_tensor(pixels: Vec<f32>, shape: ImageShape, device: &Device) -> Tensor<4> {
-    let n = pixels.len() / shape.pixels().max(1);
-    Tensor::from_data(
-        TensorData::new(pixels, [n, shape.channels, shape.height, shape.width]),
-        device,
-    )
+/// Uploads host samples (`[n, ...shape]`, row-major) as a flat `[n, values]` tensor.
+pub fn samples_tensor(values: Vec<f32>, shape: SampleShape, device: &Device) -> Tensor<2> {
+    let len = shape.len().max(1);
+    let n = values.len() / len;
+    Tensor::from_data(TensorData::new(values, [n, len]), device)
 }
 
 /// Reads a float tensor back to the host.
@@ -262,7 +275,7 @@ pub struct CpuDecoder<M> {
     model: Mutex<M>,
     device: Device,
     latent_dim: usize,
-    shape: ImageShape,
+    shape: SampleShape,
 }
 
 impl<M: Autoencoder> CpuDecoder<M> {
@@ -272,7 +285,7 @@ impl<M: Autoencoder> CpuDecoder<M> {
         let copy = model.valid().to_device(&device);
         Self {
             latent_dim: copy.latent_dim(),
-            shape: copy.image_shape(),
+            shape: copy.sample_shape(),
             model: Mutex::new(copy),
             device,
         }
@@ -284,14 +297,14 @@ impl<M: Autoencoder> LatentDecoder for CpuDecoder<M> {
         self.latent_dim
     }
 
-    fn image_shape(&self) -> ImageShape {
+    fn sample_shape(&self) -> SampleShape {
         self.shape
     }
 
-    fn decode(&self, codes: &[f32]) -> ImageGrid {
+    fn decode(&self, codes: &[f32]) -> SampleGrid {
         let n = codes.len() / self.latent_dim.max(1);
         if n == 0 {
-            return ImageGrid::new(self.shape, Vec::new());
+            return SampleGrid::new(self.shape, Vec::new());
         }
         let z = Tensor::<2>::from_data(
             TensorData::new(codes[..n * self.latent_dim].to_vec(), [n, self.latent_dim]),
@@ -299,8 +312,8 @@ impl<M: Autoencoder> LatentDecoder for CpuDecoder<M> {
         );
         // A poisoned lock only means another decode panicked; the weights are still intact.
         let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
-        let pixels = to_vec(sigmoid(model.decode(z)));
-        ImageGrid::new(self.shape, pixels)
+        let values = to_vec(output(model.decode(z), self.shape.value_range()));
+        SampleGrid::new(self.shape, values)
     }
 }
 
@@ -335,14 +348,21 @@ mod tests {
     }
 
     #[test]
-    fn mse_is_on_sigmoid_outputs() {
+    fn mse_is_on_sigmoid_outputs_for_images_and_raw_outputs_for_series() {
         let device = Device::flex();
-        let got = to_vec(reconstruction_loss(
-            Tensor::<1>::from_floats([0.0f32, 0.0], &device),
-            Tensor::<1>::from_floats([0.5f32, 1.0], &device),
-            LossKind::Mse,
-        ))[0];
+        let loss = |range| {
+            to_vec(reconstruction_loss(
+                Tensor::<1>::from_floats([0.0f32, 0.0], &device),
+                Tensor::<1>::from_floats([0.5f32, 1.0], &device),
+                LossKind::Mse,
+                range,
+            ))[0]
+        };
+        let got = loss(ValueRange::Unit);
         assert!((got - 0.125).abs() < 1e-6, "{got}");
+        // Real-valued samples compare the raw outputs.
+        let got = loss(ValueRange::Real);
+        assert!((got - 0.625).abs() < 1e-6, "{got}");
     }
 }
 
@@ -377,11 +397,11 @@ pub(crate) mod tests_support {
     }
 
     pub fn check_kind<M: Autoencoder>(config: &ModelConfig) {
-        let shape = ImageShape {
+        let shape = SampleShape::Image(crate::data::ImageShape {
             channels: 1,
             height: 8,
             width: 8,
-        };
+        });
         let device = Device::flex().autodiff();
         let mut model = M::init(config, shape, &device);
         let mut rng = Rng::new(5);
@@ -395,11 +415,11 @@ pub(crate) mod tests_support {
                 })
             })
             .collect();
-        let x = images_tensor(pixels, shape, &device);
+        let x = samples_tensor(pixels, shape, &device);
 
         assert_eq!(model.encode(x.clone()).dims(), [8, config.latent]);
         let z = Tensor::<2>::zeros([3, config.latent], &device);
-        assert_eq!(model.decode(z).dims(), [3, 1, 8, 8]);
+        assert_eq!(model.decode(z).dims(), [3, 64]);
 
         let params = LossParams {
             recon: LossKind::Bce,

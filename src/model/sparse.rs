@@ -10,7 +10,7 @@ use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
 
 use super::{Autoencoder, LossTerms, Network, reconstruction_loss};
-use crate::data::ImageShape;
+use crate::data::SampleShape;
 use crate::settings::{LossParams, ModelConfig, SparsityKind};
 
 #[derive(Module, Debug)]
@@ -23,7 +23,7 @@ pub struct SparseAe<N: Network> {
 }
 
 impl<N: Network> Autoencoder for SparseAe<N> {
-    fn init(config: &ModelConfig, shape: ImageShape, device: &Device) -> Self {
+    fn init(config: &ModelConfig, shape: SampleShape, device: &Device) -> Self {
         Self {
             net: N::build(config, shape, config.latent, config.latent, device),
             latent: config.latent,
@@ -31,7 +31,7 @@ impl<N: Network> Autoencoder for SparseAe<N> {
         }
     }
 
-    fn check(config: &ModelConfig, shape: ImageShape) -> Result<(), String> {
+    fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
         N::check(config, shape)
     }
 
@@ -39,11 +39,11 @@ impl<N: Network> Autoencoder for SparseAe<N> {
         self.latent
     }
 
-    fn image_shape(&self) -> ImageShape {
-        self.net.image_shape()
+    fn sample_shape(&self) -> SampleShape {
+        self.net.sample_shape()
     }
 
-    fn encode(&self, images: Tensor<4>) -> Tensor<2> {
+    fn encode(&self, images: Tensor<2>) -> Tensor<2> {
         let z = self.net.encode(images);
         match self.penalty {
             SparsityKind::L1 => relu(z),
@@ -51,7 +51,7 @@ impl<N: Network> Autoencoder for SparseAe<N> {
         }
     }
 
-    fn decode(&self, codes: Tensor<2>) -> Tensor<4> {
+    fn decode(&self, codes: Tensor<2>) -> Tensor<2> {
         self.net.decode(codes)
     }
 
@@ -59,9 +59,10 @@ impl<N: Network> Autoencoder for SparseAe<N> {
         vec!["reconstruction".into(), "sparsity".into()]
     }
 
-    fn loss(&self, input: Tensor<4>, target: Tensor<4>, params: &LossParams) -> LossTerms {
+    fn loss(&self, input: Tensor<2>, target: Tensor<2>, params: &LossParams) -> LossTerms {
         let z = self.encode(input);
-        let recon = reconstruction_loss(self.decode(z.clone()), target, params.recon);
+        let range = self.sample_shape().value_range();
+        let recon = reconstruction_loss(self.decode(z.clone()), target, params.recon, range);
         let penalty = match self.penalty {
             SparsityKind::L1 => z.mean(),
             SparsityKind::Kl => {
@@ -107,11 +108,11 @@ mod tests {
     #[test]
     fn kl_penalty_is_zero_at_the_target_activation() {
         let device = Device::flex();
-        let shape = ImageShape {
+        let shape = SampleShape::Image(crate::data::ImageShape {
             channels: 1,
             height: 2,
             width: 2,
-        };
+        });
         let config = ModelConfig {
             hidden: vec![4],
             latent: 1,
@@ -120,14 +121,14 @@ mod tests {
         };
         let m = SparseAe::<DenseNet>::init(&config, shape, &device);
         // Whatever the code is, ρ = its mean activation gives zero, and another ρ more.
-        let z = m.encode(Tensor::<4>::ones([1, 1, 2, 2], &device));
+        let z = m.encode(Tensor::<2>::ones([1, 4], &device));
         let rho = crate::model::to_vec(z.clone())[0];
         let params = LossParams {
             sparsity_target: rho,
             sparsity_weight: 1.0,
             ..LossParams::default()
         };
-        let x = Tensor::<4>::ones([1, 1, 2, 2], &device);
+        let x = Tensor::<2>::ones([1, 4], &device);
         let p = crate::model::to_vec(m.loss(x.clone(), x.clone(), &params).terms[1].clone())[0];
         assert!(p.abs() < 1e-4, "{p}");
         let off = LossParams {

@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 
 use super::{Autoencoder, LossTerms, Network, reconstruction_loss};
-use crate::data::ImageShape;
+use crate::data::SampleShape;
 use crate::settings::{LossParams, ModelConfig};
 
 #[derive(Module, Debug)]
@@ -21,7 +21,7 @@ pub struct VaeAe<N: Network> {
 
 impl<N: Network> VaeAe<N> {
     /// μ and log σ², `[batch, latent]` each.
-    fn moments(&self, images: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+    fn moments(&self, images: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let h = self.net.encode(images);
         let mu = h.clone().narrow(1, 0, self.latent);
         // Clamped so that exp() stays finite in a bad step; far outside any useful range.
@@ -31,14 +31,14 @@ impl<N: Network> VaeAe<N> {
 }
 
 impl<N: Network> Autoencoder for VaeAe<N> {
-    fn init(config: &ModelConfig, shape: ImageShape, device: &Device) -> Self {
+    fn init(config: &ModelConfig, shape: SampleShape, device: &Device) -> Self {
         Self {
             net: N::build(config, shape, 2 * config.latent, config.latent, device),
             latent: config.latent,
         }
     }
 
-    fn check(config: &ModelConfig, shape: ImageShape) -> Result<(), String> {
+    fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
         N::check(config, shape)
     }
 
@@ -46,15 +46,15 @@ impl<N: Network> Autoencoder for VaeAe<N> {
         self.latent
     }
 
-    fn image_shape(&self) -> ImageShape {
-        self.net.image_shape()
+    fn sample_shape(&self) -> SampleShape {
+        self.net.sample_shape()
     }
 
-    fn encode(&self, images: Tensor<4>) -> Tensor<2> {
+    fn encode(&self, images: Tensor<2>) -> Tensor<2> {
         self.moments(images).0
     }
 
-    fn decode(&self, codes: Tensor<2>) -> Tensor<4> {
+    fn decode(&self, codes: Tensor<2>) -> Tensor<2> {
         self.net.decode(codes)
     }
 
@@ -62,7 +62,7 @@ impl<N: Network> Autoencoder for VaeAe<N> {
         vec!["reconstruction".into(), "KL".into()]
     }
 
-    fn loss(&self, input: Tensor<4>, target: Tensor<4>, params: &LossParams) -> LossTerms {
+    fn loss(&self, input: Tensor<2>, target: Tensor<2>, params: &LossParams) -> LossTerms {
         let (mu, logvar) = self.moments(input);
         let [batch, latent] = mu.dims();
         let eps = Tensor::<2>::random(
@@ -72,9 +72,10 @@ impl<N: Network> Autoencoder for VaeAe<N> {
         );
         let z = mu.clone() + logvar.clone().mul_scalar(0.5).exp() * eps;
         let logits = self.net.decode(z);
-        // Per sample: summed over pixels (the mean over elements times the pixel count).
-        let pixels = self.image_shape().pixels() as f32;
-        let recon = reconstruction_loss(logits, target, params.recon).mul_scalar(pixels);
+        // Per sample: summed over values (the mean over elements times the value count).
+        let shape = self.sample_shape();
+        let recon = reconstruction_loss(logits, target, params.recon, shape.value_range())
+            .mul_scalar(shape.len() as f32);
         let kl = (logvar.clone().add_scalar(1.0) - mu.square() - logvar.exp())
             .sum()
             .mul_scalar(-0.5 / batch as f32);
@@ -105,18 +106,18 @@ mod tests {
     #[test]
     fn kl_is_zero_at_the_prior_and_positive_elsewhere() {
         let device = Device::flex();
-        let shape = ImageShape {
+        let shape = SampleShape::Image(crate::data::ImageShape {
             channels: 1,
             height: 4,
             width: 4,
-        };
+        });
         let config = ModelConfig {
             hidden: vec![8],
             latent: 3,
             ..ModelKind::Vae.default_model()
         };
         let m = VaeAe::<DenseNet>::init(&config, shape, &device);
-        let x = Tensor::<4>::ones([5, 1, 4, 4], &device).mul_scalar(0.5);
+        let x = Tensor::<2>::ones([5, 16], &device).mul_scalar(0.5);
         let terms = m.loss(x.clone(), x, &LossParams::default());
         let kl = to_vec(terms.terms[1].clone())[0];
         assert!(kl.is_finite() && kl >= 0.0, "{kl}");

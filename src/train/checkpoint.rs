@@ -10,7 +10,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 
-use crate::data::ImageShape;
+use crate::data::SampleShape;
 use crate::files::write_atomic;
 use crate::model::{Autoencoder, architecture};
 use crate::settings::TrainConfig;
@@ -24,7 +24,9 @@ const OPTIM_FILE: &str = "optimizer.bpk";
 pub struct CheckpointMeta {
     /// From [`architecture`]; must match for the weights to load.
     pub architecture: String,
-    pub image_shape: ImageShape,
+    /// What one sample is; checkpoints from before series existed call it `image_shape`.
+    #[serde(alias = "image_shape")]
+    pub sample_shape: SampleShape,
     pub config: TrainConfig,
     /// Steps completed.
     pub step: u64,
@@ -128,13 +130,13 @@ pub fn load_for_inference<M: Autoencoder>(
     device: &Device,
 ) -> anyhow::Result<(M, CheckpointMeta)> {
     let (dir, meta) = read_meta(dir)?;
-    let model = M::init(&meta.config.model, meta.image_shape, device);
-    let arch = architecture(&meta.config.model, meta.image_shape);
+    let model = M::init(&meta.config.model, meta.sample_shape, device);
+    let arch = architecture(&meta.config.model, meta.sample_shape);
     let model = load_model(&dir, &meta, model, &arch)?;
     Ok((model, meta))
 }
 
-/// Encodes every image of `data` with the model saved in `dir` (any kind), on `device`.
+/// Encodes every sample of `data` with the model saved in `dir` (any kind), on `device`.
 pub fn encode_dataset(
     dir: &Path,
     data: &crate::data::Dataset,
@@ -142,18 +144,18 @@ pub fn encode_dataset(
 ) -> anyhow::Result<crate::protocol::LatentCloud> {
     let (_, meta) = read_meta(dir)?;
     anyhow::ensure!(
-        meta.image_shape == data.shape,
-        "the checkpoint takes {} images but the data has {}",
-        meta.image_shape,
+        meta.sample_shape == data.shape,
+        "the checkpoint takes samples of {} but the data has {}",
+        meta.sample_shape,
         data.shape
     );
     crate::with_model_type!(meta.config.model, M => {
         let (model, _) = load_for_inference::<M>(dir, device)?;
-        let px = data.shape.pixels();
+        let px = data.shape.len();
         let mut codes = Vec::with_capacity(data.len() * model.latent_dim());
         for start in (0..data.len()).step_by(500) {
             let end = (start + 500).min(data.len());
-            let x = crate::model::images_tensor(data.images[start * px..end * px].to_vec(), data.shape, device);
+            let x = crate::model::samples_tensor(data.values[start * px..end * px].to_vec(), data.shape, device);
             codes.extend(crate::model::to_vec(model.encode(x)));
         }
         Ok(crate::protocol::LatentCloud::new(

@@ -17,13 +17,12 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{DataSplit, Dataset, Noise, Rng, epoch_batches};
-use crate::model::{Autoencoder, CpuDecoder, architecture, images_tensor, to_vec};
+use crate::model::{Autoencoder, CpuDecoder, architecture, output, samples_tensor, to_vec};
 use crate::protocol::{
-    Command, EvalReport, Event, ImageGrid, LatentCloud, RunEnd, RunInfo, Snapshot, StartRequest,
+    Command, EvalReport, Event, LatentCloud, RunEnd, RunInfo, SampleGrid, Snapshot, StartRequest,
     StepBatch, StepLoss,
 };
 use crate::settings::{LossParams, ModelKind, TrainConfig};
@@ -110,7 +109,7 @@ fn run_here(
 /// Test data prepared once as device tensors, in chunks.
 struct EvalSet {
     /// (model input, clean target) per chunk; the input is a fixed noisy copy when noise is on.
-    chunks: Vec<(Tensor<4>, Tensor<4>)>,
+    chunks: Vec<(Tensor<2>, Tensor<2>)>,
     count: usize,
 }
 
@@ -119,19 +118,19 @@ const EVAL_CHUNK: usize = 500;
 impl EvalSet {
     fn new(test: &Dataset, noise: Noise, seed: u64, device: &Device) -> Self {
         let n = test.len();
-        let px = test.shape.pixels();
-        let mut noisy = test.images.clone();
+        let px = test.shape.len();
+        let mut noisy = test.values.clone();
         noise.apply(&mut noisy, &mut Rng::new(seed ^ 0x7E57));
         let chunks = (0..n)
             .step_by(EVAL_CHUNK)
             .map(|start| {
                 let end = (start + EVAL_CHUNK).min(n);
-                let clean = test.images[start * px..end * px].to_vec();
-                let target = images_tensor(clean, test.shape, device);
+                let clean = test.values[start * px..end * px].to_vec();
+                let target = samples_tensor(clean, test.shape, device);
                 let input = if noise.is_identity() {
                     target.clone()
                 } else {
-                    images_tensor(noisy[start * px..end * px].to_vec(), test.shape, device)
+                    samples_tensor(noisy[start * px..end * px].to_vec(), test.shape, device)
                 };
                 (input, target)
             })
@@ -263,7 +262,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             dataset: data.name.clone(),
             architecture: arch,
             model: t.config.model.clone(),
-            image_shape: shape,
+            sample_shape: shape,
             latent_dim: model.latent_dim(),
             term_names: t.term_names.clone(),
             class_names: data.train.class_names.clone(),
@@ -272,7 +271,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             total_steps: t.total_steps,
             train_len: data.train.len(),
             test_len: data.test.len(),
-            test_images: Arc::new(ImageGrid::new(shape, data.test.images.clone())),
+            test_samples: Arc::new(SampleGrid::new(shape, data.test.values.clone())),
             test_labels: data.test.labels.clone().map(Arc::new),
         }));
         t.send_snapshot(&model, sink);
@@ -476,16 +475,16 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let shape = train.shape;
         self.batch_clean.clear();
         for &i in indices {
-            self.batch_clean.extend_from_slice(train.image(i));
+            self.batch_clean.extend_from_slice(train.sample(i));
         }
-        let target = images_tensor(self.batch_clean.clone(), shape, &self.train_device);
+        let target = samples_tensor(self.batch_clean.clone(), shape, &self.train_device);
         let noise = self.train_noise();
         let input = if noise.is_identity() {
             target.clone()
         } else {
             self.batch_noisy.clone_from(&self.batch_clean);
             noise.apply(&mut self.batch_noisy, &mut self.noise_rng);
-            images_tensor(self.batch_noisy.clone(), shape, &self.train_device)
+            samples_tensor(self.batch_noisy.clone(), shape, &self.train_device)
         };
         let terms = model.loss(input, target, &self.loss_params());
         let mut parts = vec![terms.total.clone().detach()];
@@ -558,11 +557,12 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let mut sq_sum = 0.0f64;
         let mut input_sq_sum = 0.0f64;
         let noisy = !self.train_noise().is_identity();
+        let range = self.data.test.shape.value_range();
         let mut terms = vec![0.0f64; self.term_names.len()];
         for (input, target) in &self.eval.chunks {
             let n = target.dims()[0] as f64;
             let logits = valid.decode(valid.encode(input.clone()));
-            sq_sum += to_vec((sigmoid(logits) - target.clone()).square().sum())[0] as f64;
+            sq_sum += to_vec((output(logits, range) - target.clone()).square().sum())[0] as f64;
             if noisy {
                 input_sq_sum += to_vec((input.clone() - target.clone()).square().sum())[0] as f64;
             }
@@ -573,7 +573,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             }
         }
         let count = self.eval.count as f64;
-        let values = count * self.data.test.shape.pixels() as f64;
+        let values = count * self.data.test.shape.len() as f64;
         let test_mse = (sq_sum / values) as f32;
         self.last_test_mse = Some(test_mse);
         self.cadence.evaluated(self.step);
@@ -599,7 +599,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let valid = model.valid();
         let test = &self.data.test;
         let shape = test.shape;
-        let px = shape.pixels();
+        let px = shape.len();
         let points = self.config.max_latent_points.min(test.len());
         let t0 = Instant::now();
         let mut codes = Vec::with_capacity(points * model.latent_dim());
@@ -614,7 +614,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let encode_secs = t0.elapsed().as_secs_f64();
         // The examples as the model sees them (corrupted when noise is on), and their outputs.
         let k = self.examples.len();
-        let inputs: Vec<f32> = test.images[..k * px].to_vec();
+        let inputs: Vec<f32> = test.values[..k * px].to_vec();
         let mut noisy = inputs.clone();
         self.config
             .noise
@@ -624,19 +624,17 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         } else {
             &noisy
         };
-        let recon = to_vec(sigmoid(valid.decode(valid.encode(images_tensor(
-            seen.clone(),
-            shape,
-            &self.eval_device,
-        )))));
+        let raw =
+            valid.decode(valid.encode(samples_tensor(seen.clone(), shape, &self.eval_device)));
+        let recon = to_vec(output(raw, shape.value_range()));
         Snapshot {
             step: self.step,
             epoch: self.epoch(),
             example_indices: self.examples.clone(),
             example_labels: test.labels.as_ref().map(|l| l[..k].to_vec()),
-            inputs: ImageGrid::new(shape, inputs),
-            noisy: ImageGrid::new(shape, noisy),
-            reconstructions: ImageGrid::new(shape, recon),
+            inputs: SampleGrid::new(shape, inputs),
+            noisy: SampleGrid::new(shape, noisy),
+            reconstructions: SampleGrid::new(shape, recon),
             latents: LatentCloud::new(
                 model.latent_dim(),
                 codes,
@@ -652,7 +650,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
     fn meta(&self, step: u64) -> CheckpointMeta {
         CheckpointMeta {
             architecture: self.architecture.clone(),
-            image_shape: self.data.train.shape,
+            sample_shape: self.data.train.shape,
             config: TrainConfig {
                 lr: self.lr,
                 beta: self.beta,

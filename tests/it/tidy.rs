@@ -42,6 +42,7 @@ fn engine_never_imports_egui_and_ui_never_imports_burn() {
         "protocol",
         "latent",
         "jobs",
+        "render",
         "app/run_model",
     ] {
         for (path, text) in files_under(sub) {
@@ -54,9 +55,32 @@ fn engine_never_imports_egui_and_ui_never_imports_burn() {
             }
         }
     }
-    for sub in ["app", "data", "settings", "protocol", "latent", "jobs"] {
+    for sub in [
+        "app", "data", "settings", "protocol", "latent", "jobs", "render",
+    ] {
         for (path, text) in files_under(sub) {
             assert!(!text.contains("burn::"), "{path} imports burn");
+        }
+    }
+}
+
+#[test]
+fn panels_render_samples_without_knowing_their_modality() {
+    // What a sample looks like is `render`'s business: a panel that matched on the modality
+    // would be the start of a parallel copy of the panels per modality.
+    for (path, text) in files_under("app") {
+        for probe in [
+            "SampleShape::Image",
+            "SampleShape::Series",
+            ".image()",
+            ".series()",
+            "ImageShape",
+        ] {
+            let allowed = path.ends_with("run_model.rs") && probe == "ImageShape";
+            assert!(
+                allowed || !text.contains(probe),
+                "{path} uses {probe}: render samples through crate::render"
+            );
         }
     }
 }

@@ -79,7 +79,7 @@ fn test_mses(events: &[Event]) -> Vec<f32> {
 }
 
 #[test]
-fn dense_learns_a_small_subset_and_beats_the_mean_image() {
+fn dense_learns_a_small_subset_and_beats_the_mean_sample() {
     let data = small_mnist(640, 200);
     let events = run_sync(&request(small_config(25)), &data, &Autosave::default());
     let losses = step_losses(&events);
@@ -88,14 +88,14 @@ fn dense_learns_a_small_subset_and_beats_the_mean_image() {
     let last: f32 = losses[losses.len() - 5..].iter().map(|l| l.1).sum::<f32>() / 5.0;
     assert!(last < first * 0.5, "loss fell from {first} to {last}");
 
-    let mean = data.test.mean_image();
+    let mean = data.test.mean_sample();
     let mean_mse = data
         .test
-        .images
+        .values
         .chunks(784)
         .flat_map(|img| img.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)))
         .sum::<f32>()
-        / data.test.images.len() as f32;
+        / data.test.values.len() as f32;
     let final_mse = *test_mses(&events).last().unwrap();
     assert!(
         final_mse < mean_mse * 0.8,
@@ -134,7 +134,7 @@ fn checkpoint_round_trip_gives_identical_decodes_and_resume_continues() {
     let loaded = latentlab::model::CpuDecoder::new(&model);
     let z: Vec<f32> = (0..32).map(|i| (i as f32 * 0.37).sin()).collect();
     use latentlab::protocol::LatentDecoder;
-    assert_eq!(loaded.decode(&z).pixels, snapshot.decoder.decode(&z).pixels);
+    assert_eq!(loaded.decode(&z).values, snapshot.decoder.decode(&z).values);
 
     // Resume to 5 epochs: the step count continues and so does the loss.
     let resumed = run_sync(
@@ -220,7 +220,7 @@ fn diverging_run_fails_naming_the_step_and_keeps_finite_weights() {
         })
         .unwrap();
     let out = snapshot.decoder.decode(&[0.5; 16]);
-    assert!(out.pixels.iter().all(|v| v.is_finite()));
+    assert!(out.values.iter().all(|v| v.is_finite()));
     // So do the saved ones.
     let (model, meta) =
         checkpoint::load_for_inference::<DenseAe>(&dir, &burn::tensor::Device::flex()).unwrap();
@@ -229,7 +229,7 @@ fn diverging_run_fails_naming_the_step_and_keeps_finite_weights() {
         &latentlab::model::CpuDecoder::new(&model),
         &[0.5; 16],
     );
-    assert!(out.pixels.iter().all(|v| v.is_finite()));
+    assert!(out.values.iter().all(|v| v.is_finite()));
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -406,7 +406,7 @@ fn denoising_model_trains_on_noise_and_beats_its_noisy_input() {
             _ => None,
         })
         .unwrap();
-    assert_ne!(snap.noisy.pixels, snap.inputs.pixels);
+    assert_ne!(snap.noisy.values, snap.inputs.values);
 }
 
 #[test]
@@ -431,7 +431,7 @@ fn other_kinds_only_show_the_noise() {
         })
         .unwrap();
     assert_ne!(
-        snap.noisy.pixels, snap.inputs.pixels,
+        snap.noisy.values, snap.inputs.values,
         "the corruption is still shown"
     );
 }

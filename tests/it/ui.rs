@@ -105,7 +105,7 @@ fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
     );
 
     // Dragging a slider changes the decoded image.
-    let before = h.state().decoded_image().unwrap().pixels.clone();
+    let before = h.state().decoded_sample().unwrap().values.clone();
     let r = h
         .get_by_role_and_label(egui::accesskit::Role::Slider, "z0")
         .rect();
@@ -116,7 +116,7 @@ fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
     );
     h.step();
     assert_ne!(h.state().slider_values()[0], picked_code[0], "slider moved");
-    let after = &h.state().decoded_image().unwrap().pixels;
+    let after = &h.state().decoded_sample().unwrap().values;
     let change: f32 = before.iter().zip(after).map(|(a, b)| (a - b).abs()).sum();
     assert!(change > 0.1, "decoded image changed by {change}");
 }
@@ -192,9 +192,9 @@ fn interpolation_manifold_grid_and_export() {
         .to_vec();
     let own = h.state().decode(&a).unwrap();
     let diff: f32 = own
-        .pixels
+        .values
         .iter()
-        .zip(strip.image(0))
+        .zip(strip.sample(0))
         .map(|(x, y)| (x - y).abs())
         .sum();
     assert!(diff < 1e-3, "{diff}");
