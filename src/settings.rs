@@ -22,15 +22,18 @@ pub enum ModelKind {
     Sparse,
     /// Variational: a Gaussian code, reconstruction + β·KL to the N(0, I) prior.
     Vae,
+    /// Sequence to sequence: a recurrent (LSTM or GRU) encoder and decoder, for series.
+    Seq,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 5] = [
+    pub const ALL: [ModelKind; 6] = [
         ModelKind::Dense,
         ModelKind::Conv,
         ModelKind::Denoise,
         ModelKind::Sparse,
         ModelKind::Vae,
+        ModelKind::Seq,
     ];
 
     pub fn label(self) -> &'static str {
@@ -40,6 +43,7 @@ impl ModelKind {
             ModelKind::Denoise => "Denoising",
             ModelKind::Sparse => "Sparse",
             ModelKind::Vae => "Variational (VAE)",
+            ModelKind::Seq => "Sequence (LSTM/GRU)",
         }
     }
 
@@ -51,6 +55,7 @@ impl ModelKind {
             ModelKind::Denoise => "denoise",
             ModelKind::Sparse => "sparse",
             ModelKind::Vae => "vae",
+            ModelKind::Seq => "seq",
         }
     }
 
@@ -67,6 +72,7 @@ impl ModelKind {
     pub fn default_model(self) -> ModelConfig {
         let base = match self {
             ModelKind::Conv => BaseNet::Conv,
+            ModelKind::Seq => BaseNet::Seq,
             _ => BaseNet::Dense,
         };
         self.model_on(base)
@@ -74,18 +80,19 @@ impl ModelKind {
 
     /// The default architecture of this kind on `base`.
     pub fn model_on(self, base: BaseNet) -> ModelConfig {
-        let base = if self == ModelKind::Conv {
-            BaseNet::Conv
-        } else if self == ModelKind::Dense {
-            BaseNet::Dense
-        } else {
-            base
+        let base = match self {
+            ModelKind::Conv => BaseNet::Conv,
+            ModelKind::Dense => BaseNet::Dense,
+            ModelKind::Seq => BaseNet::Seq,
+            _ => base,
         };
         let (hidden, latent) = match (self, base) {
             (ModelKind::Vae, BaseNet::Dense) => (vec![512, 256], 2),
             (ModelKind::Vae, BaseNet::Conv) => (vec![32, 64], 2),
+            (ModelKind::Vae, BaseNet::Seq) => (vec![64], 2),
             (_, BaseNet::Conv) => (vec![32, 64], 16),
             (_, BaseNet::Dense) => (vec![512, 128], 32),
+            (_, BaseNet::Seq) => (vec![64], 8),
         };
         ModelConfig {
             kind: self,
@@ -93,6 +100,8 @@ impl ModelKind {
             hidden,
             latent,
             sparsity: SparsityKind::L1,
+            cell: CellKind::Lstm,
+            bidirectional: false,
         }
     }
 }
@@ -105,13 +114,39 @@ pub enum BaseNet {
     #[default]
     Dense,
     Conv,
+    /// Recurrent encoder and decoder, for series.
+    Seq,
 }
 
 impl BaseNet {
+    pub const ALL: [BaseNet; 3] = [BaseNet::Dense, BaseNet::Conv, BaseNet::Seq];
+
     pub fn label(self) -> &'static str {
         match self {
             BaseNet::Dense => "dense",
             BaseNet::Conv => "conv",
+            BaseNet::Seq => "seq",
+        }
+    }
+}
+
+/// The recurrent cell of the sequence network.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
+)]
+pub enum CellKind {
+    /// Long short-term memory: four gates and a cell state.
+    #[default]
+    Lstm,
+    /// Gated recurrent unit: three gates, no cell state; lighter.
+    Gru,
+}
+
+impl CellKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            CellKind::Lstm => "lstm",
+            CellKind::Gru => "gru",
         }
     }
 }
@@ -201,6 +236,10 @@ pub struct ModelConfig {
     pub latent: usize,
     /// The sparse kind's penalty (KL puts a sigmoid on the code).
     pub sparsity: SparsityKind,
+    /// The sequence network's cell.
+    pub cell: CellKind,
+    /// The sequence network reads each series forwards and backwards.
+    pub bidirectional: bool,
 }
 
 impl Default for ModelConfig {
@@ -300,6 +339,12 @@ impl TrainConfig {
                 Noise::REFERENCE
             } else {
                 Noise::default()
+            },
+            // Series are real-valued, and BCE needs values in [0, 1].
+            loss: if kind.model_on(base).base == BaseNet::Seq {
+                LossKind::Mse
+            } else {
+                LossKind::Bce
             },
             sparsity_weight: sparsity.default_weight(),
             ..TrainConfig::default()
@@ -425,6 +470,9 @@ pub struct Settings {
     pub kind: ModelKind,
     pub base: BaseNet,
     pub sparsity: SparsityKind,
+    /// Sequence network: the recurrent cell and whether the encoder reads both ways.
+    pub cell: CellKind,
+    pub bidirectional: bool,
     pub latent: usize,
     /// Comma-separated encoder widths, as typed.
     pub hidden: String,
@@ -457,6 +505,8 @@ impl Default for Settings {
             kind: c.model.kind,
             base: c.model.base,
             sparsity: c.model.sparsity,
+            cell: c.model.cell,
+            bidirectional: c.model.bidirectional,
             latent: c.model.latent,
             hidden: widths_text(&c.model.hidden),
             loss: c.loss,
@@ -512,6 +562,8 @@ impl Settings {
             kind: config.model.kind,
             base: config.model.base,
             sparsity: config.model.sparsity,
+            cell: config.model.cell,
+            bidirectional: config.model.bidirectional,
             latent: config.model.latent,
             hidden: widths_text(&config.model.hidden),
             loss: config.loss,
@@ -562,6 +614,8 @@ impl Settings {
                 hidden,
                 latent: self.latent,
                 sparsity: self.sparsity,
+                cell: self.cell,
+                bidirectional: self.bidirectional,
             },
             loss: self.loss,
             lr: self.lr,

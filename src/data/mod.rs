@@ -1,13 +1,15 @@
-//! Datasets: the built-in MNIST and Fashion-MNIST subsets, users' IDX files, seeded mini-batches,
-//! and input corruption.
+//! Datasets: the built-in MNIST and Fashion-MNIST subsets, users' IDX files, built-in synthetic
+//! sequences, users' CSV files of series, seeded mini-batches, and input corruption.
 //!
-//! Everything here is plain host data (`Vec<f32>` in [0, 1]); tensors are made by the trainer.
-//! Never imports egui or burn.
+//! Everything here is plain host data (`Vec<f32>`: images in [0, 1], series real-valued);
+//! tensors are made by the trainer. Never imports egui or burn.
 
+pub mod csv;
 pub mod idx;
 pub mod noise;
 pub mod rng;
 pub mod sample;
+pub mod series;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -15,6 +17,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub use csv::{CsvOptions, LabelColumn};
 pub use idx::IdxError;
 pub use noise::{Noise, NoiseKind};
 pub use rng::Rng;
@@ -42,10 +45,66 @@ pub enum LoadError {
         index: usize,
         classes: usize,
     },
-    #[error("{path}: holds {count} images, need at least 2 to split into train and test")]
+    #[error("{path}: holds {count} samples, need at least 2 to split into train and test")]
     TooFew { path: PathBuf, count: usize },
-    #[error("unknown dataset {0:?}: use mnist, fashion or idx:IMAGES[,LABELS[,NAMES]]")]
+    #[error(
+        "unknown dataset {0:?}: use mnist, fashion, synthetic-seq, idx:IMAGES[,LABELS[,NAMES]] or csv:TRAIN[,TEST]"
+    )]
     UnknownSpec(String),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no series in {path}")]
+    NoSeries { path: PathBuf },
+    #[error("{path}:{line}:{column}: {cell:?} is not a number")]
+    CsvNotANumber {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        cell: String,
+    },
+    #[error(
+        "{path}:{line}:{column}: {cell:?} is not a finite number (values must lie within ±3.4e38)"
+    )]
+    CsvNotFinite {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        cell: String,
+    },
+    #[error(
+        "{path}:{line}:{column}: missing value inside a series (only the end of a row may be empty or NaN)"
+    )]
+    CsvMissing {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+    },
+    #[error("{path}:{line}:1: empty class label")]
+    CsvEmptyLabel { path: PathBuf, line: usize },
+    #[error("{path}:{line}: series has {count} values, need at least 2")]
+    CsvShortSeries {
+        path: PathBuf,
+        line: usize,
+        count: usize,
+    },
+    #[error("{path}:{line}: label {label:?} is not a class of the training file ({known})")]
+    CsvUnseenLabel {
+        path: PathBuf,
+        line: usize,
+        label: String,
+        known: String,
+    },
+    #[error("{path}: cannot resample series to {length} steps, need at least 2")]
+    CsvLength { path: PathBuf, length: usize },
+    #[error("{path}: {series} series of {steps} steps is too many values to hold")]
+    CsvTooLarge {
+        path: PathBuf,
+        series: usize,
+        steps: usize,
+    },
 }
 
 /// Where a dataset comes from, as the CLI's `--data` spells it.
@@ -62,6 +121,18 @@ pub enum DataSpec {
         labels: Option<PathBuf>,
         names: Option<PathBuf>,
     },
+    /// The built-in synthetic sequences (six families, 3000 train, 600 test), generated from
+    /// the run's seed.
+    SyntheticSeq,
+    /// A user's CSV/TSV file of series (see [`csv`] for the rules), split 90/10 with the run's
+    /// seed, or a training and a test file. The test file is resampled to the training length
+    /// and its labels must all occur in the training file. Spelled `csv:TRAIN[,TEST]`: parsing
+    /// gives default options, printing shows the paths only.
+    Csv {
+        train: PathBuf,
+        test: Option<PathBuf>,
+        options: CsvOptions,
+    },
 }
 
 impl FromStr for DataSpec {
@@ -71,6 +142,19 @@ impl FromStr for DataSpec {
         match s {
             "mnist" => Ok(DataSpec::Mnist),
             "fashion" | "fashion-mnist" => Ok(DataSpec::Fashion),
+            "synthetic-seq" => Ok(DataSpec::SyntheticSeq),
+            _ if s.starts_with("csv:") => {
+                let rest = s.strip_prefix("csv:").unwrap_or_default();
+                let (train, test) = rest.split_once(',').unwrap_or((rest, ""));
+                if train.is_empty() || test.contains(',') {
+                    return Err(LoadError::UnknownSpec(s.to_string()));
+                }
+                Ok(DataSpec::Csv {
+                    train: PathBuf::from(train),
+                    test: (!test.is_empty()).then(|| PathBuf::from(test)),
+                    options: CsvOptions::default(),
+                })
+            }
             _ => match s.strip_prefix("idx:") {
                 Some(rest) if !rest.is_empty() => {
                     let mut parts = rest.splitn(3, ',');
@@ -103,6 +187,14 @@ impl std::fmt::Display for DataSpec {
                 write!(f, "idx:{}", images.display())?;
                 for p in [labels, names].into_iter().flatten() {
                     write!(f, ",{}", p.display())?;
+                }
+                Ok(())
+            }
+            DataSpec::SyntheticSeq => write!(f, "synthetic-seq"),
+            DataSpec::Csv { train, test, .. } => {
+                write!(f, "csv:{}", train.display())?;
+                if let Some(test) = test {
+                    write!(f, ",{}", test.display())?;
                 }
                 Ok(())
             }
@@ -179,6 +271,9 @@ pub struct DataSplit {
     pub name: String,
     pub train: Dataset,
     pub test: Dataset,
+    /// Repairs made while loading (e.g. series resampled), for the user to see; empty when the
+    /// data was read as it is.
+    pub warnings: Vec<String>,
 }
 
 const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
@@ -204,7 +299,8 @@ macro_rules! embedded {
     };
 }
 
-/// Loads a dataset; `seed` drives the train/test split of user data.
+/// Loads a dataset; `seed` drives the train/test split of user data and the synthetic
+/// sequences.
 pub fn load(spec: &DataSpec, seed: u64) -> Result<DataSplit, LoadError> {
     match spec {
         DataSpec::Mnist => builtin(
@@ -242,6 +338,33 @@ pub fn load(spec: &DataSpec, seed: u64) -> Result<DataSplit, LoadError> {
                 names.as_deref(),
             )?;
             split(data, seed, images)
+        }
+        DataSpec::SyntheticSeq => Ok(series::synthetic(seed, series::DEFAULT_STEPS)),
+        DataSpec::Csv {
+            train,
+            test: None,
+            options,
+        } => {
+            let (data, warnings) = csv::read(train, options)?;
+            Ok(DataSplit {
+                warnings,
+                ..split(data, seed, train)?
+            })
+        }
+        DataSpec::Csv {
+            train,
+            test: Some(test),
+            options,
+        } => {
+            let (train_data, mut warnings) = csv::read(train, options)?;
+            let (test_data, test_warnings) = csv::read_matching(test, options, &train_data)?;
+            warnings.extend(test_warnings);
+            Ok(DataSplit {
+                name: file_name(train),
+                train: train_data,
+                test: test_data,
+                warnings,
+            })
         }
     }
 }
@@ -286,6 +409,7 @@ fn builtin(
         name: name.to_string(),
         train: part(files[0], files[1])?,
         test: part(files[2], files[3])?,
+        warnings: Vec::new(),
     })
 }
 
@@ -371,15 +495,19 @@ fn split(data: Dataset, seed: u64, path: &Path) -> Result<DataSplit, LoadError> 
     let mut order: Vec<usize> = (0..n).collect();
     Rng::new(seed).shuffle(&mut order);
     let n_test = (n / 10).max(1);
-    let name = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
     Ok(DataSplit {
-        name,
+        name: file_name(path),
         test: data.subset(&order[..n_test]),
         train: data.subset(&order[n_test..]),
+        warnings: Vec::new(),
     })
+}
+
+/// A dataset's name from its file: the file name, or the whole path when it has none.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// Shuffled mini-batches of indices for one epoch; the incomplete last batch is dropped,
@@ -429,6 +557,97 @@ mod tests {
             }
         );
         assert!("cifar".parse::<DataSpec>().is_err());
+    }
+
+    #[test]
+    fn sequence_specs_parse_and_print() {
+        let s: DataSpec = "synthetic-seq".parse().unwrap();
+        assert_eq!(s, DataSpec::SyntheticSeq);
+        assert_eq!(s.to_string(), "synthetic-seq");
+        let s: DataSpec = "csv:a.csv,b.csv".parse().unwrap();
+        assert_eq!(
+            s,
+            DataSpec::Csv {
+                train: "a.csv".into(),
+                test: Some("b.csv".into()),
+                options: CsvOptions::default(),
+            }
+        );
+        assert_eq!(s.to_string(), "csv:a.csv,b.csv");
+        let s: DataSpec = "csv:a.tsv".parse().unwrap();
+        assert_eq!(s.to_string(), "csv:a.tsv");
+        assert!(matches!(s, DataSpec::Csv { test: None, .. }));
+        for bad in ["csv:", "csv:,b.csv", "csv:a,b,c", "synthetic"] {
+            let e = bad.parse::<DataSpec>().unwrap_err().to_string();
+            assert!(
+                e.contains("synthetic-seq") && e.contains("csv:TRAIN[,TEST]"),
+                "{e}"
+            );
+        }
+    }
+
+    /// Writes `text` to a fresh file under the temp dir.
+    fn temp_file(name: &str, text: &str) -> PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("latentlab-data-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn synthetic_sequences_load_from_their_spec() {
+        let d = load(&DataSpec::SyntheticSeq, 4).unwrap();
+        assert_eq!(d.train.len(), series::TRAIN_SIZE);
+        assert_eq!(
+            d.train.shape.series().map(|s| s.steps),
+            Some(series::DEFAULT_STEPS)
+        );
+        assert_eq!(d.train.values, series::synthetic(4, 64).train.values);
+    }
+
+    #[test]
+    fn csv_loads_one_file_split_or_two_files_that_agree() {
+        let rows: String = (0..20).map(|i| format!("{},{i},1,2\n", i % 2)).collect();
+        let one = temp_file("one.csv", &format!("{rows}1,5,6\n"));
+        let spec = DataSpec::Csv {
+            train: one.clone(),
+            test: None,
+            options: CsvOptions::default(),
+        };
+        let d = load(&spec, 3).unwrap();
+        assert_eq!((d.train.len(), d.test.len()), (19, 2));
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+        assert!(d.warnings[0].contains("1 of 21 series"), "{:?}", d.warnings);
+
+        let train = temp_file("train.csv", "a,1,2,3,4\nb,4,3,2,1\n");
+        let test = temp_file("test.csv", "b,0,3\na,1,1,1,1\n");
+        let spec = DataSpec::Csv {
+            train: train.clone(),
+            test: Some(test.clone()),
+            options: CsvOptions::default(),
+        };
+        let d = load(&spec, 0).unwrap();
+        assert_eq!(d.test.shape, d.train.shape);
+        assert_eq!(d.test.labels, Some(vec![1, 0]));
+        assert_eq!(d.test.class_names, ["a", "b"]);
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+        assert!(
+            d.warnings[0].contains("test.csv: 1 of 2"),
+            "{:?}",
+            d.warnings
+        );
+
+        let unseen = temp_file("unseen.csv", "a,1,2,3,4\nc,1,2,3,4\n");
+        let spec = DataSpec::Csv {
+            train: train.clone(),
+            test: Some(unseen.clone()),
+            options: CsvOptions::default(),
+        };
+        let e = load(&spec, 0).unwrap_err().to_string();
+        assert!(e.contains("unseen.csv:2: label \"c\""), "{e}");
+        for p in [one, train, test, unseen] {
+            let _ = std::fs::remove_file(p);
+        }
     }
 
     #[test]

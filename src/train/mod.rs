@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 
-use crate::data::{DataSplit, Dataset, Noise, Rng, epoch_batches};
+use crate::data::{DataSplit, Dataset, Noise, Rng, ValueRange, epoch_batches};
 use crate::model::{Autoencoder, CpuDecoder, architecture, output, samples_tensor, to_vec};
 use crate::protocol::{
     Command, EvalReport, Event, LatentCloud, RunEnd, RunInfo, SampleGrid, Snapshot, StartRequest,
     StepBatch, StepLoss,
 };
-use crate::settings::{LossParams, ModelKind, TrainConfig};
+use crate::settings::{LossKind, LossParams, ModelKind, TrainConfig};
 use cadence::{Cadence, Clock, Due, Throughput};
 use checkpoint::CheckpointMeta;
 pub use device::{DeviceChoice, SelectedDevice};
@@ -196,7 +196,17 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let fail = |step: u64, message: String| RunError { step, message };
         let shape = data.train.shape;
         if data.train.is_empty() || data.test.is_empty() {
-            return Err(fail(0, format!("dataset {} has no images", data.name)));
+            return Err(fail(0, format!("dataset {} has no samples", data.name)));
+        }
+        if config.loss == LossKind::Bce && shape.value_range() == ValueRange::Real {
+            return Err(fail(
+                0,
+                format!(
+                    "binary cross-entropy needs values in [0, 1], but {} holds real-valued {}: use the MSE loss",
+                    data.name,
+                    shape.modality()
+                ),
+            ));
         }
         let eval_device = device.device.clone();
         let train_device = eval_device.clone().autodiff();

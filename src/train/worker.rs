@@ -164,7 +164,7 @@ fn worker_loop(
 /// Built-in data ignores the seed (its split is fixed), so it is cached once.
 fn data_seed(spec: &DataSpec, seed: u64) -> u64 {
     match spec {
-        DataSpec::Idx { .. } => seed,
+        DataSpec::Idx { .. } | DataSpec::Csv { .. } => seed,
         _ => 0,
     }
 }

@@ -26,6 +26,7 @@ pub fn small_mnist(train: usize, test: usize) -> DataSplit {
         name: "MNIST (small)".into(),
         train: full.train.subset(&(0..train).collect::<Vec<_>>()),
         test: full.test.subset(&(0..test).collect::<Vec<_>>()),
+        warnings: Vec::new(),
     }
 }
 

@@ -102,6 +102,8 @@ pub mod conv_transpose;
 pub mod cumulative;
 pub mod deform_conv;
 pub mod expand;
+// latentlab: vectorisable exp, sigmoid and tanh (see VENDORED.md).
+pub(crate) mod fast_math;
 #[cfg(feature = "fft")]
 pub mod fft;
 pub mod flip;
