@@ -12,7 +12,7 @@
 # LATENTLAB_BIN names a prebuilt binary (no cargo build then), TORCH_DATA the IDX folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-device=cpu; threads=2; models=dense,conv,vae,denoise,sparse; steps=300; rounds=3; out=""
+device=cpu; threads=2; models=dense,conv,vae,denoise,sparse,seq; steps=300; rounds=3; out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --device) device=$2; shift 2;;
@@ -52,6 +52,9 @@ else
   echo "PyTorch baseline skipped: no Python with torch and numpy at $py (see README: Benchmarks)" >&2
 fi
 torch() { OMP_WAIT_POLICY=PASSIVE "$py" "$script" "$@" --threads "$threads" --data-dir "$data_dir"; }
+# Our seq kind is measured against the reference's lstm model (same data, sizes and loss).
+torch_name() { if [ "$1" = seq ]; then echo lstm; else echo "$1"; fi; }
+as_ours() { sed 's/"model": "lstm"/"model": "seq"/'; }
 
 for r in $(seq "$rounds"); do
   echo "== round $r/$rounds: latentlab bench ($device, threads $threads)" >&2
@@ -60,14 +63,15 @@ for r in $(seq "$rounds"); do
   if [ "$have_torch" = 1 ]; then
     echo "== round $r/$rounds: PyTorch throughput ($device, threads $threads, OMP_WAIT_POLICY=PASSIVE)" >&2
     for m in ${models//,/ }; do
-      torch throughput --model "$m" --steps "$torch_steps" --warmup 10 | sed "s/^{/{\"round\":$r,/" >> "$out/torch.jsonl"
+      torch throughput --model "$(torch_name "$m")" --steps "$torch_steps" --warmup 10 | as_ours \
+        | sed "s/^{/{\"round\":$r,/" >> "$out/torch.jsonl"
     done
   fi
 done
 if [ "$have_torch" = 1 ]; then
   echo "== PyTorch decode latency and convergence" >&2
   for m in ${models//,/ }; do
-    torch decode-latency --model "$m" --calls 1000 >> "$out/torch.jsonl"
+    torch decode-latency --model "$(torch_name "$m")" --calls 1000 | as_ours >> "$out/torch.jsonl"
     case "$m" in dense|conv) torch converge --model "$m" --max-seconds 60 >> "$out/torch.jsonl";; esac
   done
 fi

@@ -437,15 +437,21 @@ pub enum BuiltinData {
     #[default]
     Mnist,
     Fashion,
+    SyntheticSeq,
 }
 
 impl BuiltinData {
-    pub const ALL: [BuiltinData; 2] = [BuiltinData::Mnist, BuiltinData::Fashion];
+    pub const ALL: [BuiltinData; 3] = [
+        BuiltinData::Mnist,
+        BuiltinData::Fashion,
+        BuiltinData::SyntheticSeq,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             BuiltinData::Mnist => "MNIST digits",
             BuiltinData::Fashion => "Fashion-MNIST",
+            BuiltinData::SyntheticSeq => "Synthetic sequences",
         }
     }
 
@@ -453,6 +459,7 @@ impl BuiltinData {
         match self {
             BuiltinData::Mnist => DataSpec::Mnist,
             BuiltinData::Fashion => DataSpec::Fashion,
+            BuiltinData::SyntheticSeq => DataSpec::SyntheticSeq,
         }
     }
 }
@@ -544,10 +551,43 @@ impl Settings {
         self.base = c.model.base;
         self.latent = c.model.latent;
         self.hidden = widths_text(&c.model.hidden);
+        if self.base == BaseNet::Seq {
+            self.loss = c.loss;
+        }
         // The studio shows the corruption for every kind; a kind that trains on it gets its
         // own when none is set.
         if self.noise.is_identity() {
             self.noise = c.noise;
+        }
+    }
+
+    /// The data these settings train on.
+    pub fn data_spec(&self) -> DataSpec {
+        self.custom_data.clone().unwrap_or(self.data.spec())
+    }
+
+    /// After the data changed: a model and loss that can take it. Series get MSE and, when the
+    /// network is for images only (conv), the sequence network; images get a non-recurrent
+    /// network back and BCE when they had the series' MSE forced on them.
+    pub fn fit_model_to_data(&mut self) {
+        if self.data_spec().is_series() {
+            self.loss = LossKind::Mse;
+            if self.base == BaseNet::Conv {
+                let kind = if self.kind.has_base() {
+                    self.kind
+                } else {
+                    ModelKind::Seq
+                };
+                self.set_kind(kind, BaseNet::Seq);
+            }
+        } else if self.base == BaseNet::Seq {
+            let kind = if self.kind.has_base() {
+                self.kind
+            } else {
+                ModelKind::Dense
+            };
+            self.set_kind(kind, BaseNet::Dense);
+            self.loss = LossKind::Bce;
         }
     }
 
@@ -607,7 +647,7 @@ impl Settings {
     /// The configuration these settings describe, unchecked, with `hidden` as the widths.
     fn draft(&self, hidden: Vec<usize>) -> TrainConfig {
         TrainConfig {
-            data: self.custom_data.clone().unwrap_or(self.data.spec()),
+            data: self.data_spec(),
             model: ModelConfig {
                 kind: self.kind,
                 base: self.base,

@@ -3,7 +3,9 @@
 use egui::{Button, ComboBox, DragValue, Slider};
 
 use crate::data::NoiseKind;
-use crate::settings::{BaseNet, BuiltinData, LossKind, ModelKind, Settings, SparsityKind};
+use crate::settings::{
+    BaseNet, BuiltinData, CellKind, LossKind, ModelKind, Settings, SparsityKind,
+};
 
 /// What the user asked for with the buttons this frame.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +15,8 @@ pub struct Actions {
     pub step: bool,
     pub stop: bool,
     pub reset: bool,
+    /// Pick a CSV file of series to train on.
+    pub open_csv: bool,
 }
 
 /// Where the run stands, for enabling buttons and saying what waits for the next run.
@@ -82,8 +86,15 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                             if ui.selectable_label(chosen, d.label()).clicked() {
                                 s.data = d;
                                 s.custom_data = None;
+                                s.fit_model_to_data();
                             }
                         }
+                        a.open_csv = ui
+                            .selectable_label(false, "Open CSV series...")
+                            .on_hover_text(
+                                "One series per row, first column the class label (UCR layout)",
+                            )
+                            .clicked();
                     })
                     .response
             });
@@ -108,14 +119,31 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                     let r = ComboBox::from_id_salt("base_net")
                         .selected_text(s.base.label())
                         .show_ui(ui, |ui| {
-                            ui.selectable_value(&mut base, BaseNet::Dense, "dense");
-                            ui.selectable_value(&mut base, BaseNet::Conv, "conv");
+                            for b in BaseNet::ALL {
+                                ui.selectable_value(&mut base, b, b.label());
+                            }
                         })
                         .response;
                     if base != s.base {
                         s.set_kind(s.kind, base);
                     }
                     r
+                });
+            }
+            if s.base == BaseNet::Seq {
+                row(ui, "Cell", |ui| {
+                    ComboBox::from_id_salt("cell")
+                        .selected_text(s.cell.label())
+                        .show_ui(ui, |ui| {
+                            for c in [CellKind::Lstm, CellKind::Gru] {
+                                ui.selectable_value(&mut s.cell, c, c.label());
+                            }
+                        })
+                        .response
+                });
+                row(ui, "Bidirectional", |ui| {
+                    ui.checkbox(&mut s.bidirectional, "")
+                        .on_hover_text("The encoder reads each series forwards and backwards")
                 });
             }
             if s.kind == ModelKind::Sparse {

@@ -142,6 +142,11 @@ impl StudioApp {
         self.triptych.is_filled()
     }
 
+    /// The triptych's row names ("input", "noisy", "output" for images; "curves" for series).
+    pub fn triptych_rows(&self) -> Vec<&'static str> {
+        self.triptych.row_names()
+    }
+
     pub fn slider_values(&self) -> &[f32] {
         &self.sliders.values
     }
@@ -513,6 +518,18 @@ impl eframe::App for StudioApp {
         if actions.reset {
             self.reset();
         }
+        if actions.open_csv
+            && let Some(path) = rfd::FileDialog::new()
+                .add_filter("CSV or TSV series", &["csv", "tsv", "txt"])
+                .pick_file()
+        {
+            self.settings.custom_data = Some(crate::data::DataSpec::Csv {
+                train: path,
+                test: None,
+                options: Default::default(),
+            });
+            self.settings.fit_model_to_data();
+        }
 
         egui::CentralPanel::default().show(ui, |ui| {
             let full = ui.available_rect_before_wrap();
@@ -697,6 +714,7 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
         Box::new(move |cc| {
             let mut app = StudioApp::new(cc, launch.device, launch.log_frame_stats)?;
             app.settings.custom_data = launch.data;
+            app.settings.fit_model_to_data();
             if let Some(points) = launch.points {
                 app.settings.max_points = points;
             }

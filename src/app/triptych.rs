@@ -54,6 +54,10 @@ impl Triptych {
         self.step = Some(s.step);
     }
 
+    pub fn row_names(&self) -> Vec<&'static str> {
+        self.rows.iter().map(|r| r.0).collect()
+    }
+
     /// True once a snapshot has filled every row.
     pub fn is_filled(&self) -> bool {
         !self.rows.is_empty() && self.rows.iter().all(|r| r.1.get().is_some())
@@ -124,11 +128,14 @@ impl Triptych {
             }
             entries.push(("reconstruction", render::OUTPUT));
             for (name, [r, g, b]) in entries {
-                ui.label(
-                    RichText::new(format!("━━ {name}"))
-                        .color(Color32::from_rgb(r, g, b))
-                        .strong(),
+                let colour = Color32::from_rgb(r, g, b);
+                let (swatch, _) =
+                    ui.allocate_exact_size(Vec2::new(26.0, 14.0), egui::Sense::hover());
+                ui.painter().line_segment(
+                    [swatch.left_center(), swatch.right_center()],
+                    egui::Stroke::new(3.0, colour),
                 );
+                ui.label(RichText::new(name).color(colour).strong());
                 ui.add_space(12.0);
             }
         });

@@ -10,8 +10,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::data::{DataSpec, NoiseKind};
-use crate::settings::{BaseNet, LossKind, ModelConfig, ModelKind, SparsityKind, TrainConfig};
+use crate::data::{CsvOptions, DataSpec, LabelColumn, NoiseKind};
+use crate::settings::{
+    BaseNet, CellKind, LossKind, ModelConfig, ModelKind, SparsityKind, TrainConfig,
+};
 use crate::train::DeviceChoice;
 
 /// Latent Lab: watch autoencoders learn.
@@ -62,30 +64,52 @@ pub enum Commands {
 /// Options shared by everything that trains.
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
-    /// Dataset: mnist, fashion, or idx:IMAGES[,LABELS[,NAMES]]: IDX files (gzip or raw, any
-    /// image size) and a text file of class names, one per line; split 90/10 into train and test
-    /// with --seed.
+    /// Dataset: mnist, fashion, synthetic-seq (six families of series), idx:IMAGES[,LABELS[,NAMES]]
+    /// (IDX files, gzip or raw, any image size, and a text file of class names, one per line), or
+    /// csv:TRAIN[,TEST] (one series per row, UCR style; see --label-column, --znorm, --length).
+    /// One file is split 90/10 into train and test with --seed.
     #[arg(long, default_value = "mnist", value_parser = parse_data)]
     pub data: DataSpec,
+
+    /// CSV series: is the first column the class label (first) or a value (none)?
+    #[arg(long, value_enum, default_value_t = LabelColumn::First)]
+    pub label_column: LabelColumn,
+
+    /// CSV series: z-normalise each series (mean 0, standard deviation 1).
+    #[arg(long)]
+    pub znorm: bool,
+
+    /// CSV series: resample every series linearly to this many steps [default: the longest].
+    #[arg(long)]
+    pub length: Option<usize>,
 
     /// Model kind.
     #[arg(long, value_enum, default_value_t = ModelKind::Dense)]
     pub model: ModelKind,
 
-    /// The network under denoise, sparse and vae: dense or conv.
+    /// The network under denoise, sparse and vae: dense, conv or seq.
     #[arg(long, value_enum, default_value_t = BaseNet::Dense)]
     pub base: BaseNet,
+
+    /// Sequence network: the recurrent cell.
+    #[arg(long, value_enum, default_value_t = CellKind::Lstm)]
+    pub cell: CellKind,
+
+    /// Sequence network: read each series forwards and backwards in the encoder.
+    #[arg(long)]
+    pub bidirectional: bool,
 
     /// Number of epochs (passes over the training split).
     #[arg(long, default_value_t = 10)]
     pub epochs: u64,
 
-    /// Latent code size [default: the kind's reference: 32 dense, 16 conv, 2 vae].
+    /// Latent code size [default: the kind's reference: 32 dense, 16 conv, 2 vae, 8 seq].
     #[arg(long)]
     pub latent: Option<usize>,
 
     /// Encoder widths, comma-separated, input side first (units for dense layers, channels for
-    /// convolutions); the decoder mirrors them [default: 512,128 dense; 32,64 conv; 512,256 vae].
+    /// convolutions, the one cell width for seq); the decoder mirrors them [default: 512,128
+    /// dense; 32,64 conv; 512,256 vae; 64 seq].
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
 
@@ -97,9 +121,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
 
-    /// Reconstruction loss: bce (binary cross-entropy on logits) or mse.
-    #[arg(long, value_enum, default_value_t = LossKind::Bce)]
-    pub loss: LossKind,
+    /// Reconstruction loss: bce (binary cross-entropy on logits; images only) or mse [default:
+    /// bce for images, mse for series].
+    #[arg(long, value_enum)]
+    pub loss: Option<LossKind>,
 
     /// Seed for weight initialisation, shuffling, noise and the split of user data.
     #[arg(long, default_value_t = 0)]
@@ -147,14 +172,27 @@ impl TrainArgs {
     /// The configuration these flags describe (not yet validated).
     pub fn config(&self) -> TrainConfig {
         let defaults = TrainConfig::for_kind(self.model, self.base, self.sparsity);
+        let mut data = self.data.clone();
+        if let DataSpec::Csv { options, .. } = &mut data {
+            *options = CsvOptions {
+                label_column: self.label_column,
+                znorm: self.znorm,
+                length: self.length,
+            };
+        }
+        let series = data.is_series();
         TrainConfig {
-            data: self.data.clone(),
             model: ModelConfig {
                 hidden: self.hidden.clone().unwrap_or(defaults.model.hidden.clone()),
                 latent: self.latent.unwrap_or(defaults.model.latent),
+                cell: self.cell,
+                bidirectional: self.bidirectional,
                 ..defaults.model.clone()
             },
-            loss: self.loss,
+            data,
+            loss: self
+                .loss
+                .unwrap_or(if series { LossKind::Mse } else { defaults.loss }),
             lr: self.lr,
             batch_size: self.batch,
             epochs: self.epochs,

@@ -54,6 +54,9 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
         data.test.len(),
         data.train.shape
     );
+    for w in &data.warnings {
+        eprintln!("warning: {w}");
+    }
     let out = cmd.out;
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
 

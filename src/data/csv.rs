@@ -44,7 +44,7 @@ use super::{Dataset, LoadError, SampleShape, SeriesShape};
 const MAX_VALUES: usize = 1 << 30;
 
 /// Which column, if any, holds the class label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 pub enum LabelColumn {
     /// The first cell of each row is the label (the UCR layout).
     #[default]

@@ -174,6 +174,13 @@ impl FromStr for DataSpec {
     }
 }
 
+impl DataSpec {
+    /// True for sources of series (real-valued samples), known without loading them.
+    pub fn is_series(&self) -> bool {
+        matches!(self, DataSpec::SyntheticSeq | DataSpec::Csv { .. })
+    }
+}
+
 impl std::fmt::Display for DataSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -118,8 +118,9 @@ fn worker_loop(
             waker();
         };
         let config = &request.config;
+        // Debug, not Display: a CSV's reading options are part of what was loaded.
         let key = (
-            config.data.to_string(),
+            format!("{:?}", config.data),
             data_seed(&config.data, config.seed),
         );
         if !datasets.contains_key(&key) {
@@ -137,6 +138,9 @@ fn worker_loop(
             }
         }
         let data = &datasets[&key];
+        for w in &data.warnings {
+            emit(Event::Warning(w.clone()));
+        }
         let device = match &selected {
             Some(d) => d,
             None => match device::select(choice) {

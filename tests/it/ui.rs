@@ -121,6 +121,61 @@ fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
     assert!(change > 0.1, "decoded image changed by {change}");
 }
 
+#[test]
+fn sequences_train_in_the_studio_as_curves_and_sliders_redraw_them() {
+    let mut h = studio();
+    // Choose the data and the model the way a user does, from the two menus.
+    let combo = egui::accesskit::Role::ComboBox;
+    h.get_by_role_and_label(combo, "Dataset").click();
+    h.run();
+    h.get_by_label("Synthetic sequences").click();
+    h.run();
+    h.get_by_role_and_label(combo, "Model kind").click();
+    h.run();
+    h.get_by_label("Sequence (LSTM/GRU)").click();
+    h.run();
+    let s = &h.state().settings;
+    assert_eq!(s.kind, latentlab::settings::ModelKind::Seq);
+    assert_eq!(
+        s.loss,
+        latentlab::settings::LossKind::Mse,
+        "series train on MSE"
+    );
+    // A small network keeps the test quick.
+    let s = &mut h.state_mut().settings;
+    s.hidden = "24".into();
+    s.latent = 4;
+    h.step();
+    assert!(h.query_by_label("Cell").is_some() && h.query_by_label("Bidirectional").is_some());
+
+    train_then_pause(&mut h);
+    let shape = h.state().run().info.as_ref().unwrap().sample_shape;
+    assert_eq!(shape.series().map(|s| s.steps), Some(64));
+    assert_eq!(
+        h.state().triptych_rows(),
+        ["curves"],
+        "input and output overlaid"
+    );
+    h.get_by_label("reconstruction");
+
+    // Dragging a slider changes the decoded curve.
+    click_a_point(&mut h, 0);
+    let before = h.state().decoded_sample().unwrap().values.clone();
+    assert_eq!(before.len(), 64);
+    let r = h
+        .get_by_role_and_label(egui::accesskit::Role::Slider, "z0")
+        .rect();
+    drag(
+        &mut h,
+        egui::pos2(r.left() + 4.0, r.center().y),
+        egui::pos2(r.right() - 4.0, r.center().y),
+    );
+    h.step();
+    let after = &h.state().decoded_sample().unwrap().values;
+    let change: f32 = before.iter().zip(after).map(|(a, b)| (a - b).abs()).sum();
+    assert!(change > 0.1, "decoded curve changed by {change}");
+}
+
 /// Trains until the scatter has points, then pauses.
 fn train_then_pause(h: &mut Harness<'_, StudioApp>) {
     h.get_by_label("Train").click();

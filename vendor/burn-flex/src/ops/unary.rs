@@ -138,10 +138,11 @@ where
                     result.push(op(src[block_start]));
                 }
             } else {
+                // latentlab: extend from each block's slice, so the map vectorises (a push per
+                // element did not; it made sigmoid on a gate slice cost ~16 ns an element).
                 for block_start in blocks.block_starts() {
-                    for i in 0..block_len {
-                        result.push(op(src[block_start + i]));
-                    }
+                    let block = &src[block_start..block_start + block_len];
+                    result.extend(block.iter().map(|&x| op(x)));
                 }
             }
             debug_assert_eq!(result.len(), num_blocks * block_len);
