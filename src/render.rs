@@ -308,8 +308,13 @@ pub fn grid(grid: &SampleGrid, cols: usize, gap: usize, scale: usize) -> Option<
     compose(&tiles, cols, gap)
 }
 
-/// One row of tiles, tile `i` overlaying sample `i` of every grid in its colour.
-pub fn overlay_strip(grids: &[(&SampleGrid, Rgb)], gap: usize, scale: usize) -> Option<Canvas> {
+/// Tiles `cols` to a row, tile `i` overlaying sample `i` of every grid in its colour.
+pub fn overlay_grid(
+    grids: &[(&SampleGrid, Rgb)],
+    cols: usize,
+    gap: usize,
+    scale: usize,
+) -> Option<Canvas> {
     let shape = grids.iter().find_map(|(g, _)| g.shape)?;
     let n = grids.iter().map(|(g, _)| g.len()).min()?;
     let tiles: Vec<Canvas> = (0..n)
@@ -324,7 +329,7 @@ pub fn overlay_strip(grids: &[(&SampleGrid, Rgb)], gap: usize, scale: usize) -> 
             tile(shape, &layers, scale)
         })
         .collect();
-    compose(&tiles, n, gap)
+    compose(&tiles, cols.min(n), gap)
 }
 
 /// Every sample of `grid` overlaid in one tile, coloured from `from` to `to` in order (an
@@ -361,13 +366,14 @@ pub fn stack(parts: &[Canvas], gap: usize) -> Option<Canvas> {
     Some(c)
 }
 
-/// How a comparison of inputs and outputs is laid out: one named row per picture. Images get a
-/// row each for input, noisy input (when given) and output; series get one row of overlaid
-/// curves, the noisy one only where it differs from the input.
+/// How a comparison of inputs and outputs is laid out: one named picture per row. Images get a
+/// row each for input, noisy input (when given) and output; series get tiles of overlaid curves
+/// (the noisy one only where it differs from the input), `wrap` tiles to a line.
 pub fn comparison(
     inputs: &SampleGrid,
     noisy: Option<&SampleGrid>,
     outputs: &SampleGrid,
+    wrap: usize,
     gap: usize,
     scale: usize,
 ) -> Vec<(&'static str, Canvas)> {
@@ -380,7 +386,7 @@ pub fn comparison(
             grids.push((noisy, NOISY));
         }
         grids.push((outputs, OUTPUT));
-        return overlay_strip(&grids, gap, scale)
+        return overlay_grid(&grids, wrap, gap, scale)
             .map(|c| vec![("curves", c)])
             .unwrap_or_default();
     }
@@ -451,11 +457,11 @@ mod tests {
             },
             vec![0.0; 24],
         );
-        let rows = comparison(&series, Some(&series), &series, 2, 1);
+        let rows = comparison(&series, Some(&series), &series, usize::MAX, 2, 1);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].0, "curves");
         let images = image_grid();
-        let names: Vec<&str> = comparison(&images, None, &images, 1, 1)
+        let names: Vec<&str> = comparison(&images, None, &images, usize::MAX, 1, 1)
             .iter()
             .map(|r| r.0)
             .collect();

@@ -566,13 +566,13 @@ impl Settings {
         self.custom_data.clone().unwrap_or(self.data.spec())
     }
 
-    /// After the data changed: a model and loss that can take it. Series get MSE and, when the
-    /// network is for images only (conv), the sequence network; images get a non-recurrent
-    /// network back and BCE when they had the series' MSE forced on them.
+    /// After the data changed: a model and loss that can take it. Series get MSE and the
+    /// sequence network (a plain dense or conv model becomes the seq kind; denoise, sparse and
+    /// VAE keep their kind on the seq network); images get a non-recurrent network back, and BCE.
     pub fn fit_model_to_data(&mut self) {
         if self.data_spec().is_series() {
             self.loss = LossKind::Mse;
-            if self.base == BaseNet::Conv {
+            if self.base != BaseNet::Seq {
                 let kind = if self.kind.has_base() {
                     self.kind
                 } else {

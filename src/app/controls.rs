@@ -74,7 +74,10 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
         .show(ui, |ui| {
             row(ui, "Dataset", |ui| {
                 let selected = match &s.custom_data {
-                    Some(spec) => spec.to_string(),
+                    Some(spec) => BuiltinData::ALL
+                        .into_iter()
+                        .find(|d| d.spec() == *spec)
+                        .map_or_else(|| spec.to_string(), |d| d.label().to_string()),
                     None => s.data.label().to_string(),
                 };
                 ComboBox::from_id_salt("dataset")

@@ -713,8 +713,10 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
         options,
         Box::new(move |cc| {
             let mut app = StudioApp::new(cc, launch.device, launch.log_frame_stats)?;
-            app.settings.custom_data = launch.data;
-            app.settings.fit_model_to_data();
+            if launch.data.is_some() {
+                app.settings.custom_data = launch.data;
+                app.settings.fit_model_to_data();
+            }
             if let Some(points) = launch.points {
                 app.settings.max_points = points;
             }

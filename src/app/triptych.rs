@@ -10,6 +10,9 @@ use crate::protocol::Snapshot;
 use crate::render;
 
 const GAP: usize = 2;
+/// Overlaid tiles (series) per line: two lines of four are readable on a projector, where one
+/// line of eight plots was too flat to see.
+const OVERLAY_WRAP: usize = 4;
 
 #[derive(Debug, Default)]
 pub struct Triptych {
@@ -29,7 +32,11 @@ impl Triptych {
     }
 
     pub fn update(&mut self, ctx: &egui::Context, s: &Snapshot, class_names: &[String]) {
-        let rows = render::comparison(&s.inputs, Some(&s.noisy), &s.reconstructions, GAP, 1);
+        let wrap = match s.inputs.shape {
+            Some(shape) if render::overlays(shape) => OVERLAY_WRAP,
+            _ => usize::MAX,
+        };
+        let rows = render::comparison(&s.inputs, Some(&s.noisy), &s.reconstructions, wrap, GAP, 1);
         let names: Vec<&str> = rows.iter().map(|r| r.0).collect();
         if names != self.rows.iter().map(|r| r.0).collect::<Vec<_>>() {
             self.rows = names.iter().map(|&n| (n, Texture::default())).collect();
@@ -76,22 +83,21 @@ impl Triptych {
             });
             return;
         }
+        if self.rows.len() == 1 {
+            self.overlaid_ui(ui);
+            return;
+        }
         let label_w = 64.0;
         let avail = ui.available_size();
         let [tw, th] = self.rows[0].1.get().map(|t| t.size()).unwrap_or([1, 1]);
         let text_h = 20.0;
-        let overlaid = self.rows.len() == 1;
-        let legend_h = if overlaid { 24.0 } else { 0.0 };
         // Fit the rows plus class labels, keeping square pixels.
         let n = self.rows.len() as f32;
         let scale_w = (avail.x - label_w) / tw as f32;
-        let scale_h = (avail.y - text_h - legend_h - 12.0) / (n * th as f32 + 2.0 * n);
+        let scale_h = (avail.y - text_h - 12.0) / (n * th as f32 + 2.0 * n);
         let scale = scale_w.min(scale_h).max(0.5);
         let size = Vec2::new(tw as f32 * scale, th as f32 * scale);
         let font = FontId::proportional(15.0);
-        if overlaid {
-            self.legend_ui(ui, label_w);
-        }
         for (name, tex) in &self.rows {
             ui.horizontal(|ui| {
                 ui.add_sized([label_w - 8.0, size.y], egui::Label::new(*name));
@@ -118,10 +124,44 @@ impl Triptych {
         }
     }
 
+    /// One picture of overlaid tiles (series), `OVERLAY_WRAP` to a line, each with its class
+    /// name in its corner, under a legend of the curve colours.
+    fn overlaid_ui(&self, ui: &mut egui::Ui) {
+        let Some(t) = self.rows[0].1.get() else {
+            return;
+        };
+        self.legend_ui(ui);
+        let [tw, th] = t.size();
+        let avail = ui.available_size();
+        let scale = (avail.x / tw as f32)
+            .min((avail.y - 4.0) / th as f32)
+            .max(0.1);
+        let rect = ui
+            .image((t.id(), Vec2::new(tw as f32, th as f32) * scale))
+            .rect;
+        let cols = self.columns.clamp(1, OVERLAY_WRAP);
+        let lines = self.columns.div_ceil(cols);
+        let tile = Vec2::new(
+            (tw - (cols - 1) * GAP) as f32 / cols as f32,
+            (th - (lines - 1) * GAP) as f32 / lines as f32,
+        );
+        let font = FontId::proportional(15.0);
+        for (i, label) in self.labels.iter().enumerate() {
+            let cell =
+                Vec2::new((i % cols) as f32, (i / cols) as f32) * (tile + Vec2::splat(GAP as f32));
+            ui.painter().text(
+                rect.min + cell * scale + Vec2::new(6.0, 4.0),
+                Align2::LEFT_TOP,
+                label,
+                font.clone(),
+                ui.visuals().weak_text_color(),
+            );
+        }
+    }
+
     /// What each curve colour means.
-    fn legend_ui(&self, ui: &mut egui::Ui, indent: f32) {
+    fn legend_ui(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            ui.add_space(indent);
             let mut entries = vec![("input", render::INPUT)];
             if self.noisy {
                 entries.push(("noisy input", render::NOISY));

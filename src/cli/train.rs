@@ -158,7 +158,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
     if let Some(s) = &snapshot {
         let noisy = (s.noisy != s.inputs).then_some(&s.noisy);
         let rows: Vec<render::Canvas> =
-            render::comparison(&s.inputs, noisy, &s.reconstructions, 2, 4)
+            render::comparison(&s.inputs, noisy, &s.reconstructions, 4, 2, 4)
                 .into_iter()
                 .map(|(_, c)| c)
                 .collect();

@@ -1,10 +1,14 @@
 //! Input corruption for the denoising autoencoder: Gaussian, salt-and-pepper and masking noise.
 //!
-//! Works on plain pixel slices in [0, 1] on the host, before a batch is uploaded; the results stay in [0, 1].
+//! Works on plain value slices on the host, before a batch is uploaded. For images (values in
+//! [0, 1]) the results stay in [0, 1]; for real-valued series Gaussian noise is not clamped,
+//! salt and pepper sets values to ±2 (two standard deviations of normalised data) and masking
+//! to 0 (their mean).
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::ValueRange;
 use super::rng::Rng;
 
 /// Pixels per work item. Each item draws from its own generator, seeded in order from the
@@ -64,7 +68,7 @@ impl Noise {
 
     /// Corrupts `pixels` in place, in parallel chunks (a 128-image batch of Gaussian noise
     /// took about a third of a denoising step when drawn one pixel at a time on one thread).
-    pub fn apply(&self, pixels: &mut [f32], rng: &mut Rng) {
+    pub fn apply(&self, pixels: &mut [f32], range: ValueRange, rng: &mut Rng) {
         if self.is_identity() {
             return;
         }
@@ -74,11 +78,16 @@ impl Noise {
         pixels
             .par_chunks_mut(CHUNK)
             .zip(seeds)
-            .for_each(|(chunk, seed)| self.apply_chunk(chunk, &mut Rng::new(seed)));
+            .for_each(|(chunk, seed)| self.apply_chunk(chunk, range, &mut Rng::new(seed)));
     }
 
-    fn apply_chunk(&self, pixels: &mut [f32], rng: &mut Rng) {
+    fn apply_chunk(&self, pixels: &mut [f32], range: ValueRange, rng: &mut Rng) {
         let level = self.level;
+        let (lo, hi) = match range {
+            ValueRange::Unit => (0.0, 1.0),
+            ValueRange::Real => (-2.0, 2.0),
+        };
+        let unit = range == ValueRange::Unit;
         match self.kind {
             NoiseKind::None => {}
             NoiseKind::Gaussian => {
@@ -86,14 +95,17 @@ impl Noise {
                 for pair in pixels.chunks_mut(2) {
                     let (a, b) = rng.normal_pair();
                     for (p, n) in pair.iter_mut().zip([a, b]) {
-                        *p = (*p + level * n).clamp(0.0, 1.0);
+                        *p += level * n;
+                        if unit {
+                            *p = p.clamp(0.0, 1.0);
+                        }
                     }
                 }
             }
             NoiseKind::SaltPepper => {
                 for p in pixels {
                     if rng.uniform() < level {
-                        *p = if rng.uniform() < 0.5 { 0.0 } else { 1.0 };
+                        *p = if rng.uniform() < 0.5 { lo } else { hi };
                     }
                 }
             }
@@ -123,7 +135,7 @@ mod tests {
             kind: NoiseKind::Gaussian,
             level: 0.1,
         };
-        noise.apply(&mut x, &mut Rng::new(1));
+        noise.apply(&mut x, ValueRange::Unit, &mut Rng::new(1));
         let var = x.iter().map(|v| (v - 0.5).powi(2)).sum::<f32>() / x.len() as f32;
         assert!((var.sqrt() - 0.1).abs() < 0.005, "std {}", var.sqrt());
         let mut y = grey(1000);
@@ -131,7 +143,7 @@ mod tests {
             kind: NoiseKind::Gaussian,
             level: 3.0,
         }
-        .apply(&mut y, &mut Rng::new(1));
+        .apply(&mut y, ValueRange::Unit, &mut Rng::new(1));
         assert!(y.iter().all(|v| (0.0..=1.0).contains(v)));
     }
 
@@ -142,7 +154,7 @@ mod tests {
             kind: NoiseKind::SaltPepper,
             level: 0.2,
         };
-        noise.apply(&mut x, &mut Rng::new(2));
+        noise.apply(&mut x, ValueRange::Unit, &mut Rng::new(2));
         let hit = x.iter().filter(|&&v| v != 0.5).count() as f32 / x.len() as f32;
         let salt = x.iter().filter(|&&v| v == 1.0).count() as f32 / x.len() as f32;
         assert!((hit - 0.2).abs() < 0.01, "{hit}");
@@ -156,7 +168,7 @@ mod tests {
             kind: NoiseKind::Mask,
             level: 0.3,
         };
-        noise.apply(&mut x, &mut Rng::new(3));
+        noise.apply(&mut x, ValueRange::Unit, &mut Rng::new(3));
         let zero = x.iter().filter(|&&v| v == 0.0).count() as f32 / x.len() as f32;
         assert!((zero - 0.3).abs() < 0.01, "{zero}");
         assert!(x.iter().all(|&v| v == 0.0 || v == 0.5));
@@ -176,7 +188,7 @@ mod tests {
                 .build()
                 .unwrap();
             let mut x = grey(3 * CHUNK + 77);
-            pool.install(|| noise.apply(&mut x, &mut Rng::new(seed)));
+            pool.install(|| noise.apply(&mut x, ValueRange::Unit, &mut Rng::new(seed)));
             x
         };
         let one = on(1, 5);
@@ -193,12 +205,27 @@ mod tests {
             kind: NoiseKind::Gaussian,
             level: 0.0,
         }
-        .apply(&mut x, &mut Rng::new(4));
+        .apply(&mut x, ValueRange::Unit, &mut Rng::new(4));
         Noise {
             kind: NoiseKind::None,
             level: 0.5,
         }
-        .apply(&mut x, &mut Rng::new(4));
+        .apply(&mut x, ValueRange::Unit, &mut Rng::new(4));
         assert_eq!(x, grey(100));
+    }
+
+    #[test]
+    fn real_valued_series_are_not_clamped_to_the_unit_range() {
+        let mut x = vec![0.5f32; 4000];
+        Noise::REFERENCE.apply(&mut x, ValueRange::Real, &mut Rng::new(5));
+        assert!(x.iter().any(|&v| v < 0.0) && x.iter().any(|&v| v > 1.0));
+        let mut y = vec![0.5f32; 4000];
+        Noise {
+            kind: NoiseKind::SaltPepper,
+            level: 0.5,
+        }
+        .apply(&mut y, ValueRange::Real, &mut Rng::new(6));
+        assert!(y.iter().all(|&v| v == 0.5 || v == -2.0 || v == 2.0));
+        assert!(y.contains(&-2.0) && y.contains(&2.0));
     }
 }

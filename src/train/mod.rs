@@ -120,7 +120,11 @@ impl EvalSet {
         let n = test.len();
         let px = test.shape.len();
         let mut noisy = test.values.clone();
-        noise.apply(&mut noisy, &mut Rng::new(seed ^ 0x7E57));
+        noise.apply(
+            &mut noisy,
+            test.shape.value_range(),
+            &mut Rng::new(seed ^ 0x7E57),
+        );
         let chunks = (0..n)
             .step_by(EVAL_CHUNK)
             .map(|start| {
@@ -493,7 +497,11 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             target.clone()
         } else {
             self.batch_noisy.clone_from(&self.batch_clean);
-            noise.apply(&mut self.batch_noisy, &mut self.noise_rng);
+            noise.apply(
+                &mut self.batch_noisy,
+                shape.value_range(),
+                &mut self.noise_rng,
+            );
             samples_tensor(self.batch_noisy.clone(), shape, &self.train_device)
         };
         let terms = model.loss(input, target, &self.loss_params());
@@ -626,9 +634,11 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let k = self.examples.len();
         let inputs: Vec<f32> = test.values[..k * px].to_vec();
         let mut noisy = inputs.clone();
-        self.config
-            .noise
-            .apply(&mut noisy, &mut Rng::new(self.step ^ 0x5EED));
+        self.config.noise.apply(
+            &mut noisy,
+            shape.value_range(),
+            &mut Rng::new(self.step ^ 0x5EED),
+        );
         let seen = if self.train_noise().is_identity() {
             &inputs
         } else {

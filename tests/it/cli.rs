@@ -210,3 +210,87 @@ fn help_explains_every_train_flag() {
         assert!(help.contains(flag), "{flag} missing from train --help");
     }
 }
+
+/// A CSV of `n` labelled series (sines and square waves), `steps` values each; every fifth row
+/// two values shorter, padded with trailing empty cells as the UCR archive does.
+fn write_series_csv(path: &Path, n: usize, steps: usize) {
+    let mut text = String::from("label,values\n");
+    for i in 0..n {
+        let label = if i % 2 == 0 { "sine" } else { "square" };
+        let len = if i % 5 == 0 { steps - 2 } else { steps };
+        let phase = i as f32 * 0.37;
+        let cells: Vec<String> = (0..steps)
+            .map(|t| {
+                if t >= len {
+                    return String::new();
+                }
+                let s = (std::f32::consts::TAU * 2.0 * t as f32 / steps as f32 + phase).sin();
+                let v = if i % 2 == 0 { s } else { s.signum() };
+                format!("{v:.4}")
+            })
+            .collect();
+        text.push_str(&format!("{label},{}\n", cells.join(",")));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn train_on_csv_series_writes_the_run_folder_with_curves() {
+    let dir = temp_dir("cli-seq");
+    let csv = dir.join("waves.csv");
+    write_series_csv(&csv, 60, 32);
+    let out = dir.join("run");
+    let spec = format!("csv:{}", csv.display());
+    let extra = ["--model", "seq", "--hidden", "16", "--eval-every", "5"];
+    let o = train_on(&spec, &out, &extra);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("1x32 series"), "{err}");
+    // The padded rows were resampled to the longest length, and the run said so.
+    assert!(
+        err.contains("12 of 60 series had another length and were linearly resampled to 32 steps"),
+        "{err}"
+    );
+    for file in [
+        "metrics.csv",
+        "latents.csv",
+        "reconstructions.png",
+        "checkpoint/checkpoint.json",
+    ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+    let latents = std::fs::read_to_string(out.join("latents.csv")).unwrap();
+    assert!(
+        latents
+            .lines()
+            .skip(1)
+            .all(|l| l.contains(",sine,") || l.contains(",square,"))
+    );
+    // Reconstructions are line plots on a dark background: mostly dark, with coloured curves.
+    let png = image::open(out.join("reconstructions.png"))
+        .unwrap()
+        .to_rgb8();
+    let blue = png
+        .pixels()
+        .filter(|p| p.0[2] > 200 && p.0[0] < 150)
+        .count();
+    assert!(blue > 100, "{blue} curve pixels");
+}
+
+#[test]
+fn a_bad_csv_cell_is_refused_with_file_line_and_column() {
+    let dir = temp_dir("cli-bad-csv");
+    let csv = dir.join("bad.csv");
+    std::fs::write(&csv, "a,1,2,3\nb,4,x5,6\n").unwrap();
+    let out = dir.join("run");
+    let o = train_on(&format!("csv:{}", csv.display()), &out, &["--model", "seq"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("bad.csv:2:3") && err.contains("x5"), "{err}");
+    // And binary cross-entropy on real-valued series is refused, naming the way out.
+    let good = dir.join("good.csv");
+    write_series_csv(&good, 20, 16);
+    let o = train_on(&format!("csv:{}", good.display()), &out, &["--loss", "bce"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("use the MSE loss"), "{}", stderr(&o));
+}
