@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::data::{DataSpec, DataSplit, Dataset, Rng, SeriesShape};
 use crate::protocol::{Command, Event, Snapshot, StartRequest};
-use crate::settings::{ModelKind, TrainConfig};
+use crate::settings::{CellKind, ModelConfig, ModelKind, TrainConfig};
 use crate::train::{self, Autosave, DeviceChoice, device};
 
 #[derive(Debug, Args)]
@@ -50,6 +50,10 @@ pub struct BenchCmd {
     /// Seed (the reference uses 0).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+
+    /// The seq kind's cell (the reference is an LSTM).
+    #[arg(long, value_enum, default_value_t = CellKind::Lstm)]
+    pub cell: CellKind,
 }
 
 /// One kind's figures.
@@ -92,7 +96,12 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             &images
         };
         let defaults = kind.default_model();
+        let base = TrainConfig::for_kind(kind, defaults.base, defaults.sparsity);
         let config = TrainConfig {
+            model: ModelConfig {
+                cell: cmd.cell,
+                ..base.model.clone()
+            },
             batch_size: cmd.batch,
             epochs: 100_000,
             seed: cmd.seed,
@@ -100,7 +109,7 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             sparsity_weight: 1e-4,
             eval_every: 50,
             snapshot_interval_secs: 0.0,
-            ..TrainConfig::for_kind(kind, defaults.base, defaults.sparsity)
+            ..base
         }
         .validate()?;
         let request = StartRequest {
@@ -150,7 +159,10 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
         let samples_per_sec = median(&mut windows);
         let r = BenchResult {
             mode: "bench",
-            model: kind.name().to_string(),
+            model: match (kind, cmd.cell) {
+                (ModelKind::Seq, CellKind::Gru) => "seq-gru".to_string(),
+                _ => kind.name().to_string(),
+            },
             device: device.description.clone(),
             threads,
             batch: cmd.batch,

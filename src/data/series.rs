@@ -12,6 +12,8 @@ use super::{DataSplit, Dataset, Rng, SampleShape, SeriesShape};
 
 /// Time steps per series when nothing else is asked for.
 pub const DEFAULT_STEPS: usize = 64;
+/// The seed of the built-in set (`DataSpec::SyntheticSeq`).
+pub const BUILTIN_SEED: u64 = 0;
 /// Training series (balanced: an equal number per family).
 pub const TRAIN_SIZE: usize = 3000;
 /// Test series (balanced).
