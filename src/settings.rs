@@ -713,6 +713,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn choosing_series_picks_a_model_and_loss_that_take_them_and_back() {
+        let mut s = Settings::default();
+        s.data = BuiltinData::SyntheticSeq;
+        s.fit_model_to_data();
+        assert_eq!(
+            (s.kind, s.base, s.loss),
+            (ModelKind::Seq, BaseNet::Seq, LossKind::Mse)
+        );
+        assert!(s.to_config().is_ok());
+        s.data = BuiltinData::Mnist;
+        s.fit_model_to_data();
+        assert_eq!(
+            (s.kind, s.base, s.loss),
+            (ModelKind::Dense, BaseNet::Dense, LossKind::Bce)
+        );
+        // A kind with a choice of network keeps its kind and moves to the sequence network.
+        s.set_kind(ModelKind::Vae, BaseNet::Conv);
+        s.data = BuiltinData::SyntheticSeq;
+        s.fit_model_to_data();
+        assert_eq!((s.kind, s.base), (ModelKind::Vae, BaseNet::Seq));
+    }
+
+    #[test]
     fn default_is_valid_and_bad_values_are_named() {
         assert!(TrainConfig::default().validate().is_ok());
         let e = TrainConfig {
