@@ -714,8 +714,10 @@ mod tests {
 
     #[test]
     fn choosing_series_picks_a_model_and_loss_that_take_them_and_back() {
-        let mut s = Settings::default();
-        s.data = BuiltinData::SyntheticSeq;
+        let mut s = Settings {
+            data: BuiltinData::SyntheticSeq,
+            ..Settings::default()
+        };
         s.fit_model_to_data();
         assert_eq!(
             (s.kind, s.base, s.loss),
