@@ -77,8 +77,8 @@ impl Canvas {
         }
     }
 
-    /// The picture shrunk (box filter) to fit a `side`×`side` square, centred on the gap
-    /// colour; never enlarged.
+    /// The picture shrunk (box filter) to fit a `side`×`side` square, centred on black; never
+    /// enlarged.
     pub fn fit_square(&self, side: usize) -> Canvas {
         let scale = (side as f64 / self.width.max(self.height).max(1) as f64).min(1.0);
         let (w, h) = (
@@ -86,7 +86,14 @@ impl Canvas {
             ((self.height as f64 * scale).round() as usize).clamp(1, side),
         );
         let mut out = Canvas::filled(side, side, [0, 0, 0]);
-        let (ox, oy) = ((side - w) / 2, (side - h) / 2);
+        out.blit(&self.shrunk(w, h), (side - w) / 2, (side - h) / 2);
+        out.smooth = self.smooth;
+        out
+    }
+
+    /// The picture resized to `w`×`h` with a box filter (meant for shrinking).
+    pub fn shrunk(&self, w: usize, h: usize) -> Canvas {
+        let mut out = Canvas::filled(w, h, [0, 0, 0]);
         for ty in 0..h {
             let (y0, y1) = span(ty, h, self.height);
             for tx in 0..w {
@@ -100,7 +107,7 @@ impl Canvas {
                     }
                 }
                 let n = ((y1 - y0) * (x1 - x0)).max(1) as u32;
-                out.put(ox + tx, oy + ty, acc.map(|a| ((a + n / 2) / n) as u8));
+                out.put(tx, ty, acc.map(|a| ((a + n / 2) / n) as u8));
             }
         }
         out.smooth = self.smooth;
@@ -180,17 +187,24 @@ pub fn single(shape: SampleShape, values: &[f32], scale: usize) -> Canvas {
     )
 }
 
-/// The side of a square thumbnail of one sample: an image's own size, a small plot for a series.
-pub fn thumbnail_side(shape: SampleShape) -> usize {
+/// The `[width, height]` of a thumbnail of one sample: an image's own size, a small plot (with
+/// its tile's 2:1 aspect) for a series.
+pub fn thumbnail_size(shape: SampleShape) -> [usize; 2] {
     match shape {
-        SampleShape::Image(s) => s.height.max(s.width),
-        SampleShape::Series(_) => 64,
+        SampleShape::Image(s) => [s.width, s.height],
+        SampleShape::Series(_) => [64, 32],
     }
 }
 
-/// One sample as a square thumbnail of `side` pixels (shrunk with a box filter, never enlarged).
-pub fn thumbnail(shape: SampleShape, values: &[f32], side: usize) -> Canvas {
-    single(shape, values, 1).fit_square(side)
+/// One sample as a thumbnail of [`thumbnail_size`] (shrunk with a box filter).
+pub fn thumbnail(shape: SampleShape, values: &[f32]) -> Canvas {
+    let [w, h] = thumbnail_size(shape);
+    let tile = single(shape, values, 1);
+    if [tile.width, tile.height] == [w, h] {
+        tile
+    } else {
+        tile.shrunk(w, h)
+    }
 }
 
 fn image_tile(s: ImageShape, pixels: &[f32], scale: usize) -> Canvas {

@@ -140,9 +140,8 @@ impl LatentView {
         if count == 0 {
             return;
         }
-        let side = render::thumbnail_side(shape);
         let tiles: Vec<render::Canvas> = (0..count)
-            .map(|i| render::thumbnail(shape, images.sample(i), side))
+            .map(|i| render::thumbnail(shape, images.sample(i)))
             .collect();
         let Some(atlas) = render::compose(&tiles, ATLAS_COLS, 0) else {
             return;
@@ -394,7 +393,9 @@ impl LatentView {
             let painter = ui.painter_at(response.response.rect);
             let rows = images.len().min(ATLAS_IMAGES).div_ceil(ATLAS_COLS) as f32;
             let stride = self.coords.len().div_ceil(MAX_THUMBNAILS).max(1);
-            let side = 28.0f32.max(render::thumbnail_side(shape) as f32);
+            // At least 28 px on the long side (an MNIST digit's own size).
+            let [tw, th] = render::thumbnail_size(shape).map(|v| v.max(1) as f32);
+            let size = egui::Vec2::new(tw, th) * (28.0f32.max(tw.max(th)) / tw.max(th));
             for (i, p) in self.coords.iter().enumerate().step_by(stride) {
                 let Some(&t) = snap
                     .latents
@@ -412,7 +413,7 @@ impl LatentView {
                 let at = response.transform.position_from_point(p);
                 painter.image(
                     atlas.id(),
-                    egui::Rect::from_center_size(at, egui::Vec2::splat(side)),
+                    egui::Rect::from_center_size(at, size),
                     uv,
                     Color32::WHITE,
                 );

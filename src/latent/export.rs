@@ -145,9 +145,10 @@ fn sprite_layout(n: usize, native_px: usize) -> (usize, usize) {
 fn sprite_png(samples: &SampleGrid) -> anyhow::Result<(Vec<u8>, usize, usize)> {
     let shape = samples.shape.context("samples without a shape")?;
     let n = samples.len();
-    let (cols, thumb) = sprite_layout(n, render::thumbnail_side(shape));
+    let [tw, th] = render::thumbnail_size(shape);
+    let (cols, thumb) = sprite_layout(n, tw.max(th));
     let tiles: Vec<render::Canvas> = (0..n)
-        .map(|i| render::thumbnail(shape, samples.sample(i), thumb))
+        .map(|i| render::single(shape, samples.sample(i), 1).fit_square(thumb))
         .collect();
     let mut sprite = render::compose(&tiles, cols, 0).context("nothing to draw")?;
     // The Projector wants a square sprite; a last short row leaves the rest of it empty.
