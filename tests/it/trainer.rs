@@ -37,6 +37,29 @@ fn request(config: TrainConfig) -> StartRequest {
     }
 }
 
+/// The run's last snapshot.
+fn last_snapshot(events: &[Event]) -> std::sync::Arc<latentlab::protocol::Snapshot> {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Snapshot(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("a snapshot")
+}
+
+/// The per-value MSE of predicting every sample of `data` by the mean sample: the baseline a
+/// reconstruction must beat (for series, their variance around the mean series).
+fn mean_sample_mse(data: &latentlab::data::Dataset) -> f32 {
+    let mean = data.mean_sample();
+    data.values
+        .chunks(mean.len())
+        .flat_map(|s| s.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)))
+        .sum::<f32>()
+        / data.values.len() as f32
+}
+
 /// Runs synchronously and returns every event.
 fn run_sync(req: &StartRequest, data: &DataSplit, autosave: &Autosave) -> Vec<Event> {
     let (_tx, mut rx) = mpsc::channel();
@@ -88,14 +111,7 @@ fn dense_learns_a_small_subset_and_beats_the_mean_sample() {
     let last: f32 = losses[losses.len() - 5..].iter().map(|l| l.1).sum::<f32>() / 5.0;
     assert!(last < first * 0.5, "loss fell from {first} to {last}");
 
-    let mean = data.test.mean_sample();
-    let mean_mse = data
-        .test
-        .values
-        .chunks(784)
-        .flat_map(|img| img.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)))
-        .sum::<f32>()
-        / data.test.values.len() as f32;
+    let mean_mse = mean_sample_mse(&data.test);
     let final_mse = *test_mses(&events).last().unwrap();
     assert!(
         final_mse < mean_mse * 0.8,
@@ -117,14 +133,7 @@ fn checkpoint_round_trip_gives_identical_decodes_and_resume_continues() {
     };
     let events = run_sync(&request(small_config(3)), &data, &autosave);
     let before = step_losses(&events);
-    let snapshot = events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Event::Snapshot(s) => Some(s.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let snapshot = last_snapshot(&events);
     assert_eq!(snapshot.step, 15);
 
     // Round trip: the loaded model decodes exactly as the run's own decoder copy.
@@ -211,14 +220,7 @@ fn diverging_run_fails_naming_the_step_and_keeps_finite_weights() {
     assert!(message.contains("non-finite"), "{message}");
     assert!(message.contains(&format!("at step {step}")), "{message}");
     // The last snapshot's decoder holds the kept weights: finite outputs.
-    let snapshot = events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Event::Snapshot(s) => Some(s.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let snapshot = last_snapshot(&events);
     let out = snapshot.decoder.decode(&[0.5; 16]);
     assert!(out.values.iter().all(|v| v.is_finite()));
     // So do the saved ones.
@@ -398,14 +400,7 @@ fn denoising_model_trains_on_noise_and_beats_its_noisy_input() {
         last.test_mse
     );
     // The triptych's middle row is what the model saw: corrupted, unlike the top row.
-    let snap = events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Event::Snapshot(s) => Some(s.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let snap = last_snapshot(&events);
     assert_ne!(snap.noisy.values, snap.inputs.values);
 }
 
@@ -599,27 +594,14 @@ fn the_sequence_model_learns_the_synthetic_families_and_separates_them() {
         ..TrainConfig::for_kind(ModelKind::Seq, BaseNet::Seq, SparsityKind::L1)
     };
     let events = run_sync(&request(config), &data, &Autosave::default());
-    let mean = data.test.mean_sample();
-    let variance = data
-        .test
-        .values
-        .chunks(mean.len())
-        .flat_map(|s| s.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)))
-        .sum::<f32>()
-        / data.test.values.len() as f32;
+    // The variance of the test series around their mean series: the mean series' MSE.
+    let variance = mean_sample_mse(&data.test);
     let mse = *test_mses(&events).last().unwrap();
     assert!(
         mse < 0.3 * variance,
         "test MSE {mse} vs variance {variance}"
     );
-    let snap = events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Event::Snapshot(s) => Some(s.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let snap = last_snapshot(&events);
     let labels = snap.latents.labels.as_ref().unwrap();
     let acc = knn_accuracy(&snap.latents.codes, snap.latents.dim, labels, 5);
     eprintln!(

@@ -106,15 +106,7 @@ fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
 
     // Dragging a slider changes the decoded image.
     let before = h.state().decoded_sample().unwrap().values.clone();
-    let r = h
-        .get_by_role_and_label(egui::accesskit::Role::Slider, "z0")
-        .rect();
-    drag(
-        &mut h,
-        egui::pos2(r.left() + 4.0, r.center().y),
-        egui::pos2(r.left() + r.width() * 0.3, r.center().y),
-    );
-    h.step();
+    drag_slider(&mut h, "z0", 0.3);
     assert_ne!(h.state().slider_values()[0], picked_code[0], "slider moved");
     let after = &h.state().decoded_sample().unwrap().values;
     let change: f32 = before.iter().zip(after).map(|(a, b)| (a - b).abs()).sum();
@@ -162,15 +154,7 @@ fn sequences_train_in_the_studio_as_curves_and_sliders_redraw_them() {
     click_a_point(&mut h, 0);
     let before = h.state().decoded_sample().unwrap().values.clone();
     assert_eq!(before.len(), 64);
-    let r = h
-        .get_by_role_and_label(egui::accesskit::Role::Slider, "z0")
-        .rect();
-    drag(
-        &mut h,
-        egui::pos2(r.left() + 4.0, r.center().y),
-        egui::pos2(r.right() - 4.0, r.center().y),
-    );
-    h.step();
+    drag_slider(&mut h, "z0", 1.0);
     let after = &h.state().decoded_sample().unwrap().values;
     let change: f32 = before.iter().zip(after).map(|(a, b)| (a - b).abs()).sum();
     assert!(change > 0.1, "decoded curve changed by {change}");
@@ -202,6 +186,18 @@ fn click_a_point(h: &mut Harness<'_, StudioApp>, nth: usize) -> usize {
     drag(h, pos, pos);
     h.step();
     target
+}
+
+/// Drags the slider labelled `label` from its left end to `fraction` of its width, then
+/// steps a frame so the decode follows.
+fn drag_slider(h: &mut Harness<'_, StudioApp>, label: &str, fraction: f32) {
+    let r = h
+        .get_by_role_and_label(egui::accesskit::Role::Slider, label)
+        .rect();
+    let y = r.center().y;
+    let to = (r.left() + r.width() * fraction).min(r.right() - 4.0);
+    drag(h, egui::pos2(r.left() + 4.0, y), egui::pos2(to, y));
+    h.step();
 }
 
 /// Presses the primary button at `from`, moves to `to` and releases there (a click when equal).
