@@ -7,6 +7,7 @@ pub mod conv;
 pub mod denoise;
 pub mod dense;
 mod fused;
+mod rnn;
 pub mod seq;
 pub mod sparse;
 pub mod vae;

@@ -24,7 +24,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::{Basic, Network};
+use super::{Basic, Network, host_f32, rnn};
 use crate::data::{SampleShape, SeriesShape};
 use crate::settings::{CellKind, ModelConfig};
 
@@ -121,6 +121,34 @@ impl Recurrent {
                 }
             }
         }
+    }
+
+    /// The hidden-to-gates weight `[H, G·H]` (for tests of the fused pass).
+    #[cfg(test)]
+    pub fn hidden_weight(&self) -> Tensor<2> {
+        self.hidden.weight.val()
+    }
+
+    #[cfg(test)]
+    pub fn hidden_bias(&self) -> Tensor<1> {
+        self.hidden.bias.as_ref().expect("cells have a bias").val()
+    }
+
+    /// Gates times width: the input projection's size.
+    pub fn width(&self) -> usize {
+        self.cell.gates() * self.size
+    }
+
+    /// The whole pass as one fused operation ([`super::rnn`]; Flex f32 tensors only): input
+    /// projections `xp` `[T, B, G·H]` and initial hidden state `h0` `[B, H]` → every step's
+    /// hidden state `[T, B, H]`, in time order.
+    pub fn run_fused(&self, xp: Tensor<3>, h0: Tensor<2>, reverse: bool) -> Tensor<3> {
+        let weight = self.hidden.weight.val();
+        let bias = match &self.hidden.bias {
+            Some(bias) => bias.val(),
+            None => Tensor::zeros([self.width()], &weight.device()),
+        };
+        rnn::sequence(xp, h0, weight, bias, self.cell, reverse)
     }
 
     /// Runs `steps` steps on the input projections `xp(t)` (`[batch, G·H]`), forwards or in
@@ -258,20 +286,45 @@ impl Network for SeqNet {
         let [batch, _] = samples.dims();
         let SeriesShape { channels, steps } = self.shape;
         let device = samples.device();
-        // [B, C·T] (channel-major) → one [B, C] tensor per step.
+        // [B, C·T] (channel-major) → [B, C, T].
         let x = samples.reshape([batch, channels, steps]);
-        let x_at: Vec<Tensor<2>> = (0..steps)
-            .map(|t| x.clone().narrow(2, t, 1).reshape([batch, channels]))
-            .collect();
-        let init = self.encoder.initial(batch, None, &device);
-        let forward_xp = |t: usize| self.encoder_in.forward(x_at[t].clone());
-        let (_, last) = self.encoder.run(steps, forward_xp, init, false, false);
-        let mut finals = vec![last.h];
-        if let (Some(lin), Some(back)) = (&self.backward_in, &self.backward) {
-            let init = back.initial(batch, None, &device);
-            let backward_xp = |t: usize| lin.forward(x_at[t].clone());
-            let (_, first) = back.run(steps, backward_xp, init, true, false);
-            finals.push(first.h);
+        // Fused: every step's input at once, time-major `[T·B, C]`, projected in one product.
+        // Step by step: one `[B, C]` tensor per step, projected on its own.
+        let fused = host_f32(&x);
+        let x_all = fused.then(|| {
+            x.clone()
+                .permute([2, 0, 1])
+                .reshape([steps * batch, channels])
+        });
+        let x_at: Vec<Tensor<2>> = if fused {
+            Vec::new()
+        } else {
+            (0..steps)
+                .map(|t| x.clone().narrow(2, t, 1).reshape([batch, channels]))
+                .collect()
+        };
+        let final_state = |input: &Linear, cell: &Recurrent, reverse: bool| -> Tensor<2> {
+            match &x_all {
+                Some(x_all) => {
+                    let xp = input
+                        .forward(x_all.clone())
+                        .reshape([steps, batch, cell.width()]);
+                    let h0 = Tensor::zeros([batch, cell.size], &device);
+                    let last = if reverse { 0 } else { steps - 1 };
+                    cell.run_fused(xp, h0, reverse)
+                        .narrow(0, last, 1)
+                        .reshape([batch, cell.size])
+                }
+                None => {
+                    let xp = |t: usize| input.forward(x_at[t].clone());
+                    let init = cell.initial(batch, None, &device);
+                    cell.run(steps, xp, init, reverse, false).1.h
+                }
+            }
+        };
+        let mut finals = vec![final_state(&self.encoder_in, &self.encoder, false)];
+        if let (Some(input), Some(back)) = (&self.backward_in, &self.backward) {
+            finals.push(final_state(input, back, true));
         }
         self.to_code.forward(Tensor::cat(finals, 1))
     }
@@ -280,19 +333,25 @@ impl Network for SeqNet {
         let [batch, _] = codes.dims();
         let SeriesShape { channels, steps } = self.shape;
         let device = codes.device();
+        let fused = host_f32(&codes);
         let h0 = self.from_code.forward(codes.clone());
         // The code's projection once, the clock's once; each step adds its clock row.
         let code_part = self.decoder_code.forward(codes);
         let clock_part = self.decoder_clock.forward(clock(steps, &device));
         let gates = clock_part.dims()[1];
-        let clock_at: Vec<Tensor<2>> = (0..steps)
-            .map(|t| clock_part.clone().narrow(0, t, 1).reshape([1, gates]))
-            .collect();
-        let xp = |t: usize| code_part.clone() + clock_at[t].clone();
-        let init = self.decoder.initial(batch, Some(h0), &device);
-        let (hs, _) = self.decoder.run(steps, xp, init, false, true);
-        let hidden = Tensor::stack::<3>(hs, 0); // [T, B, H]
-        let [_, _, h] = hidden.dims();
+        let hidden = if fused {
+            let xp = code_part.reshape([1, batch, gates]) + clock_part.reshape([steps, 1, gates]);
+            self.decoder.run_fused(xp, h0, false)
+        } else {
+            let clock_at: Vec<Tensor<2>> = (0..steps)
+                .map(|t| clock_part.clone().narrow(0, t, 1).reshape([1, gates]))
+                .collect();
+            let xp = |t: usize| code_part.clone() + clock_at[t].clone();
+            let init = self.decoder.initial(batch, Some(h0), &device);
+            let (hs, _) = self.decoder.run(steps, xp, init, false, true);
+            Tensor::stack::<3>(hs, 0)
+        }; // [T, B, H]
+        let h = self.decoder.size;
         let out = self
             .readout
             .forward(hidden.reshape([steps * batch, h]))

@@ -103,7 +103,7 @@ pub mod cumulative;
 pub mod deform_conv;
 pub mod expand;
 // latentlab: vectorisable exp, sigmoid and tanh (see VENDORED.md).
-pub(crate) mod fast_math;
+pub mod fast_math;
 #[cfg(feature = "fft")]
 pub mod fft;
 pub mod flip;
