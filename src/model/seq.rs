@@ -5,11 +5,12 @@
 //! `lstm` model: hidden 64, latent 8.
 //!
 //! The cells are fused: one matrix product per step for all gates on the hidden state (burn's
-//! own `Lstm` runs eight). The decoder's input side is hoisted out of the time loop: the code's
-//! projection is computed once and the clock's once per length. The encoder projects each
-//! step's input on its own: one large product over all steps, sliced per step, was four times
-//! slower under autodiff (each slice's gradient is a zero-filled copy of the whole tensor), and
-//! a step's input is small (`[batch, channels]`).
+//! own `Lstm` runs eight). On the Flex CPU device a whole pass is one operation
+//! ([`super::rnn`]), with every step's input projected in one product and the decoder's
+//! inputs (code projection plus clock) added once for all steps. On other devices the cell
+//! runs step by step as tensor operations ([`Recurrent::run`]): there each step's input is
+//! projected on its own, because one large product sliced per step was four times slower under
+//! autodiff (each slice's gradient is a zero-filled copy of the whole tensor).
 //!
 //! The decoder's input at each step is the code plus a *clock*: sines and cosines of the step's
 //! position. The plain repeat-vector decoder of the reference gets the same input at every
