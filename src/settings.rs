@@ -24,15 +24,19 @@ pub enum ModelKind {
     Vae,
     /// Sequence to sequence: a recurrent (LSTM or GRU) encoder and decoder, for series.
     Seq,
+    /// β-TCVAE: a VAE whose β weighs only the total correlation of the code, so that its
+    /// dimensions come apart into separate factors.
+    Btcvae,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 6] = [
+    pub const ALL: [ModelKind; 7] = [
         ModelKind::Dense,
         ModelKind::Conv,
         ModelKind::Denoise,
         ModelKind::Sparse,
         ModelKind::Vae,
+        ModelKind::Btcvae,
         ModelKind::Seq,
     ];
 
@@ -44,6 +48,7 @@ impl ModelKind {
             ModelKind::Sparse => "Sparse",
             ModelKind::Vae => "Variational (VAE)",
             ModelKind::Seq => "Sequence (LSTM/GRU)",
+            ModelKind::Btcvae => "β-TCVAE (disentangling)",
         }
     }
 
@@ -56,6 +61,7 @@ impl ModelKind {
             ModelKind::Sparse => "sparse",
             ModelKind::Vae => "vae",
             ModelKind::Seq => "seq",
+            ModelKind::Btcvae => "btcvae",
         }
     }
 
@@ -63,8 +69,13 @@ impl ModelKind {
     pub fn has_base(self) -> bool {
         matches!(
             self,
-            ModelKind::Denoise | ModelKind::Sparse | ModelKind::Vae
+            ModelKind::Denoise | ModelKind::Sparse | ModelKind::Vae | ModelKind::Btcvae
         )
+    }
+
+    /// True for kinds with a Gaussian code and a prior to sample from (β applies).
+    pub fn is_variational(self) -> bool {
+        matches!(self, ModelKind::Vae | ModelKind::Btcvae)
     }
 
     /// The reference architecture of this kind (`../shared/bench/README.md`), on its default
@@ -90,6 +101,10 @@ impl ModelKind {
             (ModelKind::Vae, BaseNet::Dense) => (vec![512, 256], 2),
             (ModelKind::Vae, BaseNet::Conv) => (vec![32, 64], 2),
             (ModelKind::Vae, BaseNet::Seq) => (vec![64], 2),
+            // As in the β-TCVAE paper's dSprites runs: a 10-D code.
+            (ModelKind::Btcvae, BaseNet::Dense) => (vec![512, 256], 10),
+            (ModelKind::Btcvae, BaseNet::Conv) => (vec![32, 64], 10),
+            (ModelKind::Btcvae, BaseNet::Seq) => (vec![64], 10),
             (_, BaseNet::Conv) => (vec![32, 64], 16),
             (_, BaseNet::Dense) => (vec![512, 128], 32),
             (_, BaseNet::Seq) => (vec![64], 8),
@@ -438,12 +453,14 @@ pub enum BuiltinData {
     Mnist,
     Fashion,
     SyntheticSeq,
+    Shapes,
 }
 
 impl BuiltinData {
-    pub const ALL: [BuiltinData; 3] = [
+    pub const ALL: [BuiltinData; 4] = [
         BuiltinData::Mnist,
         BuiltinData::Fashion,
+        BuiltinData::Shapes,
         BuiltinData::SyntheticSeq,
     ];
 
@@ -452,6 +469,7 @@ impl BuiltinData {
             BuiltinData::Mnist => "MNIST digits",
             BuiltinData::Fashion => "Fashion-MNIST",
             BuiltinData::SyntheticSeq => "Synthetic sequences",
+            BuiltinData::Shapes => "Shapes (known factors)",
         }
     }
 
@@ -460,6 +478,7 @@ impl BuiltinData {
             BuiltinData::Mnist => DataSpec::Mnist,
             BuiltinData::Fashion => DataSpec::Fashion,
             BuiltinData::SyntheticSeq => DataSpec::SyntheticSeq,
+            BuiltinData::Shapes => DataSpec::Shapes,
         }
     }
 }

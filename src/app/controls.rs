@@ -224,7 +224,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
             .labelled_by(label.id);
     });
     ui.add(Slider::new(&mut s.noise.level, 0.0..=1.0).text("Noise level"));
-    if s.kind == ModelKind::Vae {
+    if s.kind.is_variational() {
         ui.add(
             Slider::new(&mut s.beta, 0.0..=10.0)
                 .text("KL weight β")

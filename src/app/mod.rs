@@ -296,7 +296,7 @@ impl StudioApp {
                 let Some(info) = &self.run.info else {
                     return;
                 };
-                let vae = info.model.kind == ModelKind::Vae;
+                let vae = info.model.kind.is_variational();
                 self.loss.reset(info.term_names.clone());
                 self.sliders.prior = vae;
                 self.latent.set_images(info.test_samples.clone());

@@ -87,7 +87,7 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
     let mut results = Vec::new();
     for &kind in &cmd.model {
         let target = cmd.target.unwrap_or(match kind {
-            ModelKind::Vae | ModelKind::Seq => 0.05,
+            ModelKind::Vae | ModelKind::Btcvae | ModelKind::Seq => 0.05,
             _ => 0.03,
         });
         let data = if kind == ModelKind::Seq {
@@ -229,6 +229,7 @@ fn reference_sines(seed: u64) -> DataSplit {
             values,
             labels: None,
             class_names: Vec::new(),
+            factors: None,
         }
     };
     DataSplit {

@@ -343,6 +343,7 @@ fn build(
             _ => Vec::new(),
         },
         labels,
+        factors: None,
     };
     Ok((dataset, warnings))
 }

@@ -10,6 +10,7 @@ pub mod noise;
 pub mod rng;
 pub mod sample;
 pub mod series;
+pub mod shapes;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -124,6 +125,8 @@ pub enum DataSpec {
     /// The built-in synthetic sequences (six families, 3000 train, 600 test), generated from a
     /// fixed seed, so every run sees the same data.
     SyntheticSeq,
+    /// The built-in shapes with known factors (20 000 train, 2 000 test), from a fixed seed.
+    Shapes,
     /// A user's CSV/TSV file of series (see [`csv`] for the rules), split 90/10 with the run's
     /// seed, or a training and a test file. The test file is resampled to the training length
     /// and its labels must all occur in the training file. Spelled `csv:TRAIN[,TEST]`: parsing
@@ -143,6 +146,7 @@ impl FromStr for DataSpec {
             "mnist" => Ok(DataSpec::Mnist),
             "fashion" | "fashion-mnist" => Ok(DataSpec::Fashion),
             "synthetic-seq" => Ok(DataSpec::SyntheticSeq),
+            "shapes" => Ok(DataSpec::Shapes),
             _ if s.starts_with("csv:") => {
                 let rest = s.strip_prefix("csv:").unwrap_or_default();
                 let (train, test) = rest.split_once(',').unwrap_or((rest, ""));
@@ -198,6 +202,7 @@ impl std::fmt::Display for DataSpec {
                 Ok(())
             }
             DataSpec::SyntheticSeq => write!(f, "synthetic-seq"),
+            DataSpec::Shapes => write!(f, "shapes"),
             DataSpec::Csv { train, test, .. } => {
                 write!(f, "csv:{}", train.display())?;
                 if let Some(test) = test {
@@ -218,6 +223,46 @@ pub struct Dataset {
     /// One label per sample, each below `class_names.len()`; `None` for unlabelled data.
     pub labels: Option<Vec<u32>>,
     pub class_names: Vec<String>,
+    /// Known factors of variation per sample (the shapes set), `None` for most data.
+    pub factors: Option<Factors>,
+}
+
+/// The ground-truth factors of a generated dataset: each sample's level of each factor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factors {
+    /// `[F]`: "shape", "scale", ...
+    pub names: Vec<String>,
+    /// `[F]`: how many levels each factor has.
+    pub levels: Vec<usize>,
+    /// `[N, F]`: sample i's level of factor f at `i·F + f`.
+    pub values: Vec<u32>,
+}
+
+impl Factors {
+    /// Sample `i`'s levels, one per factor.
+    pub fn of(&self, i: usize) -> &[u32] {
+        let f = self.names.len();
+        &self.values[i * f..(i + 1) * f]
+    }
+
+    /// Factor `f`'s level for every sample.
+    pub fn column(&self, f: usize) -> Vec<u32> {
+        self.values
+            .iter()
+            .skip(f)
+            .step_by(self.names.len().max(1))
+            .copied()
+            .collect()
+    }
+
+    /// The factors of the given samples, in that order.
+    pub fn subset(&self, indices: &[usize]) -> Factors {
+        Factors {
+            names: self.names.clone(),
+            levels: self.levels.clone(),
+            values: indices.iter().flat_map(|&i| self.of(i)).copied().collect(),
+        }
+    }
 }
 
 impl Dataset {
@@ -254,6 +299,7 @@ impl Dataset {
                 .as_ref()
                 .map(|l| indices.iter().map(|&i| l[i]).collect()),
             class_names: self.class_names.clone(),
+            factors: self.factors.as_ref().map(|f| f.subset(indices)),
         }
     }
 
@@ -351,6 +397,7 @@ pub fn load(spec: &DataSpec, seed: u64) -> Result<DataSplit, LoadError> {
             series::BUILTIN_SEED,
             series::DEFAULT_STEPS,
         )),
+        DataSpec::Shapes => Ok(shapes::shapes(shapes::BUILTIN_SEED)),
         DataSpec::Csv {
             train,
             test: None,
@@ -491,6 +538,7 @@ fn from_idx(
         values: pixels,
         labels,
         class_names,
+        factors: None,
     })
 }
 

@@ -50,6 +50,7 @@ fn generate(rng: &mut Rng, n: usize, steps: usize) -> Dataset {
         values,
         labels: Some(labels),
         class_names: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
+        factors: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! Plain `f32` math, no burn, no egui; the studio calls it from its UI thread, except
 //! [`LatentStats`], which the trainer computes with each snapshot.
 
+pub mod disentangle;
 pub mod export;
 pub mod pca;
 pub mod stats;

@@ -214,7 +214,7 @@ macro_rules! with_model_type {
                 type $M = $crate::model::SparseAe<SeqNet>;
                 $body
             }
-            (ModelKind::Vae, BaseNet::Seq) => {
+            (ModelKind::Vae | ModelKind::Btcvae, BaseNet::Seq) => {
                 type $M = $crate::model::VaeAe<SeqNet>;
                 $body
             }
@@ -234,11 +234,11 @@ macro_rules! with_model_type {
                 type $M = $crate::model::SparseAe<ConvNet>;
                 $body
             }
-            (ModelKind::Vae, BaseNet::Dense) => {
+            (ModelKind::Vae | ModelKind::Btcvae, BaseNet::Dense) => {
                 type $M = $crate::model::VaeAe<DenseNet>;
                 $body
             }
-            (ModelKind::Vae, BaseNet::Conv) => {
+            (ModelKind::Vae | ModelKind::Btcvae, BaseNet::Conv) => {
                 type $M = $crate::model::VaeAe<ConvNet>;
                 $body
             }

@@ -3,13 +3,35 @@
 //! over pixels plus β times the KL divergence to the N(0, I) prior, both per sample.
 //! Built on the dense or the convolutional network; its default is the reference
 //! 784-512-256-(2+2) / 2-256-512-784. `encode` returns μ, so the scatter shows the means.
+//!
+//! The same network trains as a β-TCVAE (Chen et al. 2018, `ModelKind::Btcvae`): the KL term
+//! is split into the index-code mutual information, the total correlation of the code (how
+//! far its dimensions are from independent) and the dimension-wise KL, and β weighs only the
+//! total correlation. The aggregate posterior q(z) and its marginals are estimated on each
+//! mini-batch from the batch's own codes: log q(z_i) ≈ log (1/B Σ_j q(z_i|x_j)). The paper's
+//! minibatch-weighted sampling divides by B·N (N the training set's size) instead; that only
+//! moves each term by a constant, so the gradients are the same, and with 1/B a term reads as
+//! an estimate of itself (the total correlation of independent dimensions is near 0, not
+//! (D − 1)·ln(B·N)).
 
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 
 use super::{Autoencoder, LossTerms, Network, reconstruction_loss};
 use crate::data::SampleShape;
-use crate::settings::{LossParams, ModelConfig};
+use crate::settings::{LossParams, ModelConfig, ModelKind};
+
+/// ln 2π, in every Gaussian log-density.
+const LN_2PI: f32 = 1.837_877_1;
+
+/// What the code is pulled towards the prior by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Penalty {
+    /// β · KL(q(z|x) ‖ p(z)), per sample.
+    Kl,
+    /// Mutual information + β · total correlation + dimension-wise KL.
+    TotalCorrelation,
+}
 
 #[derive(Module, Debug)]
 pub struct VaeAe<N: Network> {
@@ -17,6 +39,8 @@ pub struct VaeAe<N: Network> {
     net: N,
     #[module(skip)]
     latent: usize,
+    #[module(skip)]
+    penalty: Penalty,
 }
 
 impl<N: Network> VaeAe<N> {
@@ -35,6 +59,10 @@ impl<N: Network> Autoencoder for VaeAe<N> {
         Self {
             net: N::build(config, shape, 2 * config.latent, config.latent, device),
             latent: config.latent,
+            penalty: match config.kind {
+                ModelKind::Btcvae => Penalty::TotalCorrelation,
+                _ => Penalty::Kl,
+            },
         }
     }
 
@@ -59,7 +87,16 @@ impl<N: Network> Autoencoder for VaeAe<N> {
     }
 
     fn term_names(&self) -> Vec<String> {
-        vec!["reconstruction".into(), "KL".into()]
+        let names: &[&str] = match self.penalty {
+            Penalty::Kl => &["reconstruction", "KL"],
+            Penalty::TotalCorrelation => &[
+                "reconstruction",
+                "mutual information",
+                "total correlation",
+                "dimension-wise KL",
+            ],
+        };
+        names.iter().map(|n| n.to_string()).collect()
     }
 
     fn loss(&self, input: Tensor<2>, target: Tensor<2>, params: &LossParams) -> LossTerms {
@@ -71,23 +108,89 @@ impl<N: Network> Autoencoder for VaeAe<N> {
             &mu.device(),
         );
         let z = mu.clone() + logvar.clone().mul_scalar(0.5).exp() * eps;
-        let logits = self.net.decode(z);
+        let logits = self.net.decode(z.clone());
         // Per sample: summed over values (the mean over elements times the value count).
         let shape = self.sample_shape();
         let recon = reconstruction_loss(logits, target, params.recon, shape.value_range())
             .mul_scalar(shape.len() as f32);
-        let kl = (logvar.clone().add_scalar(1.0) - mu.square() - logvar.exp())
-            .sum()
-            .mul_scalar(-0.5 / batch as f32);
-        LossTerms {
-            total: recon.clone() + kl.clone().mul_scalar(params.beta),
-            terms: vec![recon, kl],
+        match self.penalty {
+            Penalty::Kl => {
+                let kl = (logvar.clone().add_scalar(1.0) - mu.square() - logvar.exp())
+                    .sum()
+                    .mul_scalar(-0.5 / batch as f32);
+                LossTerms {
+                    total: recon.clone() + kl.clone().mul_scalar(params.beta),
+                    terms: vec![recon, kl],
+                }
+            }
+            Penalty::TotalCorrelation => {
+                let [mi, tc, dwkl] = decomposed_kl(z, mu, logvar);
+                LossTerms {
+                    total: recon.clone() + mi.clone() + tc.clone().mul_scalar(params.beta)
+                        + dwkl.clone(),
+                    terms: vec![recon, mi, tc, dwkl],
+                }
+            }
         }
     }
 }
 
+/// log Σ exp(x) along `dim`, kept as a dimension of size 1; stable for large entries.
+fn log_sum_exp<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
+    let max = x.clone().max_dim(dim).detach();
+    (x - max.clone()).exp().sum_dim(dim).log() + max
+}
+
+/// The KL term split as β-TCVAE does, each a batch mean `[1]`: mutual information, total
+/// correlation and dimension-wise KL, from codes `z` drawn from q(z|x) = N(μ, σ²) `[B, D]`:
+/// log q(z_i) ≈ log Σ_j q(z_i|x_j) − log B, and the same per dimension for the marginals.
+fn decomposed_kl(z: Tensor<2>, mu: Tensor<2>, logvar: Tensor<2>) -> [Tensor<1>; 3] {
+    let [batch, latent] = z.dims();
+    let gaussian = |z: Tensor<3>, mu: Tensor<3>, logvar: Tensor<3>| -> Tensor<3> {
+        ((z - mu).square() * logvar.clone().neg().exp() + logvar)
+            .add_scalar(LN_2PI)
+            .mul_scalar(-0.5)
+    };
+    let log_b = (batch as f32).ln();
+    // log q(z_i | x_i) and log p(z_i), per sample: [B].
+    let z3 = z.clone().reshape([batch, 1, latent]);
+    let own = gaussian(
+        z3.clone(),
+        mu.clone().reshape([batch, 1, latent]),
+        logvar.clone().reshape([batch, 1, latent]),
+    )
+    .sum_dim(2)
+    .reshape([batch]);
+    let prior = z
+        .square()
+        .add_scalar(LN_2PI)
+        .mul_scalar(-0.5)
+        .sum_dim(1)
+        .reshape([batch]);
+    // log q(z_i,d | x_j) for every pair: [B, B, D].
+    let pairs = gaussian(
+        z3,
+        mu.reshape([1, batch, latent]),
+        logvar.reshape([1, batch, latent]),
+    );
+    let joint = log_sum_exp(pairs.clone().sum_dim(2), 1)
+        .reshape([batch])
+        .sub_scalar(log_b);
+    let marginals = log_sum_exp(pairs, 1)
+        .sub_scalar(log_b)
+        .sum_dim(2)
+        .reshape([batch]);
+    [
+        (own - joint.clone()).mean(),
+        (joint - marginals.clone()).mean(),
+        (marginals - prior).mean(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
+    use burn::tensor::TensorData;
+
     use super::*;
     use crate::model::tests_support::check_kind;
     use crate::model::{DenseNet, to_vec};
@@ -101,6 +204,51 @@ mod tests {
             ..ModelKind::Vae.default_model()
         };
         check_kind::<VaeAe<DenseNet>>(&config);
+        let tc = ModelConfig {
+            hidden: vec![32],
+            latent: 3,
+            ..ModelKind::Btcvae.default_model()
+        };
+        check_kind::<VaeAe<DenseNet>>(&tc);
+    }
+
+    /// The three parts add up to the sampled KL, log q(z|x) − log p(z), whatever the estimate
+    /// of q(z); and the total correlation is large when two code dimensions move together and
+    /// near zero when they are independent.
+    #[test]
+    fn the_kl_splits_into_parts_and_total_correlation_sees_dependence() {
+        let device = Device::flex();
+        let mut rng = crate::data::Rng::new(1);
+        let batch = 256;
+        let tensor = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [batch, 2]), &device);
+        let independent: Vec<f32> = (0..2 * batch).map(|_| rng.normal()).collect();
+        let dependent: Vec<f32> = (0..batch)
+            .flat_map(|_| {
+                let a = rng.normal();
+                [a, a]
+            })
+            .collect();
+        let logvar = tensor(vec![(0.05f32).ln(); 2 * batch]);
+        let tc_of = |mu: Vec<f32>| {
+            let mu = tensor(mu);
+            let eps = Tensor::<2>::random([batch, 2], Distribution::Normal(0.0, 1.0), &device);
+            let z = mu.clone() + logvar.clone().mul_scalar(0.5).exp() * eps;
+            let sampled_kl = {
+                let own = ((z.clone() - mu.clone()).square() * logvar.clone().neg().exp()
+                    + logvar.clone())
+                .add_scalar(LN_2PI)
+                .mul_scalar(-0.5);
+                let prior = z.clone().square().add_scalar(LN_2PI).mul_scalar(-0.5);
+                to_vec((own - prior).sum_dim(1).mean())[0]
+            };
+            let parts = decomposed_kl(z, mu, logvar.clone()).map(|t| to_vec(t)[0]);
+            let sum: f32 = parts.iter().sum();
+            assert!((sum - sampled_kl).abs() < 1e-3 * sampled_kl.abs().max(1.0), "{parts:?}");
+            parts[1]
+        };
+        let (tc_ind, tc_dep) = (tc_of(independent), tc_of(dependent));
+        assert!(tc_dep > 1.0, "dependent dimensions: TC {tc_dep}");
+        assert!(tc_ind.abs() < 0.3 * tc_dep, "independent {tc_ind} vs dependent {tc_dep}");
     }
 
     #[test]

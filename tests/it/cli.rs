@@ -76,6 +76,9 @@ fn train_writes_metrics_checkpoint_pictures_and_latents() {
     assert!(png.width() > 28 * 4 && png.height() > 2 * 28 * 4);
     assert!(out.join("checkpoint/checkpoint.json").exists());
     assert!(out.join("checkpoint/model.bpk").exists());
+    // No known factors and not variational: nothing to traverse or score.
+    assert!(!out.join("traversals.png").exists());
+    assert!(!out.join("disentanglement.json").exists());
 
     // Resuming with the same architecture continues; a different one is refused by name.
     let o = train_on(
@@ -100,6 +103,44 @@ fn train_writes_metrics_checkpoint_pictures_and_latents() {
 }
 
 /// Each broken input: a non-zero exit, the file named, no panic.
+/// The shapes set's factors reach the run folder: a β-TCVAE run scores its test codes against
+/// all five and draws one traversal row per latent dimension.
+#[test]
+fn a_btcvae_on_shapes_writes_traversals_and_its_disentanglement_scores() {
+    let dir = temp_dir("cli-shapes");
+    let out = dir.join("run");
+    let o = train_on(
+        "shapes",
+        &out,
+        &["--model", "btcvae", "--batch", "256", "--beta", "6"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("MIG "));
+    let header = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(header.starts_with(
+        "step,epoch,train_loss,train_reconstruction,train_mutual information,\
+         train_total correlation,train_dimension-wise KL,"
+    ));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("disentanglement.json")).unwrap()).unwrap();
+    let mig = json["mig"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&mig), "{mig}");
+    let names: Vec<&str> = json["factor_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["shape", "scale", "rotation", "x", "y"]);
+    let mi = json["mutual_information"].as_array().unwrap();
+    assert_eq!(mi.len(), 4);
+    assert!(mi.iter().all(|row| row.as_array().unwrap().len() == 5));
+    // Four rows (one per latent dimension) of nine 32-pixel tiles at scale 2.
+    let png = image::open(out.join("traversals.png")).unwrap();
+    assert!(png.width() >= 9 * 64 && png.height() >= 4 * 64 && png.height() < 5 * 64);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn bad_idx_inputs_are_clear_errors_naming_the_file() {
     let dir = temp_dir("cli-bad");
