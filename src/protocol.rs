@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::data::{Noise, SampleShape};
+use crate::data::{Factors, Noise, SampleShape};
 use crate::latent::{LatentStats, Pca};
 use crate::settings::{ModelConfig, TrainConfig};
 
@@ -116,6 +116,8 @@ pub struct RunInfo {
     /// The test split's samples, for showing any point a user picks.
     pub test_samples: Arc<SampleGrid>,
     pub test_labels: Option<Arc<Vec<u32>>>,
+    /// The test split's known factors of variation (the shapes set), for colouring by them.
+    pub test_factors: Option<Arc<Factors>>,
 }
 
 /// One training step's losses.

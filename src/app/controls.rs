@@ -225,11 +225,24 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
     });
     ui.add(Slider::new(&mut s.noise.level, 0.0..=1.0).text("Noise level"));
     if s.kind.is_variational() {
+        let (text, hover) = if s.kind == ModelKind::Btcvae {
+            (
+                "Total-correlation weight β",
+                "How hard the code's dimensions are pushed to be independent, so that each \
+                 holds its own factor (the β-TCVAE paper used 6 on dSprites)",
+            )
+        } else {
+            (
+                "KL weight β",
+                "How hard the code is pulled towards the N(0, I) prior",
+            )
+        };
         ui.add(
             Slider::new(&mut s.beta, 0.0..=10.0)
-                .text("KL weight β")
+                .text(text)
                 .custom_formatter(|v, _| format!("{v:.2}")),
-        );
+        )
+        .on_hover_text(hover);
     }
     ui.weak("The denoising model trains on noisy inputs; every model shows them.");
     a

@@ -1,6 +1,7 @@
 //! The latent scatter: test codes coloured by class, raw for a 2-D latent, PCA otherwise (on
 //! the first two of the axes that come with the snapshot, `LatentCloud::stats`), or t-SNE.
-//! The legend toggles classes; hover names the point; a click selects it.
+//! The legend toggles classes; hover names the point; a click selects it. Where the data has
+//! known factors (the shapes set), the points can be coloured by any factor instead.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use egui::Color32;
 use egui_plot::{Legend, MarkerShape, Plot, PlotPoint, PlotPoints, PlotTransform, Points};
 
 use super::pixels::Texture;
+use crate::data::Factors;
 use crate::jobs::Job;
 use crate::latent::tsne::{TsneParams, tsne};
 use crate::protocol::{SampleGrid, Snapshot};
@@ -69,6 +71,24 @@ pub fn class_colour(class: usize) -> Color32 {
     Color32::from_rgb(r.wrapping_add(shift), g.wrapping_add(shift / 2), b)
 }
 
+/// A colour along a perceptual ramp (viridis' stops) for level `level` of `levels`, so that an
+/// ordered factor (scale, position) reads as dark to light.
+pub fn ramp_colour(level: usize, levels: usize) -> Color32 {
+    const STOPS: [(f32, f32, f32); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = level as f32 / (levels.max(2) - 1) as f32 * (STOPS.len() - 1) as f32;
+    let i = (t.floor() as usize).min(STOPS.len() - 2);
+    let f = (t - i as f32).clamp(0.0, 1.0);
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    let mix = |x: f32, y: f32| (x + (y - x) * f).round() as u8;
+    Color32::from_rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
 struct ClassSeries {
     name: String,
     colour: Color32,
@@ -89,6 +109,9 @@ pub struct LatentView {
     tsne: TsneState,
     snapshot: Option<Arc<Snapshot>>,
     class_names: Vec<String>,
+    factors: Option<Arc<Factors>>,
+    /// Colour by this factor instead of the class.
+    pub colour_by: Option<usize>,
     /// 2-D display coordinates of every point, cloud order.
     coords: Vec<PlotPoint>,
     series: Vec<ClassSeries>,
@@ -108,10 +131,72 @@ impl LatentView {
 
     /// Takes a new snapshot and recomputes the projection (PCA on the snapshot's axes; t-SNE
     /// shows its last result until a fresh one is ready).
-    pub fn update(&mut self, snapshot: &Arc<Snapshot>, class_names: &[String]) {
+    pub fn update(
+        &mut self,
+        snapshot: &Arc<Snapshot>,
+        class_names: &[String],
+        factors: Option<Arc<Factors>>,
+    ) {
         self.snapshot = Some(snapshot.clone());
         self.class_names = class_names.to_vec();
+        if factors.as_ref().is_none_or(|f| self.colour_by.is_some_and(|c| c >= f.names.len())) {
+            self.colour_by = None;
+        }
+        self.factors = factors;
         self.rebuild();
+    }
+
+    /// The series points fall into: the classes, or the levels of the chosen factor. Returns
+    /// each series' name and colour, and each point's series.
+    fn groups(&self, cloud: &crate::protocol::LatentCloud) -> (Vec<(String, Color32)>, Vec<usize>) {
+        if let (Some(f), Some(factors)) = (self.colour_by, &self.factors) {
+            let levels = factors.levels[f];
+            let name = &factors.names[f];
+            // Unordered factors (few levels, such as the shape) keep the class palette.
+            let colour = |l: usize| {
+                if levels <= 3 {
+                    class_colour(l)
+                } else {
+                    ramp_colour(l, levels)
+                }
+            };
+            let series = (0..levels)
+                .map(|l| (format!("{name} {l}"), colour(l)))
+                .collect();
+            let members = cloud
+                .test_indices
+                .iter()
+                .map(|&t| (factors.of(t)[f] as usize).min(levels - 1))
+                .collect();
+            return (series, members);
+        }
+        let classes = match &cloud.labels {
+            Some(_) => self.class_names.len().max(1),
+            None => 1,
+        };
+        let series = (0..classes)
+            .map(|c| {
+                let name = match &cloud.labels {
+                    Some(_) => self
+                        .class_names
+                        .get(c)
+                        .cloned()
+                        .unwrap_or_else(|| c.to_string()),
+                    None => "test points".to_string(),
+                };
+                (name, class_colour(c))
+            })
+            .collect();
+        let members = (0..cloud.len())
+            .map(|i| {
+                cloud
+                    .labels
+                    .as_ref()
+                    .map_or(0, |l| l[i] as usize)
+                    .min(classes - 1)
+            })
+            .collect();
+        (series, members)
     }
 
     pub fn title(&self) -> &str {
@@ -197,7 +282,6 @@ impl LatentView {
             return;
         };
         let cloud = &snap.latents;
-        let class_names = &self.class_names.clone();
         let n = cloud.len();
         // The chosen raw dimensions, kept inside the latent (used only for more than two).
         let raw = self.raw_dims.0.map(|r| r.min(cloud.dim.saturating_sub(1)));
@@ -252,34 +336,34 @@ impl LatentView {
             ),
             _ => "Latent space".to_string(),
         };
-        let classes = match &cloud.labels {
-            Some(_) => class_names.len().max(1),
-            None => 1,
-        };
-        self.series = (0..classes)
-            .map(|c| ClassSeries {
-                name: match &cloud.labels {
-                    Some(_) => class_names.get(c).cloned().unwrap_or_else(|| c.to_string()),
-                    None => "test points".to_string(),
-                },
-                colour: class_colour(c),
+        let (groups, member_of) = self.groups(cloud);
+        self.series = groups
+            .into_iter()
+            .map(|(name, colour)| ClassSeries {
+                name,
+                colour,
                 points: Vec::new(),
                 members: Vec::new(),
             })
             .collect();
         for (i, p) in self.coords.iter().enumerate() {
-            let c = cloud
-                .labels
-                .as_ref()
-                .map(|l| l[i] as usize)
-                .unwrap_or(0)
-                .min(classes - 1);
-            self.series[c].points.push(*p);
-            self.series[c].members.push(i);
+            if let Some(series) = member_of.get(i).and_then(|&g| self.series.get_mut(g)) {
+                series.points.push(*p);
+                series.members.push(i);
+            }
         }
         if self.selected.is_some_and(|s| s >= n) {
             self.selected = None;
         }
+    }
+
+    /// The legend names of the series that hold points, with their point counts.
+    pub fn series_counts(&self) -> Vec<(String, usize)> {
+        self.series
+            .iter()
+            .filter(|s| !s.points.is_empty())
+            .map(|s| (s.name.clone(), s.points.len()))
+            .collect()
     }
 
     /// The plot coordinates of point `i`.
@@ -308,6 +392,29 @@ impl LatentView {
         ui.horizontal(|ui| {
             ui.checkbox(&mut self.thumbnails, "Thumbnails")
                 .on_hover_text("Draw a subset of the points as their images");
+            if let Some(factors) = self.factors.clone() {
+                let before = self.colour_by;
+                let name = |c: Option<usize>| match c {
+                    Some(f) => factors.names[f].clone(),
+                    None => "class".to_string(),
+                };
+                egui::ComboBox::from_label("Colour by")
+                    .selected_text(name(self.colour_by))
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut self.colour_by, None, "class");
+                        for f in 0..factors.names.len() {
+                            ui.selectable_value(&mut self.colour_by, Some(f), name(Some(f)));
+                        }
+                    })
+                    .response
+                    .on_hover_text(
+                        "Colour the points by a known factor of the data, to see which \
+                         direction of the latent space holds it",
+                    );
+                if self.colour_by != before {
+                    self.rebuild();
+                }
+            }
             if projections {
                 ui.separator();
                 let before = self.projection;

@@ -193,6 +193,11 @@ impl StudioApp {
         self.latent.screen_pos(i)
     }
 
+    /// The scatter's series that hold points, by legend name, with their point counts.
+    pub fn scatter_series(&self) -> Vec<(String, usize)> {
+        self.latent.series_counts()
+    }
+
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_deref()
     }
@@ -398,7 +403,10 @@ impl StudioApp {
         }
         *slot = Some(s.clone());
         match self.latent_tab {
-            LatentTab::Scatter => self.latent.update(&s, self.run.class_names()),
+            LatentTab::Scatter => {
+                self.latent
+                    .update(&s, self.run.class_names(), self.run.test_factors())
+            }
             LatentTab::Scatter3d => self.scatter3d.update(&s),
             // Drawn straight from the snapshot's statistics: nothing to derive.
             LatentTab::Activity => {}

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::data::Factors;
 use crate::protocol::{EvalReport, Event, RunInfo, SampleGrid, Snapshot, StepLoss};
 
 /// What the status bar shows.
@@ -199,6 +200,11 @@ impl RunModel {
         self.info.as_ref().map_or(&[], |i| &i.class_names)
     }
 
+    /// The test split's known factors, when the data has them.
+    pub fn test_factors(&self) -> Option<Arc<Factors>> {
+        self.info.as_ref().and_then(|i| i.test_factors.clone())
+    }
+
     /// The latent code of scatter point `i` in the latest snapshot.
     pub fn latent_code(&self, i: usize) -> Option<&[f32]> {
         let s = self.snapshot.as_ref()?;
@@ -308,6 +314,7 @@ mod tests {
                 vec![0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0],
             )),
             test_labels: Some(Arc::new(vec![0, 1])),
+            test_factors: None,
         }
     }
 

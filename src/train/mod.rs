@@ -287,6 +287,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             test_len: data.test.len(),
             test_samples: Arc::new(SampleGrid::new(shape, data.test.values.clone())),
             test_labels: data.test.labels.clone().map(Arc::new),
+            test_factors: data.test.factors.clone().map(Arc::new),
         }));
         t.send_snapshot(&model, sink);
 

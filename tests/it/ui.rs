@@ -160,6 +160,36 @@ fn sequences_train_in_the_studio_as_curves_and_sliders_redraw_them() {
     assert!(change > 0.1, "decoded curve changed by {change}");
 }
 
+/// On the shapes set a β-TCVAE trains in the studio, and the scatter recolours by any of the
+/// known factors: one legend entry per level of the chosen factor, every point in one of them.
+#[test]
+fn the_scatter_colours_by_a_known_factor_on_the_shapes_set() {
+    let mut h = studio();
+    let combo = egui::accesskit::Role::ComboBox;
+    h.get_by_role_and_label(combo, "Dataset").click();
+    h.run();
+    h.get_by_label("Shapes (known factors)").click();
+    h.run();
+    h.get_by_role_and_label(combo, "Model kind").click();
+    h.run();
+    h.get_by_label("β-TCVAE (disentangling)").click();
+    h.run();
+    assert!(h.query_all_by_label("Total-correlation weight β").next().is_some());
+    train_then_pause(&mut h);
+    let points = h.state().latent_points();
+    let by_class = h.state().scatter_series();
+    let names: Vec<&str> = by_class.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["square", "ellipse", "heart"]);
+
+    h.get_by_role_and_label(combo, "Colour by").click();
+    h.run();
+    h.get_by_label("x").click();
+    h.run();
+    let by_x = h.state().scatter_series();
+    assert!(by_x.len() > 8 && by_x.iter().all(|(n, _)| n.starts_with("x ")), "{by_x:?}");
+    assert_eq!(by_x.iter().map(|(_, c)| c).sum::<usize>(), points);
+}
+
 /// Trains until the scatter has points, then pauses.
 fn train_then_pause(h: &mut Harness<'_, StudioApp>) {
     h.get_by_label("Train").click();
