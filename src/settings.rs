@@ -48,7 +48,7 @@ impl ModelKind {
             ModelKind::Sparse => "Sparse",
             ModelKind::Vae => "Variational (VAE)",
             ModelKind::Seq => "Sequence (LSTM/GRU)",
-            ModelKind::Btcvae => "β-TCVAE (disentangling)",
+            ModelKind::Btcvae => "β-TCVAE",
         }
     }
 

@@ -227,9 +227,10 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
     if s.kind.is_variational() {
         let (text, hover) = if s.kind == ModelKind::Btcvae {
             (
-                "Total-correlation weight β",
-                "How hard the code's dimensions are pushed to be independent, so that each \
-                 holds its own factor (the β-TCVAE paper used 6 on dSprites)",
+                "TC weight β",
+                "The weight of the total correlation: how hard the code's dimensions are \
+                 pushed to be independent, so that each holds its own factor (the β-TCVAE \
+                 paper used 6 on dSprites)",
             )
         } else {
             (

@@ -139,7 +139,10 @@ impl LatentView {
     ) {
         self.snapshot = Some(snapshot.clone());
         self.class_names = class_names.to_vec();
-        if factors.as_ref().is_none_or(|f| self.colour_by.is_some_and(|c| c >= f.names.len())) {
+        if factors
+            .as_ref()
+            .is_none_or(|f| self.colour_by.is_some_and(|c| c >= f.names.len()))
+        {
             self.colour_by = None;
         }
         self.factors = factors;
@@ -160,8 +163,10 @@ impl LatentView {
                     ramp_colour(l, levels)
                 }
             };
+            // Zero-padded, so that the legend (sorted by name) lists the levels in order.
+            let width = (levels - 1).max(1).to_string().len();
             let series = (0..levels)
-                .map(|l| (format!("{name} {l}"), colour(l)))
+                .map(|l| (format!("{name} {l:0width$}"), colour(l)))
                 .collect();
             let members = cloud
                 .test_indices

@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::TrainArgs;
 use crate::files::write_atomic;
-use crate::protocol::{Event, Snapshot, StartRequest};
 use crate::latent::disentangle;
+use crate::protocol::{Event, Snapshot, StartRequest};
 use crate::render;
 use crate::train::{self, Autosave, DeviceChoice, device};
 

@@ -69,7 +69,10 @@ pub fn draw([shape, scale, rotation, x, y]: [u32; 5]) -> Vec<f32> {
     // Radius 3.5 to 7 pixels; centres 8 to 24 pixels, so that the largest shape stays inside.
     let radius = 3.5 + 3.5 * level(scale, LEVELS[1]);
     let angle = TAU * rotation as f32 / LEVELS[2] as f32;
-    let (cx, cy) = (8.0 + 16.0 * level(x, LEVELS[3]), 8.0 + 16.0 * level(y, LEVELS[4]));
+    let (cx, cy) = (
+        8.0 + 16.0 * level(x, LEVELS[3]),
+        8.0 + 16.0 * level(y, LEVELS[4]),
+    );
     let (sin, cos) = angle.sin_cos();
     let inside = |px: f32, py: f32| {
         // Into the shape's frame: centred, unrotated, unit radius.
@@ -147,7 +150,10 @@ mod tests {
         // Even the largest shape at the edge stays inside the frame (no mass cut off).
         let centred = mass(&draw([2, 5, 3, 7, 7]));
         let corner = mass(&draw([2, 5, 3, 0, 15]));
-        assert!((centred - corner).abs() < 0.02 * centred, "{centred} vs {corner}");
+        assert!(
+            (centred - corner).abs() < 0.02 * centred,
+            "{centred} vs {corner}"
+        );
     }
 
     #[test]

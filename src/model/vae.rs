@@ -126,7 +126,9 @@ impl<N: Network> Autoencoder for VaeAe<N> {
             Penalty::TotalCorrelation => {
                 let [mi, tc, dwkl] = decomposed_kl(z, mu, logvar);
                 LossTerms {
-                    total: recon.clone() + mi.clone() + tc.clone().mul_scalar(params.beta)
+                    total: recon.clone()
+                        + mi.clone()
+                        + tc.clone().mul_scalar(params.beta)
                         + dwkl.clone(),
                     terms: vec![recon, mi, tc, dwkl],
                 }
@@ -243,12 +245,18 @@ mod tests {
             };
             let parts = decomposed_kl(z, mu, logvar.clone()).map(|t| to_vec(t)[0]);
             let sum: f32 = parts.iter().sum();
-            assert!((sum - sampled_kl).abs() < 1e-3 * sampled_kl.abs().max(1.0), "{parts:?}");
+            assert!(
+                (sum - sampled_kl).abs() < 1e-3 * sampled_kl.abs().max(1.0),
+                "{parts:?}"
+            );
             parts[1]
         };
         let (tc_ind, tc_dep) = (tc_of(independent), tc_of(dependent));
         assert!(tc_dep > 1.0, "dependent dimensions: TC {tc_dep}");
-        assert!(tc_ind.abs() < 0.3 * tc_dep, "independent {tc_ind} vs dependent {tc_dep}");
+        assert!(
+            tc_ind.abs() < 0.3 * tc_dep,
+            "independent {tc_ind} vs dependent {tc_dep}"
+        );
     }
 
     #[test]

@@ -172,9 +172,9 @@ fn the_scatter_colours_by_a_known_factor_on_the_shapes_set() {
     h.run();
     h.get_by_role_and_label(combo, "Model kind").click();
     h.run();
-    h.get_by_label("β-TCVAE (disentangling)").click();
+    h.get_by_label("β-TCVAE").click();
     h.run();
-    assert!(h.query_all_by_label("Total-correlation weight β").next().is_some());
+    assert!(h.query_all_by_label("TC weight β").next().is_some());
     train_then_pause(&mut h);
     let points = h.state().latent_points();
     let by_class = h.state().scatter_series();
@@ -186,7 +186,10 @@ fn the_scatter_colours_by_a_known_factor_on_the_shapes_set() {
     h.get_by_label("x").click();
     h.run();
     let by_x = h.state().scatter_series();
-    assert!(by_x.len() > 8 && by_x.iter().all(|(n, _)| n.starts_with("x ")), "{by_x:?}");
+    assert!(
+        by_x.len() > 8 && by_x.iter().all(|(n, _)| n.starts_with("x ")),
+        "{by_x:?}"
+    );
     assert_eq!(by_x.iter().map(|(_, c)| c).sum::<usize>(), points);
 }
 
