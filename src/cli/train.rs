@@ -223,7 +223,7 @@ fn write_disentanglement(
     variational: bool,
 ) -> anyhow::Result<()> {
     let cloud = &s.latents;
-    if !(variational || test.factors.is_some()) || cloud.len() == 0 {
+    if !(variational || test.factors.is_some()) || cloud.is_empty() {
         return Ok(());
     }
     const STEPS: usize = 9;
