@@ -117,15 +117,8 @@ fn selecting_a_scatter_point_moves_the_sliders_and_sliders_change_the_image() {
 fn sequences_train_in_the_studio_as_curves_and_sliders_redraw_them() {
     let mut h = studio();
     // Choose the data and the model the way a user does, from the two menus.
-    let combo = egui::accesskit::Role::ComboBox;
-    h.get_by_role_and_label(combo, "Dataset").click();
-    h.run();
-    h.get_by_label("Synthetic sequences").click();
-    h.run();
-    h.get_by_role_and_label(combo, "Model kind").click();
-    h.run();
-    h.get_by_label("Sequence (LSTM/GRU)").click();
-    h.run();
+    choose(&mut h, "Dataset", "Synthetic sequences");
+    choose(&mut h, "Model kind", "Sequence (LSTM/GRU)");
     let s = &h.state().settings;
     assert_eq!(s.kind, latentlab::settings::ModelKind::Seq);
     assert_eq!(
@@ -165,15 +158,8 @@ fn sequences_train_in_the_studio_as_curves_and_sliders_redraw_them() {
 #[test]
 fn the_scatter_colours_by_a_known_factor_on_the_shapes_set() {
     let mut h = studio();
-    let combo = egui::accesskit::Role::ComboBox;
-    h.get_by_role_and_label(combo, "Dataset").click();
-    h.run();
-    h.get_by_label("Shapes (known factors)").click();
-    h.run();
-    h.get_by_role_and_label(combo, "Model kind").click();
-    h.run();
-    h.get_by_label("β-TCVAE").click();
-    h.run();
+    choose(&mut h, "Dataset", "Shapes (known factors)");
+    choose(&mut h, "Model kind", "β-TCVAE");
     assert!(h.query_all_by_label("TC weight β").next().is_some());
     train_then_pause(&mut h);
     let points = h.state().latent_points();
@@ -181,16 +167,22 @@ fn the_scatter_colours_by_a_known_factor_on_the_shapes_set() {
     let names: Vec<&str> = by_class.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["square", "ellipse", "heart"]);
 
-    h.get_by_role_and_label(combo, "Colour by").click();
-    h.run();
-    h.get_by_label("x").click();
-    h.run();
+    choose(&mut h, "Colour by", "x");
     let by_x = h.state().scatter_series();
     assert!(
         by_x.len() > 8 && by_x.iter().all(|(n, _)| n.starts_with("x ")),
         "{by_x:?}"
     );
     assert_eq!(by_x.iter().map(|(_, c)| c).sum::<usize>(), points);
+}
+
+/// Opens the combo box labelled `combo` and picks `item`, as a user does.
+fn choose(h: &mut Harness<'_, StudioApp>, combo: &str, item: &str) {
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, combo)
+        .click();
+    h.run();
+    h.get_by_label(item).click();
+    h.run();
 }
 
 /// Trains until the scatter has points, then pauses.
