@@ -281,8 +281,52 @@ pub struct Snapshot {
     pub reconstructions: SampleGrid,
     pub latents: LatentCloud,
     pub decoder: Arc<dyn LatentDecoder>,
+    /// How the code divides into content and style, for kinds that separate them.
+    pub parts: Option<CodeParts>,
     /// Seconds it took to encode the latent cloud (on the training device).
     pub encode_secs: f64,
+}
+
+/// A code `[content | style]` of a kind that separates the two (CVAE, content/style split):
+/// swapping the content part for another class's draws the same style as that class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeParts {
+    /// The first `content_dim` entries of a code are its content.
+    pub content_dim: usize,
+    /// `[classes, content_dim]`: the content code that stands for each class (a CVAE's
+    /// one-hot, or the mean content code of the class's test samples).
+    pub class_contents: Vec<f32>,
+}
+
+impl CodeParts {
+    pub fn classes(&self) -> usize {
+        self.class_contents.len() / self.content_dim.max(1)
+    }
+
+    /// Class `c`'s content code.
+    pub fn class_content(&self, c: usize) -> &[f32] {
+        &self.class_contents[c * self.content_dim..(c + 1) * self.content_dim]
+    }
+
+    /// `style_code` with its content part replaced by `content`.
+    pub fn swap(&self, style_code: &[f32], content: &[f32]) -> Vec<f32> {
+        let mut code = style_code.to_vec();
+        let n = self.content_dim.min(content.len()).min(code.len());
+        code[..n].copy_from_slice(&content[..n]);
+        code
+    }
+
+    /// Codes of a style-swap grid, row-major: row r keeps the style of `style_codes`' r-th
+    /// code (`dim` wide each), column c takes class c's content.
+    pub fn swap_grid(&self, style_codes: &[f32], dim: usize) -> Vec<f32> {
+        let mut codes = Vec::new();
+        for style in style_codes.chunks_exact(dim.max(1)) {
+            for c in 0..self.classes() {
+                codes.extend(self.swap(style, self.class_content(c)));
+            }
+        }
+        codes
+    }
 }
 
 /// How a run ended well.

@@ -345,6 +345,7 @@ mod tests {
                 None,
             ),
             decoder: Arc::new(Grey),
+            parts: None,
             encode_secs: 0.0,
         })
     }

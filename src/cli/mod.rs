@@ -138,9 +138,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.3)]
     pub noise_level: f32,
 
-    /// VAE: weight β of the KL term.
-    #[arg(long, default_value_t = 1.0)]
-    pub beta: f32,
+    /// Weight β of the KL term (VAE, CVAE, split) or of the total correlation (β-TCVAE)
+    /// [default: 1; 3 for cvae, 6 for btcvae].
+    #[arg(long)]
+    pub beta: Option<f32>,
 
     /// VAE: ramp β up from 0 over this many steps (0: no warm-up).
     #[arg(long, default_value_t = 0)]
@@ -201,7 +202,7 @@ impl TrainArgs {
                 kind: self.noise.unwrap_or(defaults.noise.kind),
                 level: self.noise_level,
             },
-            beta: self.beta,
+            beta: self.beta.unwrap_or(defaults.beta),
             kl_warmup_steps: self.kl_warmup,
             sparsity_weight: self.sparsity_weight.unwrap_or(defaults.sparsity_weight),
             sparsity_target: self.sparsity_target,

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::TrainArgs;
 use crate::files::write_atomic;
 use crate::latent::disentangle;
-use crate::protocol::{Event, Snapshot, StartRequest};
+use crate::protocol::{Event, SampleGrid, Snapshot, StartRequest};
 use crate::render;
 use crate::train::{self, Autosave, DeviceChoice, device};
 
@@ -173,7 +173,18 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             let picture = render::grid(&grid, 10, 1, 2).context("no decodes to draw")?;
             write_atomic(&out.join("prior_grid.png"), &picture.png()?)?;
         }
-        write_disentanglement(&out, s, &data.test, config.model.kind.is_variational())?;
+        let styles = if config.model.kind.is_variational() || s.parts.is_some() {
+            write_style_swap(&out, s, &data, config.seed)?
+        } else {
+            None
+        };
+        write_disentanglement(
+            &out,
+            s,
+            &data.test,
+            config.model.kind.is_variational(),
+            styles,
+        )?;
     }
     let end = result?;
     if let Some(s) = &snapshot {
@@ -221,10 +232,17 @@ fn write_disentanglement(
     s: &Snapshot,
     test: &crate::data::Dataset,
     variational: bool,
+    styles: Option<serde_json::Value>,
 ) -> anyhow::Result<()> {
     let cloud = &s.latents;
+    let write_json = |value: &serde_json::Value| {
+        write_atomic(
+            &out.join("disentanglement.json"),
+            serde_json::to_string_pretty(value)?.as_bytes(),
+        )
+    };
     if !(variational || test.factors.is_some()) || cloud.is_empty() {
-        return Ok(());
+        return styles.as_ref().map(write_json).transpose().map(|_| ());
     }
     const STEPS: usize = 9;
     let grid = disentangle::traversals(
@@ -236,15 +254,20 @@ fn write_disentanglement(
     );
     let picture = render::grid(&grid, STEPS, 1, 2).context("no traversals to draw")?;
     write_atomic(&out.join("traversals.png"), &picture.png()?)?;
-    let Some(factors) = &test.factors else {
-        return Ok(());
+    let score = test.factors.as_ref().and_then(|factors| {
+        disentangle::score(&cloud.codes, cloud.dim, &factors.subset(&cloud.test_indices))
+    });
+    let mut json = match &score {
+        Some(score) => serde_json::to_value(score)?,
+        None => serde_json::json!({}),
     };
-    let factors = factors.subset(&cloud.test_indices);
-    if let Some(score) = disentangle::score(&cloud.codes, cloud.dim, &factors) {
-        write_atomic(
-            &out.join("disentanglement.json"),
-            serde_json::to_string_pretty(&score)?.as_bytes(),
-        )?;
+    if let (Some(map), Some(serde_json::Value::Object(styles))) = (json.as_object_mut(), styles) {
+        map.extend(styles);
+    }
+    if json.as_object().is_some_and(|m| !m.is_empty()) {
+        write_json(&json)?;
+    }
+    if let Some(score) = score {
         let gaps: Vec<String> = score
             .factor_names
             .iter()
@@ -259,6 +282,92 @@ fn write_disentanglement(
         );
     }
     Ok(())
+}
+
+/// Test images redrawn as every class: `style_swap.png` (each row a test image, then that
+/// image's style drawn as each class), and the figures that say whether it worked, for
+/// `disentanglement.json`: how often the project's classifier names the intended class, and
+/// linear probes of the class from the content and the style code. `None` for unlabelled data.
+fn write_style_swap(
+    out: &Path,
+    s: &Snapshot,
+    data: &crate::data::DataSplit,
+    seed: u64,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    use crate::latent::{probe, swap::Swap};
+    use crate::model::classifier::{Classifier, agreement};
+    /// Rows in the picture; rows scored by the classifier.
+    const SHOWN: usize = 8;
+    const CLASSIFIER_EPOCHS: usize = 10;
+    const SCORED: usize = 200;
+    let (cloud, test) = (&s.latents, &data.test);
+    let classes = test.classes();
+    let Some(swap) = Swap::for_cloud(s.parts.as_ref(), cloud, classes) else {
+        return Ok(None);
+    };
+    let Some(shape) = s.inputs.shape else {
+        return Ok(None);
+    };
+    let rows = SCORED.min(cloud.len());
+    let labels = cloud.labels.as_deref();
+    let grid = swap.grid(
+        s.decoder.as_ref(),
+        &cloud.codes[..rows * cloud.dim],
+        cloud.dim,
+        labels,
+    );
+    let shown = SHOWN.min(rows);
+    let mut values = Vec::new();
+    for r in 0..shown {
+        values.extend_from_slice(test.sample(cloud.test_indices[r]));
+        for c in 0..classes {
+            values.extend_from_slice(grid.sample(r * classes + c));
+        }
+    }
+    let picture = render::grid(&SampleGrid::new(shape, values), classes + 1, 1, 2)
+        .context("no style swaps to draw")?;
+    write_atomic(&out.join("style_swap.png"), &picture.png()?)?;
+
+    let classifier = Classifier::fit(&data.train, CLASSIFIER_EPOCHS, seed).map_err(anyhow::Error::msg)?;
+    let classifier_accuracy = classifier.accuracy(test);
+    let intended: Vec<u32> = (0..rows * classes).map(|i| (i % classes) as u32).collect();
+    let swap_accuracy = agreement(&classifier.predict(&grid.values), &intended);
+    let method = match swap {
+        Swap::Content(_) => "content swap",
+        Swap::MeanShift { .. } => "class-mean shift",
+    };
+    println!(
+        "style swap ({method}): {:.1} % of {} drawn as their intended class (the classifier names {:.1} % of the test images right)",
+        swap_accuracy * 100.0,
+        rows * classes,
+        classifier_accuracy * 100.0
+    );
+    let mut json = serde_json::json!({
+        "classifier_test_accuracy": classifier_accuracy,
+        "style_swap_method": method,
+        "style_swap_accuracy": swap_accuracy,
+        "style_swap_count": rows * classes,
+        "chance": 1.0 / classes as f32,
+    });
+    if let (Some(parts), Some(labels)) = (&s.parts, labels) {
+        let probe = |dims| probe::accuracy(&cloud.codes, cloud.dim, dims, labels, classes);
+        let content = probe(0..parts.content_dim);
+        let style = probe(parts.content_dim..cloud.dim);
+        println!(
+            "linear probes of the class: content code {}, style code {} (chance {:.1} %)",
+            percent(content),
+            percent(style),
+            100.0 / classes as f32
+        );
+        json["probe_content_accuracy"] = serde_json::json!(content);
+        json["probe_style_accuracy"] = serde_json::json!(style);
+    }
+    Ok(Some(json))
+}
+
+fn percent(v: Option<f32>) -> String {
+    v.map(|v| format!("{:.1} %", v * 100.0))
+        .unwrap_or_else(|| "n/a".into())
 }
 
 fn metrics_csv(rows: &[Row], term_names: &[String]) -> String {

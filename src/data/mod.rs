@@ -266,6 +266,14 @@ impl Factors {
 }
 
 impl Dataset {
+    /// How many classes the labels can name: 0 for unlabelled data.
+    pub fn classes(&self) -> usize {
+        match &self.labels {
+            Some(_) => self.class_names.len(),
+            None => 0,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.values.len() / self.shape.len().max(1)
     }

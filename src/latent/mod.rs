@@ -6,7 +6,9 @@
 pub mod disentangle;
 pub mod export;
 pub mod pca;
+pub mod probe;
 pub mod stats;
+pub mod swap;
 pub mod tsne;
 
 pub use pca::Pca;

@@ -3,19 +3,22 @@
 //!
 //! Never imports egui; knows nothing of threads or the training loop.
 
+pub mod classifier;
 pub mod conv;
+pub mod cvae;
 pub mod denoise;
 pub mod dense;
 mod fused;
 mod rnn;
 pub mod seq;
 pub mod sparse;
+pub mod split;
 pub mod vae;
 
 use std::sync::Mutex;
 
 use burn::module::{Module, ModuleDisplay};
-use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::activation::{log_softmax, relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::data::{SampleShape, ValueRange};
@@ -28,6 +31,29 @@ pub(crate) use fused::host_f32;
 pub use seq::{SeqAe, SeqNet};
 pub use sparse::SparseAe;
 pub use vae::VaeAe;
+
+/// One training batch as a loss sees it.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// `[batch, values]`, corrupted for a denoising run.
+    pub input: Tensor<2>,
+    /// `[batch, values]`, the clean samples.
+    pub target: Tensor<2>,
+    /// One-hot classes `[batch, classes]` for labelled data; kinds that learn from labels
+    /// ([`crate::settings::ModelKind::uses_labels`]) need them, others ignore them.
+    pub classes: Option<Tensor<2>>,
+}
+
+impl Batch {
+    /// A batch that reconstructs `samples` themselves, without labels.
+    pub fn plain(samples: Tensor<2>) -> Self {
+        Self {
+            input: samples.clone(),
+            target: samples,
+            classes: None,
+        }
+    }
+}
 
 /// A loss split into named terms; `total` is what the optimizer minimises.
 pub struct LossTerms {
@@ -138,11 +164,24 @@ pub trait Autoencoder: Module + 'static {
         vec!["reconstruction".to_string()]
     }
 
-    /// The training loss for (possibly corrupted) `input` against the clean `target`.
-    fn loss(&self, input: Tensor<2>, target: Tensor<2>, params: &LossParams) -> LossTerms {
-        let logits = self.decode(self.encode(input));
+    /// The first `content_dim` entries of a code are its content (the class, for a CVAE),
+    /// the rest its style; 0 for kinds that do not separate them.
+    fn content_dim(&self) -> usize {
+        0
+    }
+
+    /// The content code of class `class`, for kinds whose content is the class itself (a
+    /// CVAE's one-hot). Other two-code kinds stand for a class by the mean content code of its
+    /// samples.
+    fn class_content(&self, _class: usize) -> Option<Vec<f32>> {
+        None
+    }
+
+    /// The training loss for the batch's (possibly corrupted) input against its clean target.
+    fn loss(&self, batch: Batch, params: &LossParams) -> LossTerms {
+        let logits = self.decode(self.encode(batch.input));
         let range = self.sample_shape().value_range();
-        let recon = reconstruction_loss(logits, target, params.recon, range);
+        let recon = reconstruction_loss(logits, batch.target, params.recon, range);
         LossTerms {
             total: recon.clone(),
             terms: vec![recon],
@@ -160,6 +199,7 @@ pub fn architecture(config: &ModelConfig, shape: SampleShape) -> String {
     };
     let sparsity = match config.kind {
         crate::settings::ModelKind::Sparse => format!(", {:?} penalty", config.sparsity),
+        k if k.uses_labels() => format!(", {} classes", config.classes),
         _ => String::new(),
     };
     // Only sequence networks have cells, so other architecture strings stay as they were.
@@ -204,6 +244,30 @@ macro_rules! with_model_type {
             }
             (ModelKind::Seq, _) => {
                 type $M = $crate::model::SeqAe;
+                $body
+            }
+            (ModelKind::Cvae, BaseNet::Conv) => {
+                type $M = $crate::model::cvae::CvaeAe<ConvNet>;
+                $body
+            }
+            (ModelKind::Cvae, BaseNet::Seq) => {
+                type $M = $crate::model::cvae::CvaeAe<SeqNet>;
+                $body
+            }
+            (ModelKind::Cvae, BaseNet::Dense) => {
+                type $M = $crate::model::cvae::CvaeAe<DenseNet>;
+                $body
+            }
+            (ModelKind::Split, BaseNet::Conv) => {
+                type $M = $crate::model::split::SplitAe<ConvNet>;
+                $body
+            }
+            (ModelKind::Split, BaseNet::Seq) => {
+                type $M = $crate::model::split::SplitAe<SeqNet>;
+                $body
+            }
+            (ModelKind::Split, BaseNet::Dense) => {
+                type $M = $crate::model::split::SplitAe<DenseNet>;
                 $body
             }
             (ModelKind::Denoise, BaseNet::Seq) => {
@@ -287,6 +351,25 @@ pub(crate) fn tensor_loss<const D: usize>(
 pub fn bce_with_logits<const D: usize>(logits: Tensor<D>, target: Tensor<D>) -> Tensor<1> {
     let softplus_neg_abs = logits.clone().abs().neg().exp().log1p();
     (relu(logits.clone()) - logits * target + softplus_neg_abs).mean()
+}
+
+/// Mean cross-entropy of class `logits` `[batch, classes]` against one-hot `classes`.
+pub fn cross_entropy(logits: Tensor<2>, classes: Tensor<2>) -> Tensor<1> {
+    let [batch, _] = logits.dims();
+    (log_softmax(logits, 1) * classes)
+        .sum()
+        .mul_scalar(-1.0 / batch.max(1) as f32)
+}
+
+/// One-hot rows `[labels.len(), classes]` for `labels`.
+pub fn one_hot(labels: &[u32], classes: usize, device: &Device) -> Tensor<2> {
+    let mut values = vec![0.0f32; labels.len() * classes];
+    for (row, &label) in labels.iter().enumerate() {
+        if (label as usize) < classes {
+            values[row * classes + label as usize] = 1.0;
+        }
+    }
+    Tensor::from_data(TensorData::new(values, [labels.len(), classes]), device)
 }
 
 /// Uploads host samples (`[n, ...shape]`, row-major) as a flat `[n, values]` tensor.
@@ -473,8 +556,10 @@ pub(crate) mod tests_support {
         let mut model = M::init(config, shape, &device);
         let x = samples_tensor(smooth_samples(shape, &mut Rng::new(5)), shape, &device);
 
-        assert_eq!(model.encode(x.clone()).dims(), [8, config.latent]);
-        let z = Tensor::<2>::zeros([3, config.latent], &device);
+        let latent = model.latent_dim();
+        assert_eq!(latent, config.latent + model.content_dim());
+        assert_eq!(model.encode(x.clone()).dims(), [8, latent]);
+        let z = Tensor::<2>::zeros([3, latent], &device);
         assert_eq!(model.decode(z).dims(), [3, shape.len()]);
 
         let params = LossParams {
@@ -484,7 +569,13 @@ pub(crate) mod tests_support {
             },
             ..LossParams::default()
         };
-        let terms = model.loss(x.clone(), x.clone(), &params);
+        // Alternate classes, for the kinds that learn from labels.
+        let labels: Vec<u32> = (0..8).map(|i| i % config.classes.max(1) as u32).collect();
+        let batch = Batch {
+            classes: (config.classes > 0).then(|| one_hot(&labels, config.classes, &device)),
+            ..Batch::plain(x.clone())
+        };
+        let terms = model.loss(batch.clone(), &params);
         assert_eq!(terms.terms.len(), model.term_names().len());
         let first = to_vec(terms.total.clone())[0];
         assert!(first.is_finite(), "loss {first}");
@@ -501,7 +592,7 @@ pub(crate) mod tests_support {
         let mut optim = AdamConfig::new().init();
         let mut last = first;
         for _ in 0..150 {
-            let loss = model.loss(x.clone(), x.clone(), &params).total;
+            let loss = model.loss(batch.clone(), &params).total;
             last = to_vec(loss.clone())[0];
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(3e-3, model, grads);

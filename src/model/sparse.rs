@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
 
-use super::{Autoencoder, LossTerms, Network, reconstruction_loss};
+use super::{Autoencoder, Batch, LossTerms, Network, reconstruction_loss};
 use crate::data::SampleShape;
 use crate::settings::{LossParams, ModelConfig, SparsityKind};
 
@@ -59,10 +59,10 @@ impl<N: Network> Autoencoder for SparseAe<N> {
         vec!["reconstruction".into(), "sparsity".into()]
     }
 
-    fn loss(&self, input: Tensor<2>, target: Tensor<2>, params: &LossParams) -> LossTerms {
-        let z = self.encode(input);
+    fn loss(&self, batch: Batch, params: &LossParams) -> LossTerms {
+        let z = self.encode(batch.input);
         let range = self.sample_shape().value_range();
-        let recon = reconstruction_loss(self.decode(z.clone()), target, params.recon, range);
+        let recon = reconstruction_loss(self.decode(z.clone()), batch.target, params.recon, range);
         let penalty = match self.penalty {
             SparsityKind::L1 => z.mean(),
             SparsityKind::Kl => {
@@ -129,13 +129,13 @@ mod tests {
             ..LossParams::default()
         };
         let x = Tensor::<2>::ones([1, 4], &device);
-        let p = crate::model::to_vec(m.loss(x.clone(), x.clone(), &params).terms[1].clone())[0];
+        let p = crate::model::to_vec(m.loss(Batch::plain(x.clone()), &params).terms[1].clone())[0];
         assert!(p.abs() < 1e-4, "{p}");
         let off = LossParams {
             sparsity_target: (rho * 0.5).max(0.01),
             ..params
         };
-        let q = crate::model::to_vec(m.loss(x.clone(), x, &off).terms[1].clone())[0];
+        let q = crate::model::to_vec(m.loss(Batch::plain(x), &off).terms[1].clone())[0];
         assert!(q > 1e-3, "{q}");
     }
 }

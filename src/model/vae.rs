@@ -17,7 +17,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 
-use super::{Autoencoder, LossTerms, Network, reconstruction_loss};
+use super::{Autoencoder, Batch, LossTerms, Network, reconstruction_loss};
 use crate::data::SampleShape;
 use crate::settings::{LossParams, ModelConfig, ModelKind};
 
@@ -99,25 +99,17 @@ impl<N: Network> Autoencoder for VaeAe<N> {
         names.iter().map(|n| n.to_string()).collect()
     }
 
-    fn loss(&self, input: Tensor<2>, target: Tensor<2>, params: &LossParams) -> LossTerms {
-        let (mu, logvar) = self.moments(input);
-        let [batch, latent] = mu.dims();
-        let eps = Tensor::<2>::random(
-            [batch, latent],
-            Distribution::Normal(0.0, 1.0),
-            &mu.device(),
-        );
-        let z = mu.clone() + logvar.clone().mul_scalar(0.5).exp() * eps;
+    fn loss(&self, batch: Batch, params: &LossParams) -> LossTerms {
+        let (mu, logvar) = self.moments(batch.input);
+        let z = sample_code(mu.clone(), logvar.clone());
         let logits = self.net.decode(z.clone());
         // Per sample: summed over values (the mean over elements times the value count).
         let shape = self.sample_shape();
-        let recon = reconstruction_loss(logits, target, params.recon, shape.value_range())
+        let recon = reconstruction_loss(logits, batch.target, params.recon, shape.value_range())
             .mul_scalar(shape.len() as f32);
         match self.penalty {
             Penalty::Kl => {
-                let kl = (logvar.clone().add_scalar(1.0) - mu.square() - logvar.exp())
-                    .sum()
-                    .mul_scalar(-0.5 / batch as f32);
+                let kl = gaussian_kl(mu, logvar);
                 LossTerms {
                     total: recon.clone() + kl.clone().mul_scalar(params.beta),
                     terms: vec![recon, kl],
@@ -135,6 +127,21 @@ impl<N: Network> Autoencoder for VaeAe<N> {
             }
         }
     }
+}
+
+/// A draw z = μ + σ·ε, ε ~ N(0, I), `[batch, latent]`: the reparameterisation that lets the
+/// gradient reach μ and log σ².
+pub(super) fn sample_code(mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<2> {
+    let eps = Tensor::<2>::random(mu.dims(), Distribution::Normal(0.0, 1.0), &mu.device());
+    mu + logvar.mul_scalar(0.5).exp() * eps
+}
+
+/// KL(N(μ, σ²) ‖ N(0, I)) summed over dimensions, averaged over the batch, `[1]`.
+pub(super) fn gaussian_kl(mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<1> {
+    let [batch, _] = mu.dims();
+    (logvar.clone().add_scalar(1.0) - mu.square() - logvar.exp())
+        .sum()
+        .mul_scalar(-0.5 / batch.max(1) as f32)
 }
 
 /// log Σ exp(x) along `dim`, kept as a dimension of size 1; stable for large entries.
@@ -274,7 +281,7 @@ mod tests {
         };
         let m = VaeAe::<DenseNet>::init(&config, shape, &device);
         let x = Tensor::<2>::ones([5, 16], &device).mul_scalar(0.5);
-        let terms = m.loss(x.clone(), x, &LossParams::default());
+        let terms = m.loss(Batch::plain(x), &LossParams::default());
         let kl = to_vec(terms.terms[1].clone())[0];
         assert!(kl.is_finite() && kl >= 0.0, "{kl}");
         let total = to_vec(terms.total)[0];

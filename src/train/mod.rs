@@ -20,8 +20,11 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{DataSplit, Dataset, Noise, Rng, ValueRange, epoch_batches};
-use crate::model::{Autoencoder, CpuDecoder, architecture, output, samples_tensor, to_vec};
+use crate::model::{
+    Autoencoder, Batch, CpuDecoder, architecture, one_hot, output, samples_tensor, to_vec,
+};
 use crate::protocol::{
+    CodeParts,
     Command, EvalReport, Event, LatentCloud, RunEnd, RunInfo, SampleGrid, Snapshot, StartRequest,
     StepBatch, StepLoss,
 };
@@ -108,8 +111,8 @@ fn run_here(
 
 /// Test data prepared once as device tensors, in chunks.
 struct EvalSet {
-    /// (model input, clean target) per chunk; the input is a fixed noisy copy when noise is on.
-    chunks: Vec<(Tensor<2>, Tensor<2>)>,
+    /// Batches of the test split; the input is a fixed noisy copy when noise is on.
+    chunks: Vec<Batch>,
     count: usize,
 }
 
@@ -136,11 +139,62 @@ impl EvalSet {
                 } else {
                     samples_tensor(noisy[start * px..end * px].to_vec(), test.shape, device)
                 };
-                (input, target)
+                let classes = test
+                    .labels
+                    .as_ref()
+                    .map(|l| one_hot(&l[start..end], test.classes(), device));
+                Batch {
+                    input,
+                    target,
+                    classes,
+                }
             })
             .collect();
         Self { chunks, count: n }
     }
+}
+
+/// How `model`'s code divides into content and style, with each class's content code: the
+/// model's own when it has one, else the mean content code of the class among `codes` (the
+/// test codes, in order, labelled by `labels`).
+fn code_parts<M: Autoencoder>(
+    model: &M,
+    codes: &[f32],
+    labels: Option<&[u32]>,
+    classes: usize,
+) -> Option<CodeParts> {
+    let content_dim = model.content_dim();
+    if content_dim == 0 || classes == 0 {
+        return None;
+    }
+    let dim = model.latent_dim();
+    let mut class_contents = vec![0.0f32; classes * content_dim];
+    let mut counts = vec![0usize; classes];
+    if let Some(labels) = labels {
+        for (code, &label) in codes.chunks_exact(dim).zip(labels) {
+            let c = label as usize;
+            if c < classes {
+                counts[c] += 1;
+                for (acc, v) in class_contents[c * content_dim..(c + 1) * content_dim]
+                    .iter_mut()
+                    .zip(code)
+                {
+                    *acc += v;
+                }
+            }
+        }
+    }
+    for c in 0..classes {
+        let row = &mut class_contents[c * content_dim..(c + 1) * content_dim];
+        match model.class_content(c) {
+            Some(own) if own.len() == content_dim => row.copy_from_slice(&own),
+            _ => row.iter_mut().for_each(|v| *v /= counts[c].max(1) as f32),
+        }
+    }
+    Some(CodeParts {
+        content_dim,
+        class_contents,
+    })
 }
 
 /// The state of one run, apart from the model (which the optimizer consumes and returns).
@@ -196,7 +250,10 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         control: &Receiver<Command>,
         last_step: &mut u64,
     ) -> Result<RunEnd, RunError> {
-        let config = request.config.clone();
+        let mut config = request.config.clone();
+        if config.model.kind.uses_labels() {
+            config.model.classes = data.train.classes();
+        }
         let fail = |step: u64, message: String| RunError { step, message };
         let shape = data.train.shape;
         if data.train.is_empty() || data.test.is_empty() {
@@ -505,7 +562,16 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             );
             samples_tensor(self.batch_noisy.clone(), shape, &self.train_device)
         };
-        let terms = model.loss(input, target, &self.loss_params());
+        let classes = train.labels.as_ref().map(|labels| {
+            let batch: Vec<u32> = indices.iter().map(|&i| labels[i]).collect();
+            one_hot(&batch, train.classes(), &self.train_device)
+        });
+        let batch = Batch {
+            input,
+            target,
+            classes,
+        };
+        let terms = model.loss(batch, &self.loss_params());
         let mut parts = vec![terms.total.clone().detach()];
         parts.extend(terms.terms.iter().map(|t| t.clone().detach()));
         let values = to_vec(Tensor::cat(parts, 0));
@@ -578,14 +644,15 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let noisy = !self.train_noise().is_identity();
         let range = self.data.test.shape.value_range();
         let mut terms = vec![0.0f64; self.term_names.len()];
-        for (input, target) in &self.eval.chunks {
+        for batch in &self.eval.chunks {
+            let (input, target) = (&batch.input, &batch.target);
             let n = target.dims()[0] as f64;
             let logits = valid.decode(valid.encode(input.clone()));
             sq_sum += to_vec((output(logits, range) - target.clone()).square().sum())[0] as f64;
             if noisy {
                 input_sq_sum += to_vec((input.clone() - target.clone()).square().sum())[0] as f64;
             }
-            let l = valid.loss(input.clone(), target.clone(), &self.loss_params());
+            let l = valid.loss(batch.clone(), &self.loss_params());
             let values = to_vec(Tensor::cat(l.terms, 0));
             for (acc, v) in terms.iter_mut().zip(values) {
                 *acc += v as f64 * n;
@@ -622,7 +689,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let points = self.config.max_latent_points.min(test.len());
         let t0 = Instant::now();
         let mut codes = Vec::with_capacity(points * model.latent_dim());
-        for (_, clean) in &self.eval.chunks {
+        for Batch { target: clean, .. } in &self.eval.chunks {
             let have = codes.len() / model.latent_dim().max(1);
             if have >= points {
                 break;
@@ -648,6 +715,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let raw =
             valid.decode(valid.encode(samples_tensor(seen.clone(), shape, &self.eval_device)));
         let recon = to_vec(output(raw, shape.value_range()));
+        let parts = code_parts(model, &codes, test.labels.as_deref(), test.classes());
         Snapshot {
             step: self.step,
             epoch: self.epoch(),
@@ -664,6 +732,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
                 self.latent_pca.as_ref(),
             ),
             decoder: Arc::new(CpuDecoder::new(model)),
+            parts,
             encode_secs,
         }
     }
