@@ -105,6 +105,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                 let mut kind = s.kind;
                 let r = ComboBox::from_id_salt("model_kind")
                     .selected_text(s.kind.label())
+                    .height(400.0)
                     .show_ui(ui, |ui| {
                         for k in ModelKind::ALL {
                             ui.selectable_value(&mut kind, k, k.label());
@@ -224,19 +225,28 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
             .labelled_by(label.id);
     });
     ui.add(Slider::new(&mut s.noise.level, 0.0..=1.0).text("Noise level"));
-    if s.kind.is_variational() {
-        let (text, hover) = if s.kind == ModelKind::Btcvae {
-            (
+    if s.kind.has_beta() {
+        let (text, hover) = match s.kind {
+            ModelKind::Btcvae => (
                 "TC weight β",
                 "The weight of the total correlation: how hard the code's dimensions are \
                  pushed to be independent, so that each holds its own factor (the β-TCVAE \
                  paper used 6 on dSprites)",
-            )
-        } else {
-            (
+            ),
+            ModelKind::Cvae => (
+                "KL weight β",
+                "How hard the style code is pulled towards the N(0, I) prior: higher pushes \
+                 the class out of it, so a style swap draws the class the decoder is given",
+            ),
+            ModelKind::Split => (
+                "Content KL weight β",
+                "What holding information in the content code costs: it keeps the content \
+                 code to the class and sends the style to the style code",
+            ),
+            _ => (
                 "KL weight β",
                 "How hard the code is pulled towards the N(0, I) prior",
-            )
+            ),
         };
         ui.add(
             Slider::new(&mut s.beta, 0.0..=10.0)

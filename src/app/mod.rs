@@ -20,6 +20,8 @@ mod scatter3d;
 mod selection;
 mod sliders;
 mod status;
+mod styles;
+mod traversals;
 mod triptych;
 
 use std::sync::Arc;
@@ -47,6 +49,8 @@ use scatter3d::Scatter3d;
 use selection::Selection;
 use sliders::Sliders;
 use status::status_ui;
+use styles::Styles;
+use traversals::Traversals;
 use triptych::Triptych;
 
 /// Where the studio keeps its settings in eframe's storage.
@@ -61,6 +65,8 @@ enum LatentTab {
     Scatter3d,
     Activity,
     Manifold,
+    Styles,
+    Traversals,
 }
 
 /// The studio.
@@ -79,9 +85,11 @@ pub struct StudioApp {
     latent_tab: LatentTab,
     /// The snapshot each latent view shows, by `LatentTab` index (compared by identity: two
     /// snapshots can share a step).
-    view_shows: [Option<Arc<Snapshot>>; 4],
+    view_shows: [Option<Arc<Snapshot>>; 6],
     pub scatter3d: Scatter3d,
     pub manifold: Manifold,
+    pub styles: Styles,
+    pub traversals: Traversals,
     pub interpolation: Interpolation,
     sliders: Sliders,
     samples: Samples,
@@ -120,6 +128,8 @@ impl StudioApp {
             view_shows: Default::default(),
             scatter3d: Scatter3d::default(),
             manifold: Manifold::default(),
+            styles: Styles::default(),
+            traversals: Traversals::default(),
             interpolation: Interpolation::default(),
             sliders: Sliders::default(),
             samples: Samples::default(),
@@ -309,6 +319,9 @@ impl StudioApp {
                 if info.model.kind == ModelKind::Sparse {
                     self.latent_tab = LatentTab::Activity;
                 }
+                if info.model.kind.uses_labels() {
+                    self.latent_tab = LatentTab::Styles;
+                }
             }
             Change::Snapshot => {
                 let Some(s) = self.run.snapshot.clone() else {
@@ -387,8 +400,14 @@ impl StudioApp {
             self.sliders.set_code(code);
         }
         self.selection.refresh(ctx, &self.run, &self.sliders);
-        // The manifold grid is centred on the selection.
-        self.view_shows[LatentTab::Manifold as usize] = None;
+        // The manifold grid, the traversals and the style views start from the selection.
+        for tab in [
+            LatentTab::Manifold,
+            LatentTab::Styles,
+            LatentTab::Traversals,
+        ] {
+            self.view_shows[tab as usize] = None;
+        }
     }
 
     /// Brings the visible latent view up to the latest snapshot, if it is not yet.
@@ -411,6 +430,23 @@ impl StudioApp {
             // Drawn straight from the snapshot's statistics: nothing to derive.
             LatentTab::Activity => {}
             LatentTab::Manifold => self.refresh_manifold(ctx),
+            LatentTab::Styles => {
+                if let Some(info) = &self.run.info {
+                    self.styles.update(
+                        ctx,
+                        &s,
+                        &info.test_samples,
+                        &info.class_names,
+                        self.selection.index,
+                    );
+                }
+            }
+            LatentTab::Traversals => self.traversals.update(
+                ctx,
+                &s,
+                self.run.test_factors().as_deref(),
+                self.selection.index,
+            ),
         }
     }
 
@@ -568,7 +604,7 @@ impl eframe::App for StudioApp {
             });
             let picked = ui
                 .scope_builder(UiBuilder::new().max_rect(cells[2]), |ui| {
-                    ui.horizontal(|ui| {
+                    ui.horizontal_wrapped(|ui| {
                         ui.selectable_value(&mut self.latent_tab, LatentTab::Scatter, "Scatter");
                         ui.selectable_value(&mut self.latent_tab, LatentTab::Scatter3d, "3-D");
                         ui.selectable_value(
@@ -581,6 +617,17 @@ impl eframe::App for StudioApp {
                             LatentTab::Manifold,
                             "Manifold grid",
                         );
+                        ui.selectable_value(&mut self.latent_tab, LatentTab::Styles, "Styles")
+                            .on_hover_text(
+                                "Style swaps, convert and attribute vectors: one image's style \
+                                 drawn as another class",
+                            );
+                        ui.selectable_value(
+                            &mut self.latent_tab,
+                            LatentTab::Traversals,
+                            "Traversals",
+                        )
+                        .on_hover_text("Each latent dimension swept on its own, one row each");
                         if ui
                             .add_enabled(
                                 self.run.snapshot.is_some(),
@@ -613,6 +660,14 @@ impl eframe::App for StudioApp {
                         LatentTab::Manifold => {
                             // A new size shows from the next frame (`wrong_size`).
                             self.manifold.ui(ui);
+                            None
+                        }
+                        LatentTab::Styles => {
+                            self.styles.ui(ui);
+                            None
+                        }
+                        LatentTab::Traversals => {
+                            self.traversals.ui(ui);
                             None
                         }
                     }
@@ -705,6 +760,8 @@ pub struct Launch {
     pub data: Option<DataSpec>,
     /// Points for the latent views, instead of the saved setting.
     pub points: Option<usize>,
+    /// The model kind to start with, instead of the saved one (its default architecture).
+    pub model: Option<ModelKind>,
 }
 
 /// Opens the studio window and runs until it is closed.
@@ -727,6 +784,11 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
             }
             if let Some(points) = launch.points {
                 app.settings.max_points = points;
+            }
+            if let Some(kind) = launch.model {
+                let base = app.settings.base;
+                app.settings.set_kind(kind, base);
+                app.settings.fit_model_to_data();
             }
             if launch.autostart {
                 app.start(false);

@@ -49,6 +49,10 @@ pub struct Cli {
     /// Studio only: test points encoded for the latent views (overrides the saved setting).
     #[arg(long)]
     pub points: Option<usize>,
+
+    /// Studio only: start with this model kind (its default architecture).
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +238,7 @@ pub fn main() -> ExitCode {
             autostart: cli.train,
             data: cli.data,
             points: cli.points,
+            model: cli.model,
         }),
     };
     match result {

@@ -255,7 +255,11 @@ fn write_disentanglement(
     let picture = render::grid(&grid, STEPS, 1, 2).context("no traversals to draw")?;
     write_atomic(&out.join("traversals.png"), &picture.png()?)?;
     let score = test.factors.as_ref().and_then(|factors| {
-        disentangle::score(&cloud.codes, cloud.dim, &factors.subset(&cloud.test_indices))
+        disentangle::score(
+            &cloud.codes,
+            cloud.dim,
+            &factors.subset(&cloud.test_indices),
+        )
     });
     let mut json = match &score {
         Some(score) => serde_json::to_value(score)?,
@@ -328,7 +332,8 @@ fn write_style_swap(
         .context("no style swaps to draw")?;
     write_atomic(&out.join("style_swap.png"), &picture.png()?)?;
 
-    let classifier = Classifier::fit(&data.train, CLASSIFIER_EPOCHS, seed).map_err(anyhow::Error::msg)?;
+    let classifier =
+        Classifier::fit(&data.train, CLASSIFIER_EPOCHS, seed).map_err(anyhow::Error::msg)?;
     let classifier_accuracy = classifier.accuracy(test);
     let intended: Vec<u32> = (0..rows * classes).map(|i| (i % classes) as u32).collect();
     let swap_accuracy = agreement(&classifier.predict(&grid.values), &intended);

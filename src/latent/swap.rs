@@ -20,7 +20,11 @@ pub enum Swap {
 impl Swap {
     /// The swap a cloud allows: by content when the kind has parts, else by class means;
     /// `None` for unlabelled codes.
-    pub fn for_cloud(parts: Option<&CodeParts>, cloud: &LatentCloud, classes: usize) -> Option<Self> {
+    pub fn for_cloud(
+        parts: Option<&CodeParts>,
+        cloud: &LatentCloud,
+        classes: usize,
+    ) -> Option<Self> {
         if let Some(parts) = parts {
             return Some(Swap::Content(parts.clone()));
         }
@@ -53,6 +57,24 @@ impl Swap {
                     .map(|((z, to), from)| z + to - from)
                     .collect()
             }
+        }
+    }
+
+    /// `code` (class `own`) redrawn with the content of `other` (class `other_own`): its
+    /// content part, or for a mean shift its class.
+    pub fn code_from(
+        &self,
+        code: &[f32],
+        own: Option<u32>,
+        other: &[f32],
+        other_own: Option<u32>,
+    ) -> Vec<f32> {
+        match self {
+            Swap::Content(parts) => parts.swap(code, other),
+            Swap::MeanShift { .. } => match other_own {
+                Some(c) => self.code(code, own, c as usize),
+                None => code.to_vec(),
+            },
         }
     }
 
@@ -135,6 +157,10 @@ mod tests {
         let swap = Swap::Content(parts);
         assert_eq!(swap.classes(), 2);
         assert_eq!(swap.code(&[0.3, 0.7, 5.0], None, 0), vec![1.0, 0.0, 5.0]);
+        assert_eq!(
+            swap.code_from(&[0.3, 0.7, 5.0], None, &[0.1, 0.2, 9.0], None),
+            vec![0.1, 0.2, 5.0]
+        );
 
         // Two classes at x = 0 and x = 10.
         let codes = [0.0, 1.0, 0.0, 3.0, 10.0, 2.0];
@@ -143,6 +169,10 @@ mod tests {
         let shift = Swap::MeanShift { means, dim: 2 };
         assert_eq!(shift.code(&[1.0, 1.0], Some(0), 1), vec![11.0, 1.0]);
         assert_eq!(shift.code(&[1.0, 1.0], None, 1), vec![1.0, 1.0]);
+        assert_eq!(
+            shift.code_from(&[1.0, 1.0], Some(0), &[0.0, 0.0], Some(1)),
+            vec![11.0, 1.0]
+        );
         assert_eq!(mean_of(&codes, 2, &[0, 2, 99]), vec![5.0, 1.5]);
         assert_eq!(along(&[1.0], &[0.0], &[4.0], 0.5), vec![3.0]);
     }

@@ -5,14 +5,18 @@
 //! The encoder also has a class head, so that a code can be made without a label: the code the
 //! rest of the app sees is `[class probabilities | μ]` (content first, then style), and the
 //! decoder takes that same layout. Training feeds the decoder the true one-hot, and trains the
-//! head by cross-entropy on the labels.
+//! head by cross-entropy on the labels, weighted by [`LABEL_WEIGHT`] (at weight 1 the head
+//! named 94 % of MNIST's test digits after 30 epochs, and a blurred guess between two classes
+//! made a blurred reconstruction).
 
 use burn::module::Module;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 
 use super::vae::{gaussian_kl, sample_code};
-use super::{Autoencoder, Batch, LossTerms, Network, cross_entropy, reconstruction_loss};
+use super::{
+    Autoencoder, Batch, LABEL_WEIGHT, LossTerms, Network, cross_entropy, reconstruction_loss,
+};
 use crate::data::SampleShape;
 use crate::settings::{LossParams, ModelConfig};
 
@@ -122,7 +126,9 @@ impl<N: Network> Autoencoder for CvaeAe<N> {
         let kl = gaussian_kl(mu, logvar);
         let ce = cross_entropy(logits, classes);
         LossTerms {
-            total: recon.clone() + kl.clone().mul_scalar(params.beta) + ce.clone(),
+            total: recon.clone()
+                + kl.clone().mul_scalar(params.beta)
+                + ce.clone().mul_scalar(LABEL_WEIGHT),
             terms: vec![recon, kl, ce],
         }
     }

@@ -27,14 +27,11 @@ use burn::tensor::{Device, Tensor};
 
 use super::cvae::check_classes;
 use super::vae::{gaussian_kl, sample_code};
-use super::{Autoencoder, Batch, LossTerms, Network, cross_entropy, reconstruction_loss};
+use super::{
+    Autoencoder, Batch, LABEL_WEIGHT, LossTerms, Network, cross_entropy, reconstruction_loss,
+};
 use crate::data::SampleShape;
 use crate::settings::{LossParams, ModelConfig};
-
-/// The weight of both label terms (the content head's and the adversary's cross-entropy). The
-/// reconstruction is summed over a sample's values (hundreds of nats) while a cross-entropy is
-/// at most ln(classes), so they need weight to count.
-pub const LABEL_WEIGHT: f32 = 20.0;
 
 /// The style encoder's hidden width.
 const STYLE_HIDDEN: usize = 256;
@@ -135,7 +132,9 @@ impl<N: Network> Autoencoder for SplitAe<N> {
         let (mu, logvar, style) = self.codes(batch.input);
         let content = sample_code(mu.clone(), logvar.clone());
         let shape = self.sample_shape();
-        let out = self.net.decode(Tensor::cat(vec![content, style.clone()], 1));
+        let out = self
+            .net
+            .decode(Tensor::cat(vec![content, style.clone()], 1));
         let recon = reconstruction_loss(out, batch.target, params.recon, shape.value_range())
             .mul_scalar(shape.len() as f32);
         let kl = gaussian_kl(mu.clone(), logvar);

@@ -24,9 +24,8 @@ use crate::model::{
     Autoencoder, Batch, CpuDecoder, architecture, one_hot, output, samples_tensor, to_vec,
 };
 use crate::protocol::{
-    CodeParts,
-    Command, EvalReport, Event, LatentCloud, RunEnd, RunInfo, SampleGrid, Snapshot, StartRequest,
-    StepBatch, StepLoss,
+    CodeParts, Command, EvalReport, Event, LatentCloud, RunEnd, RunInfo, SampleGrid, Snapshot,
+    StartRequest, StepBatch, StepLoss,
 };
 use crate::settings::{LossKind, LossParams, ModelKind, TrainConfig};
 use cadence::{Cadence, Clock, Due, Throughput};

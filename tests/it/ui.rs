@@ -176,6 +176,143 @@ fn the_scatter_colours_by_a_known_factor_on_the_shapes_set() {
     assert_eq!(by_x.iter().map(|(_, c)| c).sum::<usize>(), points);
 }
 
+/// A conditional VAE trains in the studio, which opens its Styles view: the style-swap grid
+/// (6 style rows × 10 classes) fills while the run is going and changes with later snapshots;
+/// convert draws a result for the class chosen; and the attribute slider from one class to
+/// another moves the decode from the first class's mean image toward the second's.
+#[test]
+fn the_style_views_fill_while_a_cvae_trains_and_convert_and_attributes_answer() {
+    let mut h = studio();
+    choose(&mut h, "Model kind", "Conditional VAE");
+    assert!(h.query_all_by_label("KL weight β").next().is_some());
+    h.state_mut().settings.hidden = "128".into();
+    h.get_by_label("Train").click();
+    let grid_of = |a: &StudioApp| a.styles.grid.as_ref().map(|g| g.values.clone());
+    step_until(&mut h, "a style-swap grid while training", |a| {
+        a.run().active && a.styles.grid.as_ref().is_some_and(|g| g.len() == 6 * 10)
+    });
+    let first = grid_of(h.state());
+    // On, until the digits are clear (about 10 s on 2 cores), with the grid following.
+    step_until(&mut h, "a later snapshot's grid", |a| {
+        a.run().status.step > 800 && grid_of(a) != first
+    });
+    h.get_by_label("Pause").click();
+    step_until(&mut h, "pause", |a| a.run().paused);
+    h.step();
+
+    h.get_by_label("Convert").click();
+    h.run();
+    let before = h.state().styles.converted.clone();
+    assert!(before.is_some(), "convert shows a result");
+    choose_last(&mut h, "Content from", "7");
+    let after = h
+        .state()
+        .styles
+        .converted
+        .clone()
+        .expect("a converted image");
+    assert_eq!(after.len(), 1);
+    assert!(
+        Some(&after) != before.as_ref(),
+        "a new class changes the result"
+    );
+
+    h.get_by_label("Attribute vector").click();
+    h.run();
+    // From the class of the image the slider starts at, to another one.
+    let point = h.state().styles.style_point;
+    let from = h
+        .state()
+        .run()
+        .snapshot
+        .as_ref()
+        .expect("a snapshot")
+        .latents
+        .labels
+        .as_ref()
+        .expect("labels")[point] as usize;
+    let to = (from + 1) % 10;
+    let names = h.state().run().class_names().to_vec();
+    choose_last(&mut h, "From class", &names[from]);
+    choose_last(&mut h, "To class", &names[to]);
+    // The slider runs from −0.5 to 1.5: a quarter of the way is 0, three quarters is 1.
+    drag_slider(&mut h, "Towards", 0.25);
+    let near = h.state().styles.amount;
+    let at_start = h.state().styles.attribute.clone().expect("a decode");
+    drag_slider(&mut h, "Towards", 0.75);
+    let far = h.state().styles.amount;
+    let at_end = h.state().styles.attribute.clone().expect("a decode");
+    assert!(near.abs() < 0.1 && (far - 1.0).abs() < 0.1, "{near} {far}");
+    // The decodes of the two classes' mean codes stand for the classes.
+    let (source, target) = {
+        let snapshot = h.state().run().snapshot.clone().expect("a snapshot");
+        let cloud = &snapshot.latents;
+        let labels = cloud.labels.as_ref().expect("labels");
+        let means = latentlab::latent::swap::class_means(&cloud.codes, cloud.dim, labels, 10);
+        let decode = |c: usize| {
+            snapshot
+                .decoder
+                .decode(&means[c * cloud.dim..(c + 1) * cloud.dim])
+                .values
+        };
+        (decode(from), decode(to))
+    };
+    let dist = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f32>();
+    let (start, end) = (at_start.sample(0), at_end.sample(0));
+    assert!(
+        dist(end, &target) < dist(start, &target) && dist(end, &source) > dist(start, &source),
+        "towards {to}: {} -> {}, from {from}: {} -> {}",
+        dist(start, &target),
+        dist(end, &target),
+        dist(start, &source),
+        dist(end, &source)
+    );
+}
+
+/// The traversal view fills while a β-TCVAE trains on the shapes set, one row of 9 decodes per
+/// latent dimension, each row labelled with the known factor its dimension holds most of.
+#[test]
+fn the_traversal_view_fills_while_training_with_rows_named_by_factor() {
+    let mut h = studio();
+    choose(&mut h, "Dataset", "Shapes (known factors)");
+    choose(&mut h, "Model kind", "β-TCVAE");
+    h.state_mut().settings.hidden = "128".into();
+    h.get_by_label("Traversals").click();
+    h.run();
+    h.get_by_label("Train").click();
+    let factors = ["shape", "scale", "rotation", "x", "y"];
+    step_until(&mut h, "traversals naming a factor while training", |a| {
+        let t = &a.traversals;
+        a.run().active
+            && a.run().status.step > 50
+            && t.grid.as_ref().is_some_and(|g| g.len() == 10 * 9)
+            && t.row_labels.iter().any(|l| {
+                factors
+                    .iter()
+                    .any(|f| l.split(": ").nth(1).is_some_and(|r| r.starts_with(f)))
+            })
+    });
+    let t = &h.state().traversals;
+    assert_eq!(t.row_labels.len(), 10);
+    assert!(t.row_labels[3].starts_with("z3: "), "{:?}", t.row_labels);
+    assert!(t.caption.contains("MIG"), "{}", t.caption);
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "stop", |a| !a.run().active);
+}
+
+/// Like [`choose`], for an item whose label also appears elsewhere in the window (a class
+/// name in the legend): picks the popup's entry, the last one drawn.
+fn choose_last(h: &mut Harness<'_, StudioApp>, combo: &str, item: &str) {
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, combo)
+        .click();
+    h.run();
+    h.query_all_by_label(item)
+        .last()
+        .unwrap_or_else(|| panic!("no {item} in {combo}"))
+        .click();
+    h.run();
+}
+
 /// Opens the combo box labelled `combo` and picks `item`, as a user does.
 fn choose(h: &mut Harness<'_, StudioApp>, combo: &str, item: &str) {
     h.get_by_role_and_label(egui::accesskit::Role::ComboBox, combo)

@@ -1,0 +1,351 @@
+//! The style views of the latent quadrant, on plain codes through the snapshot's decoder
+//! (`latent::swap`):
+//! - the style-swap grid: one row per test image giving the style, one column per class as
+//!   the content;
+//! - convert: one test image's style drawn with another test image's content, or a class's;
+//! - attribute vector: a slider that moves a test image's code along the difference of two
+//!   classes' mean codes ("more like a 7"), decoded live.
+//!
+//! Kinds with a content part (CVAE, content/style split) swap it; other labelled kinds can only
+//! move a code by the difference of class means, and the caption says so.
+
+use std::sync::Arc;
+
+use egui::{ComboBox, DragValue, Slider, Vec2};
+
+use super::pixels::Texture;
+use crate::latent::swap::{Swap, along, class_means};
+use crate::protocol::{SampleGrid, Snapshot};
+use crate::render;
+
+/// Where the converted image's content comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentFrom {
+    Class(usize),
+    /// A scatter point (test image).
+    Point(usize),
+}
+
+/// Which of the three style views shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StyleView {
+    Grid,
+    Convert,
+    Attribute,
+}
+
+pub struct Styles {
+    pub view: StyleView,
+    snapshot: Option<Arc<Snapshot>>,
+    /// The test split's samples, indexed by a point's test index.
+    samples: Option<Arc<SampleGrid>>,
+    swap: Option<Swap>,
+    class_names: Vec<String>,
+    /// Rows of the style-swap grid: the first this many test images.
+    pub rows: usize,
+    /// The decodes of the grid, `rows × classes`, row-major.
+    pub grid: Option<SampleGrid>,
+    /// The scatter point whose style convert and the attribute slider start from.
+    pub style_point: usize,
+    pub content: ContentFrom,
+    /// Convert's result: one sample.
+    pub converted: Option<SampleGrid>,
+    /// The attribute vector runs from this class's mean code to that one's.
+    pub from_class: usize,
+    pub to_class: usize,
+    /// How far along it: 0 the test image itself, 1 moved by the whole difference.
+    pub amount: f32,
+    /// The attribute slider's decode: one sample.
+    pub attribute: Option<SampleGrid>,
+    grid_texture: Texture,
+    convert_texture: Texture,
+    attribute_texture: Texture,
+}
+
+impl Default for Styles {
+    fn default() -> Self {
+        Self {
+            view: StyleView::Grid,
+            snapshot: None,
+            samples: None,
+            swap: None,
+            class_names: Vec::new(),
+            rows: 6,
+            grid: None,
+            style_point: 0,
+            content: ContentFrom::Class(0),
+            converted: None,
+            from_class: 0,
+            to_class: 1,
+            amount: 0.0,
+            attribute: None,
+            grid_texture: Texture::default(),
+            convert_texture: Texture::default(),
+            attribute_texture: Texture::default(),
+        }
+    }
+}
+
+impl Styles {
+    /// Recomputes every view from `snapshot`; `style_point` follows the scatter's selection.
+    pub fn update(
+        &mut self,
+        ctx: &egui::Context,
+        snapshot: &Arc<Snapshot>,
+        samples: &Arc<SampleGrid>,
+        class_names: &[String],
+        selected: Option<usize>,
+    ) {
+        self.class_names = class_names.to_vec();
+        self.samples = Some(samples.clone());
+        self.swap = Swap::for_cloud(
+            snapshot.parts.as_ref(),
+            &snapshot.latents,
+            class_names.len(),
+        );
+        self.snapshot = Some(snapshot.clone());
+        if let Some(i) = selected {
+            self.style_point = i;
+        }
+        self.refresh_grid(ctx);
+        self.refresh_convert(ctx);
+        self.refresh_attribute(ctx);
+    }
+
+    fn points(&self) -> usize {
+        self.snapshot.as_ref().map_or(0, |s| s.latents.len())
+    }
+
+    /// The test image of scatter point `i` (empty when there is none).
+    fn image(&self, i: usize) -> Vec<f32> {
+        let (Some(s), Some(samples)) = (&self.snapshot, &self.samples) else {
+            return Vec::new();
+        };
+        match s.latents.test_indices.get(i) {
+            Some(&t) if t < samples.len() => samples.sample(t).to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn label(&self, i: usize) -> Option<u32> {
+        let s = self.snapshot.as_ref()?;
+        s.latents.labels.as_ref()?.get(i).copied()
+    }
+
+    fn refresh_grid(&mut self, ctx: &egui::Context) {
+        let (Some(s), Some(swap)) = (&self.snapshot, &self.swap) else {
+            return;
+        };
+        let cloud = &s.latents;
+        let rows = self.rows.min(cloud.len());
+        let grid = swap.grid(
+            s.decoder.as_ref(),
+            &cloud.codes[..rows * cloud.dim],
+            cloud.dim,
+            cloud.labels.as_deref(),
+        );
+        // Each row starts with the image that gives its style.
+        let mut values = Vec::new();
+        let classes = swap.classes();
+        for r in 0..rows {
+            values.extend(self.image(r));
+            for c in 0..classes {
+                values.extend_from_slice(grid.sample(r * classes + c));
+            }
+        }
+        if let Some(shape) = grid.shape
+            && let Some(img) = render::grid(&SampleGrid::new(shape, values), classes + 1, 1, 1)
+        {
+            self.grid_texture.set(ctx, "style-swap", &img);
+        }
+        self.grid = Some(grid);
+    }
+
+    fn refresh_convert(&mut self, ctx: &egui::Context) {
+        let (Some(s), Some(swap)) = (&self.snapshot, &self.swap) else {
+            return;
+        };
+        let cloud = &s.latents;
+        let a = self.style_point.min(cloud.len().saturating_sub(1));
+        if cloud.is_empty() {
+            return;
+        }
+        let code = match self.content {
+            ContentFrom::Class(c) => swap.code(cloud.code(a), self.label(a), c),
+            ContentFrom::Point(b) => {
+                let b = b.min(cloud.len() - 1);
+                swap.code_from(cloud.code(a), self.label(a), cloud.code(b), self.label(b))
+            }
+        };
+        let result = s.decoder.decode(&code);
+        let Some(shape) = result.shape else {
+            return;
+        };
+        // Style image, content image (blank for a class), result.
+        let content = match self.content {
+            ContentFrom::Class(_) => vec![0.0; shape.len()],
+            ContentFrom::Point(b) => self.image(b.min(cloud.len() - 1)),
+        };
+        let tiles: Vec<render::Canvas> = [&self.image(a)[..], &content, result.sample(0)]
+            .iter()
+            .map(|v| render::single(shape, v, 2))
+            .collect();
+        if let Some(img) = render::compose(&tiles, 3, 2) {
+            self.convert_texture.set(ctx, "style-convert", &img);
+        }
+        self.converted = Some(result);
+    }
+
+    fn refresh_attribute(&mut self, ctx: &egui::Context) {
+        let Some(s) = &self.snapshot else {
+            return;
+        };
+        let cloud = &s.latents;
+        let (Some(labels), false) = (&cloud.labels, cloud.is_empty()) else {
+            return;
+        };
+        let classes = self.class_names.len();
+        let means = class_means(&cloud.codes, cloud.dim, labels, classes);
+        let mean = |c: usize| means.get(c * cloud.dim..(c + 1) * cloud.dim);
+        let (Some(from), Some(to)) = (mean(self.from_class), mean(self.to_class)) else {
+            return;
+        };
+        let a = self.style_point.min(cloud.len() - 1);
+        let decoded = s
+            .decoder
+            .decode(&along(cloud.code(a), from, to, self.amount));
+        if let Some(shape) = decoded.shape {
+            let tiles = [
+                render::single(shape, &self.image(a), 3),
+                render::single(shape, decoded.sample(0), 3),
+            ];
+            if let Some(img) = render::compose(&tiles, 2, 2) {
+                self.attribute_texture.set(ctx, "style-attribute", &img);
+            }
+        }
+        self.attribute = Some(decoded);
+    }
+
+    fn class_combo(ui: &mut egui::Ui, label: &str, names: &[String], value: &mut usize) -> bool {
+        let before = *value;
+        let text = names.get(*value).cloned().unwrap_or_default();
+        let l = ui.label(label);
+        ComboBox::from_id_salt(label)
+            .selected_text(text)
+            .height(320.0)
+            .show_ui(ui, |ui| {
+                for (c, name) in names.iter().enumerate() {
+                    ui.selectable_value(value, c, name);
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        *value != before
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let Some(swap) = &self.swap else {
+            ui.label("Style views need labelled data; they fill with the first snapshot.");
+            return;
+        };
+        let ctx = ui.ctx().clone();
+        let caption = match swap {
+            Swap::Content(_) => "Each row's style with every class as content (content swapped)",
+            Swap::MeanShift { .. } => {
+                "Each row moved by the difference of class means: this kind has no content \
+                 part to swap (try the conditional VAE or the content/style split)"
+            }
+        };
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.view, StyleView::Grid, "Swap grid");
+            ui.selectable_value(&mut self.view, StyleView::Convert, "Convert");
+            ui.selectable_value(&mut self.view, StyleView::Attribute, "Attribute vector");
+        });
+        let bounds = Vec2::new(
+            ui.available_width(),
+            (ui.available_height() - 60.0).max(40.0),
+        );
+        let last = self.points().saturating_sub(1);
+        let names = self.class_names.clone();
+        match self.view {
+            StyleView::Grid => {
+                if ui
+                    .add(Slider::new(&mut self.rows, 1..=12).text("Style rows"))
+                    .changed()
+                {
+                    self.refresh_grid(&ctx);
+                }
+                ui.weak(caption);
+                self.grid_texture
+                    .show(ui, bounds)
+                    .map(|r| r.on_hover_text("Left: the test image giving the style"));
+            }
+            StyleView::Convert => {
+                let mut changed = false;
+                ui.horizontal_wrapped(|ui| {
+                    let l = ui.label("Style from test image");
+                    changed |= ui
+                        .add(DragValue::new(&mut self.style_point).range(0..=last))
+                        .labelled_by(l.id)
+                        .changed();
+                    let l = ui.label("Content from");
+                    let text = match self.content {
+                        ContentFrom::Class(c) => names.get(c).cloned().unwrap_or_default(),
+                        ContentFrom::Point(_) => "a test image".into(),
+                    };
+                    let before = self.content;
+                    ComboBox::from_id_salt("convert_content")
+                        .selected_text(text)
+                        .height(320.0)
+                        .show_ui(ui, |ui| {
+                            for (c, name) in names.iter().enumerate() {
+                                ui.selectable_value(&mut self.content, ContentFrom::Class(c), name);
+                            }
+                            ui.selectable_value(
+                                &mut self.content,
+                                ContentFrom::Point(0),
+                                "a test image",
+                            );
+                        })
+                        .response
+                        .labelled_by(l.id);
+                    changed |= self.content != before;
+                    if let ContentFrom::Point(b) = &mut self.content {
+                        let l = ui.label("Content image");
+                        changed |= ui
+                            .add(DragValue::new(b).range(0..=last))
+                            .labelled_by(l.id)
+                            .changed();
+                    }
+                });
+                if changed {
+                    self.refresh_convert(&ctx);
+                }
+                ui.weak("Style image, content image (none for a class), result");
+                self.convert_texture.show(ui, bounds);
+            }
+            StyleView::Attribute => {
+                let mut changed = false;
+                ui.horizontal(|ui| {
+                    changed |= Self::class_combo(ui, "From class", &names, &mut self.from_class);
+                    changed |= Self::class_combo(ui, "To class", &names, &mut self.to_class);
+                });
+                changed |= ui
+                    .add(Slider::new(&mut self.amount, -0.5..=1.5).text("Towards"))
+                    .on_hover_text(
+                        "Moves the test image's code along the line from the first class's mean \
+                         code to the second's: 0 is the image itself, 1 the whole way",
+                    )
+                    .changed();
+                if changed {
+                    self.refresh_attribute(&ctx);
+                }
+                ui.weak(format!(
+                    "Test image {} (left) moved towards the second class (right)",
+                    self.style_point
+                ));
+                self.attribute_texture.show(ui, bounds);
+            }
+        }
+    }
+}
