@@ -239,7 +239,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                  the class out of it, so a style swap draws the class the decoder is given",
             ),
             ModelKind::Split => (
-                "Content KL weight β",
+                "Content KL β",
                 "What holding information in the content code costs: it keeps the content \
                  code to the class and sends the style to the style code",
             ),

@@ -103,9 +103,18 @@ impl Styles {
             &snapshot.latents,
             class_names.len(),
         );
+        let mut moved = self.snapshot.is_none();
         self.snapshot = Some(snapshot.clone());
         if let Some(i) = selected {
+            moved |= self.style_point != i;
             self.style_point = i;
+        }
+        // The attribute vector starts from the style image's own class.
+        if moved && let Some(own) = self.label(self.style_point) {
+            self.from_class = own as usize;
+            if self.to_class == self.from_class {
+                self.to_class = (self.from_class + 1) % class_names.len().max(1);
+            }
         }
         self.refresh_grid(ctx);
         self.refresh_convert(ctx);
