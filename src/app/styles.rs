@@ -14,6 +14,8 @@ use std::sync::Arc;
 use egui::{ComboBox, DragValue, Slider, Vec2};
 
 use super::pixels::Texture;
+use crate::jobs::Job;
+use crate::latent::probe;
 use crate::latent::swap::{Swap, along, class_means};
 use crate::protocol::{SampleGrid, Snapshot};
 use crate::render;
@@ -57,9 +59,22 @@ pub struct Styles {
     pub amount: f32,
     /// The attribute slider's decode: one sample.
     pub attribute: Option<SampleGrid>,
+    /// Linear probes of the class from the content and the style code, with the step of the
+    /// snapshot they were fitted on; refitted in the background as snapshots come.
+    pub probes: Option<Probes>,
+    probe_job: Option<(u64, Job<Probes>)>,
     grid_texture: Texture,
     convert_texture: Texture,
     attribute_texture: Texture,
+}
+
+/// Held-out accuracies of linear probes of the class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Probes {
+    pub step: u64,
+    pub content: Option<f32>,
+    pub style: Option<f32>,
+    pub chance: f32,
 }
 
 impl Default for Styles {
@@ -79,6 +94,8 @@ impl Default for Styles {
             to_class: 1,
             amount: 0.0,
             attribute: None,
+            probes: None,
+            probe_job: None,
             grid_texture: Texture::default(),
             convert_texture: Texture::default(),
             attribute_texture: Texture::default(),
@@ -119,6 +136,48 @@ impl Styles {
         self.refresh_grid(ctx);
         self.refresh_convert(ctx);
         self.refresh_attribute(ctx);
+        self.start_probes(ctx);
+    }
+
+    /// Takes a finished probe fit, and fits the probes on the latest snapshot in the
+    /// background unless that is done or a fit is running.
+    fn start_probes(&mut self, ctx: &egui::Context) {
+        if let Some((_, job)) = &self.probe_job {
+            if let Some(p) = job.try_take() {
+                self.probes = Some(p);
+            }
+            if !job.is_finished() {
+                return;
+            }
+        }
+        self.probe_job = None;
+        let Some(s) = &self.snapshot else {
+            return;
+        };
+        let (Some(parts), Some(labels)) = (&s.parts, &s.latents.labels) else {
+            return;
+        };
+        if self.probes.is_some_and(|p| p.step == s.step) {
+            return;
+        }
+        let (codes, labels, dim) = (s.latents.codes.clone(), labels.clone(), s.latents.dim);
+        let (content_dim, classes, step) = (parts.content_dim, parts.classes(), s.step);
+        let ctx = ctx.clone();
+        if let Ok(job) = Job::spawn(
+            "latentlab-probes",
+            Box::new(move || ctx.request_repaint()),
+            move |_| {
+                let fit = |dims| probe::accuracy(&codes, dim, dims, &labels, classes);
+                Some(Probes {
+                    step,
+                    content: fit(0..content_dim),
+                    style: fit(content_dim..dim),
+                    chance: 1.0 / classes.max(1) as f32,
+                })
+            },
+        ) {
+            self.probe_job = Some((step, job));
+        }
     }
 
     fn points(&self) -> usize {
@@ -285,6 +344,24 @@ impl Styles {
                     self.refresh_grid(&ctx);
                 }
                 ui.weak(caption);
+                self.start_probes(&ctx);
+                if let Some(p) = self.probes {
+                    let pct = |v: Option<f32>| {
+                        v.map_or("n/a".to_string(), |v| format!("{:.0} %", v * 100.0))
+                    };
+                    ui.label(format!(
+                        "Linear probes of the class (step {}): content code {}, style code {} (chance {:.0} %)",
+                        p.step,
+                        pct(p.content),
+                        pct(p.style),
+                        p.chance * 100.0
+                    ))
+                    .on_hover_text(
+                        "A straight cut fitted on half the test codes, scored on the other half: \
+                         high for the content code and near chance for the style code when the \
+                         two are apart",
+                    );
+                }
                 self.grid_texture
                     .show(ui, bounds)
                     .map(|r| r.on_hover_text("Left: the test image giving the style"));

@@ -182,7 +182,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             &out,
             s,
             &data.test,
-            config.model.kind.is_variational(),
+            config.model.kind.is_variational() || s.parts.is_some(),
             styles,
         )?;
     }
@@ -225,7 +225,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
 }
 
 /// Traversals (one row per latent dimension, the first test code moved ±3σ along it) for
-/// variational kinds and data with known factors, and, when the factors are known, their
+/// variational and two-code kinds and data with known factors, and, when the factors are known, their
 /// scores against the test codes (`disentanglement.json`, MIG on the terminal).
 fn write_disentanglement(
     out: &Path,

@@ -141,6 +141,44 @@ fn a_btcvae_on_shapes_writes_traversals_and_its_disentanglement_scores() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A content/style split on MNIST for 4 epochs draws every test image as every class:
+/// `style_swap.png` (a style image then ten swaps per row), `traversals.png`, and figures in
+/// `disentanglement.json`: the project's classifier names most swaps as the class they asked
+/// for, and a linear probe reads the class better from the content code than from the style.
+#[test]
+fn a_content_style_split_writes_style_swaps_and_their_figures() {
+    let dir = temp_dir("cli-split");
+    let out = dir.join("run");
+    let extra = [
+        "--model", "split", "--epochs", "4", "--batch", "128", "--hidden", "128",
+    ];
+    let o = train_on("mnist", &out, &extra);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("style swap (content swap)"));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("disentanglement.json")).unwrap()).unwrap();
+    let figure = |key: &str| {
+        json[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} in {json}"))
+    };
+    assert_eq!(json["style_swap_method"], "content swap");
+    assert_eq!(figure("style_swap_count"), 2000.0);
+    assert!(figure("classifier_test_accuracy") > 0.85, "{json}");
+    assert!(figure("style_swap_accuracy") > 0.5, "{json}");
+    assert!(
+        figure("probe_content_accuracy") > figure("probe_style_accuracy") + 0.1,
+        "{json}"
+    );
+    // Eight rows of eleven 28-pixel tiles at scale 2; one traversal row per code dimension
+    // (10 content + 4 style).
+    let png = image::open(out.join("style_swap.png")).unwrap();
+    assert_eq!((png.width(), png.height()), (11 * 56 + 10, 8 * 56 + 7));
+    let png = image::open(out.join("traversals.png")).unwrap();
+    assert_eq!(png.height(), 14 * 56 + 13);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn bad_idx_inputs_are_clear_errors_naming_the_file() {
     let dir = temp_dir("cli-bad");

@@ -199,6 +199,15 @@ fn the_style_views_fill_while_a_cvae_trains_and_convert_and_attributes_answer() 
     h.get_by_label("Pause").click();
     step_until(&mut h, "pause", |a| a.run().paused);
     h.step();
+    // The probes are fitted in the background: the class is readable from the content code,
+    // and less from the style code (which loses it over a longer run: 18 % after 30 epochs).
+    let last = h.state().run().snapshot.as_ref().map(|s| s.step);
+    step_until(&mut h, "probes of the last snapshot", |a| {
+        a.styles.probes.is_some_and(|p| Some(p.step) == last)
+    });
+    let p = h.state().styles.probes.expect("probes");
+    let (content, style) = (p.content.unwrap_or(0.0), p.style.unwrap_or(1.0));
+    assert!(content > 0.8 && style < content - 0.1, "{p:?}");
 
     h.get_by_label("Convert").click();
     h.run();
