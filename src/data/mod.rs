@@ -4,6 +4,7 @@
 //! Everything here is plain host data (`Vec<f32>`: images in [0, 1], series real-valued);
 //! tensors are made by the trainer. Never imports egui or burn.
 
+pub mod audio;
 pub mod csv;
 pub mod idx;
 pub mod noise;
