@@ -6,7 +6,7 @@
 //!
 //! Plain bytes; never imports egui or burn.
 
-use crate::data::{ImageShape, SampleShape, SeriesShape};
+use crate::data::{ImageShape, SampleShape, SeriesShape, SpectrogramShape};
 use crate::protocol::SampleGrid;
 
 pub type Rgb = [u8; 3];
@@ -148,7 +148,7 @@ pub struct Layer<'a> {
 /// rather than by placing them side by side (images).
 pub fn overlays(shape: SampleShape) -> bool {
     match shape {
-        SampleShape::Image(_) => false,
+        SampleShape::Image(_) | SampleShape::Spectrogram(_) => false,
         SampleShape::Series(_) => true,
     }
 }
@@ -162,6 +162,7 @@ pub fn tile_size(shape: SampleShape, scale: usize) -> [usize; 2] {
             let w = (s.steps * SERIES_PX_PER_STEP).clamp(SERIES_MIN_W, SERIES_MAX_W);
             [w, w / 2]
         }
+        SampleShape::Spectrogram(s) => [s.frames * scale, s.bands * scale],
     }
 }
 
@@ -172,6 +173,9 @@ pub fn tile(shape: SampleShape, layers: &[Layer], scale: usize) -> Canvas {
     match shape {
         SampleShape::Image(s) => image_tile(s, layers.first().map_or(&[], |l| l.values), scale),
         SampleShape::Series(s) => series_tile(s, layers, w, h),
+        SampleShape::Spectrogram(s) => {
+            spectrogram_tile(s, layers.first().map_or(&[], |l| l.values), scale)
+        }
     }
 }
 
@@ -193,6 +197,7 @@ pub fn thumbnail_size(shape: SampleShape) -> [usize; 2] {
     match shape {
         SampleShape::Image(s) => [s.width, s.height],
         SampleShape::Series(_) => [64, 32],
+        SampleShape::Spectrogram(s) => [s.frames, s.bands],
     }
 }
 
@@ -227,6 +232,39 @@ fn image_tile(s: ImageShape, pixels: &[f32], scale: usize) -> Canvas {
                 [at(0); 3]
             };
             c.put(x, y, rgb);
+        }
+    }
+    c
+}
+
+/// A spectrogram as a heat map: time to the right, low bands at the bottom, the normalised
+/// log-mel range [-2, 2.5] (silence to loud speech) through a magma-like ramp, so every tile
+/// uses the same colours for the same loudness.
+fn spectrogram_tile(s: SpectrogramShape, values: &[f32], scale: usize) -> Canvas {
+    let scale = scale.max(1);
+    let mut c = Canvas::filled(s.frames * scale, s.bands * scale, [0, 0, 0]);
+    if values.len() < s.bands * s.frames {
+        return c;
+    }
+    const STOPS: [Rgb; 5] = [
+        [0, 0, 4],
+        [80, 18, 123],
+        [182, 54, 121],
+        [251, 136, 97],
+        [252, 253, 191],
+    ];
+    let colour = |v: f32| -> Rgb {
+        let t = ((v + 2.0) / 4.5).clamp(0.0, 1.0) * (STOPS.len() - 1) as f32;
+        let i = (t.floor() as usize).min(STOPS.len() - 2);
+        let f = t - i as f32;
+        let (a, b) = (STOPS[i], STOPS[i + 1]);
+        [0, 1, 2].map(|k| (a[k] as f32 + (b[k] as f32 - a[k] as f32) * f).round() as u8)
+    };
+    for y in 0..s.bands * scale {
+        let band = s.bands - 1 - y / scale;
+        for x in 0..s.frames * scale {
+            let v = values[band * s.frames + x / scale];
+            c.put(x, y, colour(if v.is_finite() { v } else { -2.0 }));
         }
     }
     c

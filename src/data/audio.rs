@@ -14,6 +14,51 @@ pub const N_MELS: usize = 80;
 const BINS: usize = N_FFT / 2 + 1;
 /// Added to the band power before the log.
 const FLOOR: f32 = 1e-6;
+/// Stored spectrogram values are `(log-mel − OFFSET) / SCALE`: silence (ln 1e-6 = −13.8)
+/// near −2, loud speech near 2.
+const OFFSET: f32 = -6.0;
+const SCALE: f32 = 4.0;
+
+/// A log-mel value as a sample stores it.
+pub fn normalise(log_mel: f32) -> f32 {
+    (log_mel - OFFSET) / SCALE
+}
+
+/// A stored sample value back to log-mel.
+pub fn denormalise(value: f32) -> f32 {
+    value * SCALE + OFFSET
+}
+
+/// The stored value of silence.
+pub fn silence() -> f32 {
+    normalise(FLOOR.ln())
+}
+
+/// A normalised log-mel spectrogram of exactly `frames` frames, `[N_MELS, frames]`: the middle
+/// of a longer sound, a shorter one padded with silence at its end.
+pub fn fixed_spectrogram(x: &[f32], frames: usize) -> Vec<f32> {
+    let (have, mel) = log_mel(x);
+    let skip = have.saturating_sub(frames) / 2;
+    let mut out = vec![silence(); N_MELS * frames];
+    for b in 0..N_MELS {
+        for f in 0..frames.min(have) {
+            out[b * frames + f] = normalise(mel[b * have + skip + f]);
+        }
+    }
+    out
+}
+
+/// Sound from a stored spectrogram (`[N_MELS, frames]`, normalised): Griffin-Lim with
+/// `iterations` rounds, peak-limited to 0.95.
+pub fn spectrogram_to_sound(values: &[f32], frames: usize, iterations: usize) -> Vec<f32> {
+    let mel: Vec<f32> = values.iter().map(|&v| denormalise(v)).collect();
+    let mut x = griffin_lim(&mel, frames, iterations);
+    let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    if peak > 0.95 {
+        x.iter_mut().for_each(|v| *v *= 0.95 / peak);
+    }
+    x
+}
 
 /// Why a WAV file could not be read.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -22,7 +67,9 @@ pub enum WavError {
     NotWave,
     #[error("the WAV file ends inside its {0} chunk")]
     Truncated(&'static str),
-    #[error("unsupported WAV encoding (format {format}, {bits} bits); 16-bit PCM and 32-bit float are read")]
+    #[error(
+        "unsupported WAV encoding (format {format}, {bits} bits); 16-bit PCM and 32-bit float are read"
+    )]
     Unsupported { format: u16, bits: u16 },
     #[error("the WAV file has no audio")]
     Empty,
@@ -264,7 +311,11 @@ pub fn griffin_lim(log_mel: &[f32], frames: usize, iterations: usize) -> Vec<f32
             .collect();
         // p ← p ⊙ Bᵀm / (BᵀB p): stays non-negative, converges towards B p = m.
         let mut p: Vec<f32> = (0..BINS)
-            .map(|k| (0..N_MELS).map(|b| bank[b * BINS + k] * mel[b]).sum::<f32>())
+            .map(|k| {
+                (0..N_MELS)
+                    .map(|b| bank[b * BINS + k] * mel[b])
+                    .sum::<f32>()
+            })
             .collect();
         let bt_m = p.clone();
         for _ in 0..30 {
@@ -385,7 +436,10 @@ mod tests {
                 r += v * a.cos();
                 i += v * a.sin();
             }
-            assert!((re[k] - r).abs() < 1e-3 && (im[k] - i).abs() < 1e-3, "bin {k}");
+            assert!(
+                (re[k] - r).abs() < 1e-3 && (im[k] - i).abs() < 1e-3,
+                "bin {k}"
+            );
         }
     }
 

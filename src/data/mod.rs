@@ -12,6 +12,8 @@ pub mod rng;
 pub mod sample;
 pub mod series;
 pub mod shapes;
+pub mod spoken;
+mod spoken_files;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -23,7 +25,7 @@ pub use csv::{CsvOptions, LabelColumn};
 pub use idx::IdxError;
 pub use noise::{Noise, NoiseKind};
 pub use rng::Rng;
-pub use sample::{ImageShape, SampleShape, SeriesShape, ValueRange};
+pub use sample::{ImageShape, SampleShape, SeriesShape, SpectrogramShape, ValueRange};
 
 /// An error loading a dataset. Messages name the file at fault.
 #[derive(Debug, Error)]
@@ -50,9 +52,11 @@ pub enum LoadError {
     #[error("{path}: holds {count} samples, need at least 2 to split into train and test")]
     TooFew { path: PathBuf, count: usize },
     #[error(
-        "unknown dataset {0:?}: use mnist, fashion, synthetic-seq, idx:IMAGES[,LABELS[,NAMES]] or csv:TRAIN[,TEST]"
+        "unknown dataset {0:?}: use mnist, fashion, synthetic-seq, shapes, spoken-digits, idx:IMAGES[,LABELS[,NAMES]] or csv:TRAIN[,TEST]"
     )]
     UnknownSpec(String),
+    #[error("{path}: {why}")]
+    Audio { path: PathBuf, why: String },
     #[error("cannot read {path}: {source}")]
     Io {
         path: PathBuf,
@@ -128,6 +132,8 @@ pub enum DataSpec {
     SyntheticSeq,
     /// The built-in shapes with known factors (20 000 train, 2 000 test), from a fixed seed.
     Shapes,
+    /// The built-in spoken digits (8 voices, 240 train, 80 test), as log-mel spectrograms.
+    SpokenDigits,
     /// A user's CSV/TSV file of series (see [`csv`] for the rules), split 90/10 with the run's
     /// seed, or a training and a test file. The test file is resampled to the training length
     /// and its labels must all occur in the training file. Spelled `csv:TRAIN[,TEST]`: parsing
@@ -148,6 +154,7 @@ impl FromStr for DataSpec {
             "fashion" | "fashion-mnist" => Ok(DataSpec::Fashion),
             "synthetic-seq" => Ok(DataSpec::SyntheticSeq),
             "shapes" => Ok(DataSpec::Shapes),
+            "spoken-digits" => Ok(DataSpec::SpokenDigits),
             _ if s.starts_with("csv:") => {
                 let rest = s.strip_prefix("csv:").unwrap_or_default();
                 let (train, test) = rest.split_once(',').unwrap_or((rest, ""));
@@ -182,7 +189,10 @@ impl FromStr for DataSpec {
 impl DataSpec {
     /// True for sources of series (real-valued samples), known without loading them.
     pub fn is_series(&self) -> bool {
-        matches!(self, DataSpec::SyntheticSeq | DataSpec::Csv { .. })
+        matches!(
+            self,
+            DataSpec::SyntheticSeq | DataSpec::Csv { .. } | DataSpec::SpokenDigits
+        )
     }
 }
 
@@ -204,6 +214,7 @@ impl std::fmt::Display for DataSpec {
             }
             DataSpec::SyntheticSeq => write!(f, "synthetic-seq"),
             DataSpec::Shapes => write!(f, "shapes"),
+            DataSpec::SpokenDigits => write!(f, "spoken-digits"),
             DataSpec::Csv { train, test, .. } => {
                 write!(f, "csv:{}", train.display())?;
                 if let Some(test) = test {
@@ -407,6 +418,7 @@ pub fn load(spec: &DataSpec, seed: u64) -> Result<DataSplit, LoadError> {
             series::DEFAULT_STEPS,
         )),
         DataSpec::Shapes => Ok(shapes::shapes(shapes::BUILTIN_SEED)),
+        DataSpec::SpokenDigits => spoken::spoken_digits(),
         DataSpec::Csv {
             train,
             test: None,

@@ -33,6 +33,14 @@ pub struct SeriesShape {
     pub steps: usize,
 }
 
+/// Spectrogram shape: frequency bands and time frames. Values are stored band-major,
+/// `[bands, frames]`, so that a spectrogram reads as a series of `bands` channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpectrogramShape {
+    pub bands: usize,
+    pub frames: usize,
+}
+
 /// The modality and shape of one sample. Serialised untagged, so checkpoints written when
 /// every sample was an image (a bare `{channels, height, width}`) still read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +50,8 @@ pub enum SampleShape {
     Image(ImageShape),
     /// `[C, T]`, real values (typically normalised to about zero mean and unit spread).
     Series(SeriesShape),
+    /// `[bands, frames]`, normalised log-mel values (`data::audio::normalise`): sound.
+    Spectrogram(SpectrogramShape),
 }
 
 /// How a model's raw outputs map to sample values.
@@ -59,6 +69,7 @@ impl SampleShape {
         match self {
             SampleShape::Image(s) => s.pixels(),
             SampleShape::Series(s) => s.channels * s.steps,
+            SampleShape::Spectrogram(s) => s.bands * s.frames,
         }
     }
 
@@ -71,6 +82,7 @@ impl SampleShape {
         match self {
             SampleShape::Image(s) => s.channels,
             SampleShape::Series(s) => s.channels,
+            SampleShape::Spectrogram(s) => s.bands,
         }
     }
 
@@ -78,22 +90,34 @@ impl SampleShape {
     pub fn image(&self) -> Option<ImageShape> {
         match self {
             SampleShape::Image(s) => Some(*s),
-            SampleShape::Series(_) => None,
+            SampleShape::Series(_) | SampleShape::Spectrogram(_) => None,
         }
     }
 
-    /// The series shape, when samples are series.
+    /// The series shape, when samples are series; a spectrogram is a series of its bands.
     pub fn series(&self) -> Option<SeriesShape> {
         match self {
             SampleShape::Series(s) => Some(*s),
+            SampleShape::Spectrogram(s) => Some(SeriesShape {
+                channels: s.bands,
+                steps: s.frames,
+            }),
             SampleShape::Image(_) => None,
+        }
+    }
+
+    /// The spectrogram shape, when samples are sound.
+    pub fn spectrogram(&self) -> Option<SpectrogramShape> {
+        match self {
+            SampleShape::Spectrogram(s) => Some(*s),
+            _ => None,
         }
     }
 
     pub fn value_range(&self) -> ValueRange {
         match self {
             SampleShape::Image(_) => ValueRange::Unit,
-            SampleShape::Series(_) => ValueRange::Real,
+            SampleShape::Series(_) | SampleShape::Spectrogram(_) => ValueRange::Real,
         }
     }
 
@@ -102,6 +126,7 @@ impl SampleShape {
         match self {
             SampleShape::Image(_) => "image",
             SampleShape::Series(_) => "series",
+            SampleShape::Spectrogram(_) => "spectrogram",
         }
     }
 }
@@ -123,6 +148,7 @@ impl std::fmt::Display for SampleShape {
         match self {
             SampleShape::Image(s) => write!(f, "{s}"),
             SampleShape::Series(s) => write!(f, "{}x{} series", s.channels, s.steps),
+            SampleShape::Spectrogram(s) => write!(f, "{}x{} spectrogram", s.bands, s.frames),
         }
     }
 }
@@ -145,5 +171,13 @@ mod tests {
         assert_eq!(back, series);
         assert_eq!(back.len(), 128);
         assert_eq!(back.value_range(), ValueRange::Real);
+        let sound = SampleShape::Spectrogram(SpectrogramShape {
+            bands: 80,
+            frames: 64,
+        });
+        let back: SampleShape =
+            serde_json::from_str(&serde_json::to_string(&sound).unwrap()).unwrap();
+        assert_eq!(back, sound);
+        assert_eq!(back.series().map(|s| s.channels * s.steps), Some(80 * 64));
     }
 }
