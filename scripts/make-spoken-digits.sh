@@ -5,7 +5,8 @@
 # of training (one rendition each) for one-shot conversion. Reproducible: the same packages
 # give the same files. Installs what it needs on Debian.
 #
-# Output: assets/datasets/spoken-digits/{train,unseen}/VOICE/WORD-R.wav, manifest.csv, and
+# Output: assets/datasets/spoken-digits/{train,unseen}/VOICE/WORD-R.wav, manifest.csv (all),
+# real.csv (the training voices, for the voice judge), and
 # src/data/spoken_files.rs (the list of files the binary embeds).
 set -eu
 cd "$(dirname "$0")/.."
@@ -35,7 +36,7 @@ say() { # say VOICE WORD R SET
   esac
   name=$(echo "${voice#*:}" | tr '+' '_')
   mkdir -p "$out/$set/$name"
-  sox "$raw" -r 16000 -c 1 -b 16 "$out/$set/$name/$word-$r.wav" \
+  sox -R "$raw" -r 16000 -c 1 -b 16 "$out/$set/$name/$word-$r.wav" \
     pitch "$shift" silence 1 0.01 0.5% reverse silence 1 0.01 0.5% reverse
   echo "$set/$name/$word-$r.wav,$name,$word,$r" >> "$out/manifest.csv"
 }
@@ -50,6 +51,9 @@ done
 for voice in espeak:en-gb+f2 espeak:en-us+m5; do
   for word in $words; do say "$voice" "$word" 1 unseen; done
 done
+
+# The training voices' utterances, for ../shared/bench/voice_judge.py --real.
+{ head -1 "$out/manifest.csv"; grep '^train/' "$out/manifest.csv"; } > "$out/real.csv"
 
 # The list the binary embeds.
 {

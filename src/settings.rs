@@ -33,10 +33,13 @@ pub enum ModelKind {
     /// Content and style from two encoders into one decoder; an adversary drives the class
     /// out of the style code, a KL bottleneck keeps the content code to the class.
     Split,
+    /// Voice conversion on spectrograms: a content code stripped of the voice by instance
+    /// normalisation, a speaker code, a decoder that re-applies the speaker (AdaIN-VC).
+    Voice,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 9] = [
+    pub const ALL: [ModelKind; 10] = [
         ModelKind::Dense,
         ModelKind::Conv,
         ModelKind::Denoise,
@@ -46,6 +49,7 @@ impl ModelKind {
         ModelKind::Cvae,
         ModelKind::Split,
         ModelKind::Seq,
+        ModelKind::Voice,
     ];
 
     pub fn label(self) -> &'static str {
@@ -59,6 +63,7 @@ impl ModelKind {
             ModelKind::Btcvae => "β-TCVAE",
             ModelKind::Cvae => "Conditional VAE",
             ModelKind::Split => "Content/style split",
+            ModelKind::Voice => "Voice conversion",
         }
     }
 
@@ -74,6 +79,7 @@ impl ModelKind {
             ModelKind::Btcvae => "btcvae",
             ModelKind::Cvae => "cvae",
             ModelKind::Split => "split",
+            ModelKind::Voice => "voice",
         }
     }
 
@@ -110,7 +116,7 @@ impl ModelKind {
     pub fn default_model(self) -> ModelConfig {
         let base = match self {
             ModelKind::Conv => BaseNet::Conv,
-            ModelKind::Seq => BaseNet::Seq,
+            ModelKind::Seq | ModelKind::Voice => BaseNet::Seq,
             _ => BaseNet::Dense,
         };
         self.model_on(base)
@@ -121,7 +127,7 @@ impl ModelKind {
         let base = match self {
             ModelKind::Conv => BaseNet::Conv,
             ModelKind::Dense => BaseNet::Dense,
-            ModelKind::Seq => BaseNet::Seq,
+            ModelKind::Seq | ModelKind::Voice => BaseNet::Seq,
             _ => base,
         };
         let (hidden, latent) = match (self, base) {
@@ -132,6 +138,8 @@ impl ModelKind {
             (ModelKind::Btcvae, BaseNet::Dense) => (vec![512, 256], 10),
             (ModelKind::Btcvae, BaseNet::Conv) => (vec![32, 64], 10),
             (ModelKind::Btcvae, BaseNet::Seq) => (vec![64], 10),
+            // 128 channels per layer; a 16-D speaker code.
+            (ModelKind::Voice, _) => (vec![128], 16),
             // The style code (the class or the content code comes on top).
             (ModelKind::Cvae | ModelKind::Split, BaseNet::Dense) => (vec![512, 256], 8),
             (ModelKind::Cvae | ModelKind::Split, BaseNet::Conv) => (vec![32, 64], 8),

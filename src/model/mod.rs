@@ -14,6 +14,7 @@ pub mod seq;
 pub mod sparse;
 pub mod split;
 pub mod vae;
+pub mod voice;
 
 use std::sync::Mutex;
 
@@ -204,7 +205,7 @@ pub fn architecture(config: &ModelConfig, shape: SampleShape) -> String {
     };
     // Only sequence networks have cells, so other architecture strings stay as they were.
     let kind = match config.base {
-        crate::settings::BaseNet::Seq => format!(
+        crate::settings::BaseNet::Seq if config.kind != crate::settings::ModelKind::Voice => format!(
             "{kind} {}{}",
             config.cell.label(),
             if config.bidirectional {
@@ -244,6 +245,10 @@ macro_rules! with_model_type {
             }
             (ModelKind::Seq, _) => {
                 type $M = $crate::model::SeqAe;
+                $body
+            }
+            (ModelKind::Voice, _) => {
+                type $M = $crate::model::voice::VoiceAe;
                 $body
             }
             (ModelKind::Cvae, BaseNet::Conv) => {

@@ -1,0 +1,214 @@
+//! The voice model, in the spirit of AdaIN-VC (Chou, Yeh and Lee 2019), sized to train in
+//! minutes on two CPU cores. Samples are log-mel spectrograms `[bands, frames]`.
+//!
+//! - The content encoder (1-D convolutions over time, halving it once) normalises every channel
+//!   of every utterance over time (instance normalisation, no learnt scale): a voice's
+//!   time-invariant colouring, where most of the speaker lives, is removed at each layer.
+//! - The speaker encoder (1-D convolutions, then the mean over time) gives one vector per
+//!   utterance.
+//! - The decoder upsamples the content and re-applies the speaker through adaptive instance
+//!   normalisation: each layer's channels are normalised, then scaled and shifted by values
+//!   computed from the speaker vector.
+//!
+//! The code the rest of the app sees is `[speaker | content]`: the speaker part first, because
+//! the data is labelled by voice and the label's part is the one a swap replaces
+//! ([`Autoencoder::content_dim`]). Converting an utterance to another voice is decoding its
+//! content with that voice's speaker vector. The loss is the reconstruction alone (MSE on
+//! normalised log-mels, the trait's default); AutoVC's one-hot speaker bottleneck was the alternative, but it cannot take a voice
+//! it never heard, and one-shot conversion is the point.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv1d, Conv1dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig1d};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+use super::Autoencoder;
+use crate::data::SampleShape;
+use crate::settings::ModelConfig;
+
+/// Channels of the content code, per (halved) frame.
+pub const CONTENT_CHANNELS: usize = 8;
+const KERNEL: usize = 5;
+
+fn conv(i: usize, o: usize, stride: usize, device: &Device) -> Conv1d {
+    Conv1dConfig::new(i, o, KERNEL)
+        .with_stride(stride)
+        .with_padding(PaddingConfig1d::Explicit(KERNEL / 2, KERNEL / 2))
+        .init(device)
+}
+
+/// Each channel of each sample normalised over time: `[B, C, T]`.
+fn instance_norm(x: Tensor<3>) -> Tensor<3> {
+    let mean = x.clone().mean_dim(2);
+    let centred = x - mean;
+    let var = centred.clone().square().mean_dim(2);
+    centred / var.add_scalar(1e-5).sqrt()
+}
+
+#[derive(Module, Debug)]
+pub struct VoiceAe {
+    content: Vec<Conv1d>,
+    speaker: Vec<Conv1d>,
+    speaker_out: Linear,
+    decoder: Vec<Conv1d>,
+    /// Per decoder layer but the last: speaker → (scale, shift) of each channel.
+    adain: Vec<Linear>,
+    #[module(skip)]
+    shape: SampleShape,
+    #[module(skip)]
+    bands: usize,
+    #[module(skip)]
+    frames: usize,
+    #[module(skip)]
+    speaker_dim: usize,
+}
+
+impl VoiceAe {
+    fn content_frames(&self) -> usize {
+        self.frames.div_ceil(2)
+    }
+
+    fn spectrograms(&self, samples: Tensor<2>) -> Tensor<3> {
+        let [batch, _] = samples.dims();
+        samples.reshape([batch, self.bands, self.frames])
+    }
+
+    /// `[B, CONTENT_CHANNELS, frames / 2]`.
+    fn content_code(&self, x: Tensor<3>) -> Tensor<3> {
+        let mut h = x;
+        for (i, layer) in self.content.iter().enumerate() {
+            h = instance_norm(layer.forward(h));
+            if i + 1 < self.content.len() {
+                h = relu(h);
+            }
+        }
+        h
+    }
+
+    /// `[B, speaker]`.
+    fn speaker_code(&self, x: Tensor<3>) -> Tensor<2> {
+        let mut h = x;
+        for layer in &self.speaker {
+            h = relu(layer.forward(h));
+        }
+        let [batch, channels, _] = h.dims();
+        self.speaker_out
+            .forward(h.mean_dim(2).reshape([batch, channels]))
+    }
+
+    fn decode_parts(&self, content: Tensor<3>, speaker: Tensor<2>) -> Tensor<2> {
+        let [batch, channels, half] = content.dims();
+        let mut h = content
+            .reshape([batch, channels, half, 1])
+            .repeat_dim(3, 2)
+            .reshape([batch, channels, 2 * half])
+            .narrow(2, 0, self.frames);
+        for (i, layer) in self.decoder.iter().enumerate() {
+            h = layer.forward(h);
+            if let Some(adain) = self.adain.get(i) {
+                let [_, width, _] = h.dims();
+                let style = adain.forward(speaker.clone());
+                let scale = style.clone().narrow(1, 0, width).reshape([batch, width, 1]);
+                let shift = style.narrow(1, width, width).reshape([batch, width, 1]);
+                h = relu(instance_norm(h) * scale.add_scalar(1.0) + shift);
+            }
+        }
+        h.reshape([batch, self.bands * self.frames])
+    }
+}
+
+impl Autoencoder for VoiceAe {
+    fn init(config: &ModelConfig, shape: SampleShape, device: &Device) -> Self {
+        let series = shape.series().unwrap_or(crate::data::SeriesShape {
+            channels: 1,
+            steps: shape.len(),
+        });
+        let (bands, frames) = (series.channels, series.steps);
+        let width = config.hidden.first().copied().unwrap_or(128);
+        let speaker_dim = config.latent;
+        Self {
+            content: vec![
+                conv(bands, width, 1, device),
+                conv(width, width, 2, device),
+                conv(width, CONTENT_CHANNELS, 1, device),
+            ],
+            speaker: vec![conv(bands, width, 1, device), conv(width, width, 1, device)],
+            speaker_out: LinearConfig::new(width, speaker_dim).init(device),
+            decoder: vec![
+                conv(CONTENT_CHANNELS, width, 1, device),
+                conv(width, width, 1, device),
+                conv(width, bands, 1, device),
+            ],
+            adain: vec![
+                LinearConfig::new(speaker_dim, 2 * width).init(device),
+                LinearConfig::new(speaker_dim, 2 * width).init(device),
+            ],
+            shape,
+            bands,
+            frames,
+            speaker_dim,
+        }
+    }
+
+    fn check(_config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
+        match shape.series() {
+            Some(s) if s.steps >= 2 => Ok(()),
+            _ => Err(format!(
+                "the voice model takes spectrograms or series; these samples are {}",
+                shape.modality()
+            )),
+        }
+    }
+
+    fn latent_dim(&self) -> usize {
+        self.speaker_dim + CONTENT_CHANNELS * self.content_frames()
+    }
+
+    fn sample_shape(&self) -> SampleShape {
+        self.shape
+    }
+
+    fn encode(&self, samples: Tensor<2>) -> Tensor<2> {
+        let x = self.spectrograms(samples);
+        let [batch, _, _] = x.dims();
+        let speaker = self.speaker_code(x.clone());
+        let content = self.content_code(x);
+        let content_len = CONTENT_CHANNELS * self.content_frames();
+        Tensor::cat(vec![speaker, content.reshape([batch, content_len])], 1)
+    }
+
+    fn decode(&self, codes: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = codes.dims();
+        let speaker = codes.clone().narrow(1, 0, self.speaker_dim);
+        let content = codes
+            .narrow(1, self.speaker_dim, CONTENT_CHANNELS * self.content_frames())
+            .reshape([batch, CONTENT_CHANNELS, self.content_frames()]);
+        self.decode_parts(content, speaker)
+    }
+
+    fn content_dim(&self) -> usize {
+        self.speaker_dim
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests_support::check_kind_on;
+    use crate::settings::ModelKind;
+
+    #[test]
+    fn voice_shapes_gradients_and_learning() {
+        let config = ModelConfig {
+            hidden: vec![16],
+            latent: 4,
+            ..ModelKind::Voice.default_model()
+        };
+        let shape = SampleShape::Spectrogram(crate::data::SpectrogramShape {
+            bands: 6,
+            frames: 10,
+        });
+        check_kind_on::<VoiceAe>(&config, shape);
+    }
+}
