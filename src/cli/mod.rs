@@ -5,6 +5,7 @@
 mod bench;
 mod export;
 mod train;
+mod voice;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,8 @@ pub enum Commands {
     Bench(bench::BenchCmd),
     /// Export a run's test-set embeddings for TensorBoard's Embedding Projector.
     Export(export::ExportCmd),
+    /// Convert a WAV into the voice of other WAVs with a trained voice model.
+    Convert(voice::ConvertCmd),
 }
 
 /// Options shared by everything that trains.
@@ -232,6 +235,7 @@ pub fn main() -> ExitCode {
         Some(Commands::Train(args)) => train::train(args, cli.device),
         Some(Commands::Bench(args)) => bench::bench(args, cli.device),
         Some(Commands::Export(args)) => export::export(args, cli.device),
+        Some(Commands::Convert(args)) => voice::convert(args, cli.device),
         None => crate::app::run(crate::app::Launch {
             device: cli.device,
             log_frame_stats: cli.frame_stats,

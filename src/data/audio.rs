@@ -48,6 +48,38 @@ pub fn fixed_spectrogram(x: &[f32], frames: usize) -> Vec<f32> {
     out
 }
 
+/// A sound of any length as normalised spectrograms of `frames` frames each (the last padded
+/// with silence), and its length in frames.
+pub fn spectrogram_chunks(x: &[f32], frames: usize) -> (Vec<Vec<f32>>, usize) {
+    let (have, mel) = log_mel(x);
+    let chunks = (0..have.div_ceil(frames.max(1)))
+        .map(|c| {
+            let mut out = vec![silence(); N_MELS * frames];
+            for b in 0..N_MELS {
+                for f in 0..frames.min(have - c * frames) {
+                    out[b * frames + f] = normalise(mel[b * have + c * frames + f]);
+                }
+            }
+            out
+        })
+        .collect();
+    (chunks, have)
+}
+
+/// Chunks of `frames` frames each (`[N_MELS, frames]`) joined back into one spectrogram of
+/// `total` frames, `[N_MELS, total]`.
+pub fn join_chunks(chunks: &[&[f32]], frames: usize, total: usize) -> Vec<f32> {
+    let mut out = vec![silence(); N_MELS * total];
+    for (c, chunk) in chunks.iter().enumerate() {
+        for b in 0..N_MELS {
+            for f in 0..frames.min(total.saturating_sub(c * frames)) {
+                out[b * total + c * frames + f] = chunk[b * frames + f];
+            }
+        }
+    }
+    out
+}
+
 /// Sound from a stored spectrogram (`[N_MELS, frames]`, normalised): Griffin-Lim with
 /// `iterations` rounds, peak-limited to 0.95.
 pub fn spectrogram_to_sound(values: &[f32], frames: usize, iterations: usize) -> Vec<f32> {
@@ -422,6 +454,22 @@ mod tests {
                 0.3 * env * s
             })
             .collect()
+    }
+
+    #[test]
+    fn chunks_join_back_into_the_whole_spectrogram() {
+        let x = voice(1.0);
+        let (chunks, total) = spectrogram_chunks(&x, 16);
+        assert_eq!(chunks.len(), total.div_ceil(16));
+        let refs: Vec<&[f32]> = chunks.iter().map(|c| c.as_slice()).collect();
+        let joined = join_chunks(&refs, 16, total);
+        let (_, mel) = log_mel(&x);
+        assert!(
+            joined
+                .iter()
+                .zip(&mel)
+                .all(|(a, m)| (a - normalise(*m)).abs() < 1e-5)
+        );
     }
 
     #[test]

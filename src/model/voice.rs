@@ -182,7 +182,11 @@ impl Autoencoder for VoiceAe {
         let [batch, _] = codes.dims();
         let speaker = codes.clone().narrow(1, 0, self.speaker_dim);
         let content = codes
-            .narrow(1, self.speaker_dim, CONTENT_CHANNELS * self.content_frames())
+            .narrow(
+                1,
+                self.speaker_dim,
+                CONTENT_CHANNELS * self.content_frames(),
+            )
             .reshape([batch, CONTENT_CHANNELS, self.content_frames()]);
         self.decode_parts(content, speaker)
     }

@@ -167,3 +167,15 @@ pub fn encode_dataset(
         ))
     })
 }
+
+/// The decoder of the model saved in `dir` (any kind), as a CPU [`crate::protocol::LatentDecoder`].
+pub fn load_decoder(
+    dir: &Path,
+    device: &Device,
+) -> anyhow::Result<std::sync::Arc<dyn crate::protocol::LatentDecoder>> {
+    let (_, meta) = read_meta(dir)?;
+    crate::with_model_type!(meta.config.model, M => {
+        let (model, _) = load_for_inference::<M>(dir, device)?;
+        Ok(std::sync::Arc::new(crate::model::CpuDecoder::new(&model)))
+    })
+}

@@ -179,6 +179,79 @@ fn a_content_style_split_writes_style_swaps_and_their_figures() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A voice model on the spoken digits writes reconstructions and conversions as WAV with the
+/// judge's manifest; `convert` turns a WAV into the voice of an unseen speaker's WAVs, and
+/// refuses a run that is not a voice model.
+#[test]
+fn a_voice_run_writes_conversions_and_convert_speaks_in_an_unseen_voice() {
+    let dir = temp_dir("cli-voice");
+    let out = dir.join("run");
+    let extra = [
+        "--model", "voice", "--epochs", "3", "--batch", "16", "--hidden", "32", "--latent", "8",
+    ];
+    let o = train_on("spoken-digits", &out, &extra);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let manifest = std::fs::read_to_string(out.join("conversions/conversions.csv")).unwrap();
+    let rows: Vec<&str> = manifest.lines().collect();
+    assert_eq!(rows[0], "path,source_speaker,word,target_speaker");
+    // Every test utterance (8 voices x 10 words) in two other voices.
+    assert_eq!(rows.len(), 1 + 160);
+    let first: Vec<&str> = rows[1].split(',').collect();
+    assert_ne!(first[1], first[3], "{}", rows[1]);
+    let wav = std::fs::read(out.join("conversions").join(first[0])).unwrap();
+    let sound = latentlab::data::audio::read_wav(&wav).unwrap();
+    assert_eq!(sound.len(), (64 - 1) * 160 + 1024);
+    assert!(sound.iter().any(|v| v.abs() > 0.01), "a silent conversion");
+    assert!(
+        std::fs::read_dir(out.join("reconstructions"))
+            .unwrap()
+            .count()
+            >= 8
+    );
+
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/datasets/spoken-digits");
+    let converted = dir.join("seven.wav");
+    let source = assets.join("train/awb/seven-4.wav");
+    let o = latentlab(&[
+        "convert",
+        "--run",
+        out.to_str().unwrap(),
+        "--source",
+        source.to_str().unwrap(),
+        "--voice",
+        assets.join("unseen/en-gb_f2/one-1.wav").to_str().unwrap(),
+        "--voice",
+        assets.join("unseen/en-gb_f2/four-1.wav").to_str().unwrap(),
+        "--out",
+        converted.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = latentlab::data::audio::read_wav(&std::fs::read(&converted).unwrap()).unwrap();
+    let want = latentlab::data::audio::read_wav(&std::fs::read(&source).unwrap()).unwrap();
+    // Whole frames of the source's length.
+    assert!(
+        got.len() >= want.len() - 160 && got.len() <= want.len() + 1024,
+        "{} vs {}",
+        got.len(),
+        want.len()
+    );
+
+    let o = latentlab(&[
+        "convert",
+        "--run",
+        out.to_str().unwrap(),
+        "--source",
+        dir.join("missing.wav").to_str().unwrap(),
+        "--voice",
+        source.to_str().unwrap(),
+        "--out",
+        dir.join("x.wav").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("missing.wav"), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn bad_idx_inputs_are_clear_errors_naming_the_file() {
     let dir = temp_dir("cli-bad");
