@@ -333,40 +333,48 @@ fn write_style_swap(
         .context("no style swaps to draw")?;
     write_atomic(&out.join("style_swap.png"), &picture.png()?)?;
 
-    let classifier =
-        Classifier::fit(&data.train, CLASSIFIER_EPOCHS, seed).map_err(anyhow::Error::msg)?;
-    let classifier_accuracy = classifier.accuracy(test);
-    let intended: Vec<u32> = (0..rows * classes).map(|i| (i % classes) as u32).collect();
-    let swap_accuracy = agreement(&classifier.predict(&grid.values), &intended);
-    let method = match swap {
-        Swap::Content(_) => "content swap",
-        Swap::MeanShift { .. } => "class-mean shift",
-    };
-    println!(
-        "style swap ({method}): {:.1} % of {} drawn as their intended class (the classifier names {:.1} % of the test images right)",
-        swap_accuracy * 100.0,
-        rows * classes,
-        classifier_accuracy * 100.0
-    );
-    let mut json = serde_json::json!({
-        "classifier_test_accuracy": classifier_accuracy,
-        "style_swap_method": method,
-        "style_swap_accuracy": swap_accuracy,
-        "style_swap_count": rows * classes,
-        "chance": 1.0 / classes as f32,
-    });
+    // Sound is labelled by voice: its class part is the speaker code, the rest the content,
+    // and the voice judge (`voice_judge.py`), not this classifier, scores conversions.
+    let sound = shape.spectrogram().is_some();
+    let mut json = serde_json::json!({ "chance": 1.0 / classes as f32 });
+    if !sound {
+        let classifier =
+            Classifier::fit(&data.train, CLASSIFIER_EPOCHS, seed).map_err(anyhow::Error::msg)?;
+        let classifier_accuracy = classifier.accuracy(test);
+        let intended: Vec<u32> = (0..rows * classes).map(|i| (i % classes) as u32).collect();
+        let swap_accuracy = agreement(&classifier.predict(&grid.values), &intended);
+        let method = match swap {
+            Swap::Content(_) => "content swap",
+            Swap::MeanShift { .. } => "class-mean shift",
+        };
+        println!(
+            "style swap ({method}): {:.1} % of {} drawn as their intended class (the classifier names {:.1} % of the test images right)",
+            swap_accuracy * 100.0,
+            rows * classes,
+            classifier_accuracy * 100.0
+        );
+        json["classifier_test_accuracy"] = serde_json::json!(classifier_accuracy);
+        json["style_swap_method"] = serde_json::json!(method);
+        json["style_swap_accuracy"] = serde_json::json!(swap_accuracy);
+        json["style_swap_count"] = serde_json::json!(rows * classes);
+    }
     if let (Some(parts), Some(labels)) = (&s.parts, labels) {
         let probe = |dims| probe::accuracy(&cloud.codes, cloud.dim, dims, labels, classes);
-        let content = probe(0..parts.content_dim);
-        let style = probe(parts.content_dim..cloud.dim);
+        let class_part = probe(0..parts.content_dim);
+        let rest = probe(parts.content_dim..cloud.dim);
+        let (what, first, second) = if sound {
+            ("voice", "speaker", "content")
+        } else {
+            ("class", "content", "style")
+        };
         println!(
-            "linear probes of the class: content code {}, style code {} (chance {:.1} %)",
-            percent(content),
-            percent(style),
+            "linear probes of the {what}: {first} code {}, {second} code {} (chance {:.1} %)",
+            percent(class_part),
+            percent(rest),
             100.0 / classes as f32
         );
-        json["probe_content_accuracy"] = serde_json::json!(content);
-        json["probe_style_accuracy"] = serde_json::json!(style);
+        json[format!("probe_{first}_accuracy")] = serde_json::json!(class_part);
+        json[format!("probe_{second}_accuracy")] = serde_json::json!(rest);
     }
     Ok(Some(json))
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use rayon::prelude::*;
 
-use crate::data::audio::{spectrogram_to_sound, write_wav};
+use crate::data::audio::{first_frames, sounding_frames, spectrogram_to_sound, write_wav};
 use crate::data::{Dataset, spoken};
 use crate::files::write_atomic;
 use crate::latent::swap::Swap;
@@ -36,14 +36,19 @@ pub fn write_voice_outputs(out: &Path, s: &Snapshot, test: &Dataset) -> anyhow::
         let level = factors.of(cloud.test_indices[i])[0] as usize;
         spoken::WORDS.get(level).copied().unwrap_or("?")
     };
-    let sound =
-        |values: &[f32]| write_wav(&spectrogram_to_sound(values, frames, GRIFFIN_LIM_ROUNDS));
+    // Test utterances are padded with silence to the model's length; each output is cut back
+    // to the length of the utterance it came from, as the real recordings are trimmed.
+    let length = |i: usize| sounding_frames(test.sample(cloud.test_indices[i]), frames);
+    let sound = |values: &[f32], keep: usize| {
+        let cut = first_frames(values, frames, keep);
+        write_wav(&spectrogram_to_sound(&cut, keep, GRIFFIN_LIM_ROUNDS))
+    };
 
     let dir = out.join("reconstructions");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for i in 0..s.reconstructions.len() {
         let name = format!("{i:02}-{}-{}.wav", voices[labels[i] as usize], word_of(i));
-        write_atomic(&dir.join(name), &sound(s.reconstructions.sample(i)))?;
+        write_atomic(&dir.join(name), &sound(s.reconstructions.sample(i), length(i)))?;
     }
 
     let swap = Swap::Content(parts.clone());
@@ -64,7 +69,7 @@ pub fn write_voice_outputs(out: &Path, s: &Snapshot, test: &Dataset) -> anyhow::
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let wavs: Vec<Vec<u8>> = (0..jobs.len())
         .into_par_iter()
-        .map(|k| sound(converted.sample(k)))
+        .map(|k| sound(converted.sample(k), length(jobs[k].0)))
         .collect();
     let mut manifest = String::from("path,source_speaker,word,target_speaker\n");
     for ((i, v, t), wav) in jobs.iter().zip(&wavs) {

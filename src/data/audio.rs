@@ -80,6 +80,24 @@ pub fn join_chunks(chunks: &[&[f32]], frames: usize, total: usize) -> Vec<f32> {
     out
 }
 
+/// How many frames of a stored spectrogram (`[N_MELS, frames]`) hold sound: up to the last
+/// frame with a band clearly above silence (at least 1).
+pub fn sounding_frames(values: &[f32], frames: usize) -> usize {
+    let quiet = silence() + 0.5;
+    (0..frames)
+        .rev()
+        .find(|&f| (0..N_MELS).any(|b| values.get(b * frames + f).is_some_and(|&v| v > quiet)))
+        .map_or(1, |f| f + 1)
+}
+
+/// The first `keep` frames of a stored spectrogram, `[N_MELS, keep]`.
+pub fn first_frames(values: &[f32], frames: usize, keep: usize) -> Vec<f32> {
+    let keep = keep.min(frames);
+    (0..N_MELS)
+        .flat_map(|b| values[b * frames..b * frames + keep].iter().copied())
+        .collect()
+}
+
 /// Sound from a stored spectrogram (`[N_MELS, frames]`, normalised): Griffin-Lim with
 /// `iterations` rounds, peak-limited to 0.95.
 pub fn spectrogram_to_sound(values: &[f32], frames: usize, iterations: usize) -> Vec<f32> {
@@ -454,6 +472,16 @@ mod tests {
                 0.3 * env * s
             })
             .collect()
+    }
+
+    #[test]
+    fn padding_is_cut_back_to_the_sounding_frames() {
+        let x = voice(0.3);
+        let (have, _) = log_mel(&x);
+        let padded = fixed_spectrogram(&x, have + 20);
+        let keep = sounding_frames(&padded, have + 20);
+        assert!(keep <= have && keep + 3 >= have, "{keep} of {have}");
+        assert_eq!(first_frames(&padded, have + 20, keep).len(), N_MELS * keep);
     }
 
     #[test]
