@@ -134,7 +134,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                     r
                 });
             }
-            if s.base == BaseNet::Seq {
+            if s.base == BaseNet::Seq && s.kind != ModelKind::Voice {
                 row(ui, "Cell", |ui| {
                     ComboBox::from_id_salt("cell")
                         .selected_text(s.cell.label())

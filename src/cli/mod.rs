@@ -106,9 +106,9 @@ pub struct TrainArgs {
     #[arg(long)]
     pub bidirectional: bool,
 
-    /// Number of epochs (passes over the training split).
-    #[arg(long, default_value_t = 10)]
-    pub epochs: u64,
+    /// Number of epochs (passes over the training split) [default: 10; 100 for voice].
+    #[arg(long)]
+    pub epochs: Option<u64>,
 
     /// Latent code size [default: the kind's reference: 32 dense, 16 conv, 2 vae, 8 seq].
     #[arg(long)]
@@ -124,9 +124,9 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
 
-    /// Mini-batch size.
-    #[arg(long, default_value_t = 128)]
-    pub batch: usize,
+    /// Mini-batch size [default: 128; 16 for voice].
+    #[arg(long)]
+    pub batch: Option<usize>,
 
     /// Reconstruction loss: bce (binary cross-entropy on logits; images only) or mse [default:
     /// bce for images, mse for series].
@@ -202,8 +202,8 @@ impl TrainArgs {
                 .loss
                 .unwrap_or(if series { LossKind::Mse } else { defaults.loss }),
             lr: self.lr,
-            batch_size: self.batch,
-            epochs: self.epochs,
+            batch_size: self.batch.unwrap_or(defaults.batch_size),
+            epochs: self.epochs.unwrap_or(defaults.epochs),
             seed: self.seed,
             noise: crate::data::Noise {
                 kind: self.noise.unwrap_or(defaults.noise.kind),

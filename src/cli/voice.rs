@@ -48,7 +48,10 @@ pub fn write_voice_outputs(out: &Path, s: &Snapshot, test: &Dataset) -> anyhow::
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for i in 0..s.reconstructions.len() {
         let name = format!("{i:02}-{}-{}.wav", voices[labels[i] as usize], word_of(i));
-        write_atomic(&dir.join(name), &sound(s.reconstructions.sample(i), length(i)))?;
+        write_atomic(
+            &dir.join(name),
+            &sound(s.reconstructions.sample(i), length(i)),
+        )?;
     }
 
     let swap = Swap::Content(parts.clone());
