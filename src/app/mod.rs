@@ -319,7 +319,7 @@ impl StudioApp {
                 if info.model.kind == ModelKind::Sparse {
                     self.latent_tab = LatentTab::Activity;
                 }
-                if info.model.kind.uses_labels() {
+                if info.model.kind.uses_labels() || info.model.kind == ModelKind::Voice {
                     self.latent_tab = LatentTab::Styles;
                 }
             }

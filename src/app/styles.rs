@@ -318,7 +318,9 @@ impl Styles {
         };
         let ctx = ui.ctx().clone();
         let caption = match swap {
-            Swap::Content(_) => "Each row's style with every class as content (content swapped)",
+            Swap::Content(_) => {
+                "Each row's test sample, then redrawn as every class (the class part of its code swapped)"
+            }
             Swap::MeanShift { .. } => {
                 "Each row moved by the difference of class means: this kind has no content \
                  part to swap (try the conditional VAE or the content/style split)"

@@ -200,7 +200,13 @@ fn a_voice_run_writes_conversions_and_convert_speaks_in_an_unseen_voice() {
     assert_ne!(first[1], first[3], "{}", rows[1]);
     let wav = std::fs::read(out.join("conversions").join(first[0])).unwrap();
     let sound = latentlab::data::audio::read_wav(&wav).unwrap();
-    assert_eq!(sound.len(), (64 - 1) * 160 + 1024);
+    // Cut back to the source's sounding frames, at most the model's 64.
+    assert!(
+        sound.len() >= 1024 && sound.len() <= (64 - 1) * 160 + 1024,
+        "{}",
+        sound.len()
+    );
+    assert_eq!((sound.len() - 1024) % 160, 0);
     assert!(sound.iter().any(|v| v.abs() > 0.01), "a silent conversion");
     assert!(
         std::fs::read_dir(out.join("reconstructions"))
