@@ -62,7 +62,7 @@ pub struct Styles {
     /// Linear probes of the class from the content and the style code, with the step of the
     /// snapshot they were fitted on; refitted in the background as snapshots come.
     pub probes: Option<Probes>,
-    probe_job: Option<(u64, Job<Probes>)>,
+    probe_job: Option<Job<Probes>>,
     grid_texture: Texture,
     convert_texture: Texture,
     attribute_texture: Texture,
@@ -142,7 +142,7 @@ impl Styles {
     /// Takes a finished probe fit, and fits the probes on the latest snapshot in the
     /// background unless that is done or a fit is running.
     fn start_probes(&mut self, ctx: &egui::Context) {
-        if let Some((_, job)) = &self.probe_job {
+        if let Some(job) = &self.probe_job {
             if let Some(p) = job.try_take() {
                 self.probes = Some(p);
             }
@@ -176,7 +176,7 @@ impl Styles {
                 })
             },
         ) {
-            self.probe_job = Some((step, job));
+            self.probe_job = Some(job);
         }
     }
 

@@ -20,6 +20,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{DataSplit, Dataset, Noise, Rng, ValueRange, epoch_batches};
+use crate::latent::swap::class_means;
 use crate::model::{
     Autoencoder, Batch, CpuDecoder, architecture, one_hot, output, samples_tensor, to_vec,
 };
@@ -167,27 +168,13 @@ fn code_parts<M: Autoencoder>(
         return None;
     }
     let dim = model.latent_dim();
-    let mut class_contents = vec![0.0f32; classes * content_dim];
-    let mut counts = vec![0usize; classes];
-    if let Some(labels) = labels {
-        for (code, &label) in codes.chunks_exact(dim).zip(labels) {
-            let c = label as usize;
-            if c < classes {
-                counts[c] += 1;
-                for (acc, v) in class_contents[c * content_dim..(c + 1) * content_dim]
-                    .iter_mut()
-                    .zip(code)
-                {
-                    *acc += v;
-                }
-            }
-        }
-    }
+    let means = labels.map(|l| class_means(codes, dim, l, classes));
+    let mut class_contents = Vec::with_capacity(classes * content_dim);
     for c in 0..classes {
-        let row = &mut class_contents[c * content_dim..(c + 1) * content_dim];
-        match model.class_content(c) {
-            Some(own) if own.len() == content_dim => row.copy_from_slice(&own),
-            _ => row.iter_mut().for_each(|v| *v /= counts[c].max(1) as f32),
+        match (model.class_content(c), &means) {
+            (Some(own), _) if own.len() == content_dim => class_contents.extend(own),
+            (_, Some(means)) => class_contents.extend(&means[c * dim..c * dim + content_dim]),
+            _ => class_contents.extend(std::iter::repeat_n(0.0, content_dim)),
         }
     }
     Some(CodeParts {
