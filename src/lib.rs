@@ -15,4 +15,5 @@ pub mod model;
 pub mod protocol;
 pub mod render;
 pub mod settings;
+pub mod sound;
 pub mod train;

@@ -296,6 +296,9 @@ pub struct CodeParts {
     /// `[classes, content_dim]`: the content code that stands for each class (a CVAE's
     /// one-hot, or the mean content code of the class's test samples).
     pub class_contents: Vec<f32>,
+    /// What the two parts hold, for the views: `["content", "style"]` for the image kinds,
+    /// `["speaker", "content"]` for the voice model.
+    pub names: [String; 2],
 }
 
 impl CodeParts {

@@ -138,8 +138,8 @@ impl ModelKind {
             (ModelKind::Btcvae, BaseNet::Dense) => (vec![512, 256], 10),
             (ModelKind::Btcvae, BaseNet::Conv) => (vec![32, 64], 10),
             (ModelKind::Btcvae, BaseNet::Seq) => (vec![64], 10),
-            // 128 channels per layer; a 16-D speaker code.
-            (ModelKind::Voice, _) => (vec![128], 16),
+            // 128 channels per layer; a 32-D speaker code.
+            (ModelKind::Voice, _) => (vec![128], 32),
             // The style code (the class or the content code comes on top).
             (ModelKind::Cvae | ModelKind::Split, BaseNet::Dense) => (vec![512, 256], 8),
             (ModelKind::Cvae | ModelKind::Split, BaseNet::Conv) => (vec![32, 64], 8),
@@ -406,10 +406,10 @@ impl TrainConfig {
                 LossKind::Bce
             },
             sparsity_weight: sparsity.default_weight(),
-            // The spoken digits are 240 utterances: small batches, many epochs (100 take about
-            // 70 s on 2 cores).
+            // The spoken digits are 240 utterances: small batches, many epochs (200 take about
+            // 140 s on 2 cores).
             batch_size: if kind == ModelKind::Voice { 16 } else { 128 },
-            epochs: if kind == ModelKind::Voice { 100 } else { 10 },
+            epochs: if kind == ModelKind::Voice { 200 } else { 10 },
             beta: match kind {
                 // At β = 1 the CVAE's code kept the class beside the decoder's one-hot (a style
                 // swap drew the intended class 57 % of the time on MNIST after 30 epochs); at 3

@@ -3,6 +3,7 @@
 //! The legend toggles classes; hover names the point; a click selects it. Where the data has
 //! known factors (the shapes set), the points can be coloured by any factor instead.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use egui::Color32;
@@ -11,6 +12,7 @@ use egui_plot::{Legend, MarkerShape, Plot, PlotPoint, PlotPoints, PlotTransform,
 use super::pixels::Texture;
 use crate::data::Factors;
 use crate::jobs::Job;
+use crate::latent::pca::Pca;
 use crate::latent::tsne::{TsneParams, tsne};
 use crate::protocol::{SampleGrid, Snapshot};
 use crate::render;
@@ -41,13 +43,19 @@ const MAX_THUMBNAILS: usize = 300;
 const ATLAS_IMAGES: usize = 4096;
 const ATLAS_COLS: usize = 64;
 
+/// What a t-SNE embedded: the snapshot's step and the code part drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TsneKey {
+    step: u64,
+    part: Option<usize>,
+}
+
 /// The t-SNE side of the view: the job running and the last result.
 #[derive(Default)]
 struct TsneState {
-    /// Snapshot step and job.
-    job: Option<(u64, Job<Vec<[f32; 2]>>)>,
-    /// Snapshot step and embedding of the last finished run.
-    result: Option<(u64, Vec<[f32; 2]>)>,
+    job: Option<(TsneKey, Job<Vec<[f32; 2]>>)>,
+    /// The embedding of the last finished run.
+    result: Option<(TsneKey, Vec<[f32; 2]>)>,
     /// The user cancelled: do not restart on new snapshots until asked.
     held: bool,
 }
@@ -112,6 +120,9 @@ pub struct LatentView {
     factors: Option<Arc<Factors>>,
     /// Colour by this factor instead of the class.
     pub colour_by: Option<usize>,
+    /// For a two-code kind, draw only this part of the code (0: the part standing for the
+    /// class, such as the speaker; 1: the rest); the whole code when `None`.
+    pub part: Option<usize>,
     /// 2-D display coordinates of every point, cloud order.
     coords: Vec<PlotPoint>,
     series: Vec<ClassSeries>,
@@ -249,10 +260,14 @@ impl LatentView {
         let Some(snap) = self.snapshot.clone() else {
             return false;
         };
-        let wanted = self.projection == Projection::Tsne && snap.latents.dim > 2;
-        if let Some((step, job)) = &self.tsne.job {
+        let wanted = self.projection == Projection::Tsne && self.view_dim(&snap) > 2;
+        let key = TsneKey {
+            step: snap.step,
+            part: self.part,
+        };
+        if let Some((done, job)) = &self.tsne.job {
             if let Some(y) = job.try_take() {
-                self.tsne.result = Some((*step, y));
+                self.tsne.result = Some((*done, y));
                 self.tsne.job = None;
                 return true;
             }
@@ -261,50 +276,89 @@ impl LatentView {
             }
             return false;
         }
-        let stale = self
-            .tsne
-            .result
-            .as_ref()
-            .is_none_or(|(s, _)| *s != snap.step);
+        let stale = self.tsne.result.as_ref().is_none_or(|(k, _)| *k != key);
         if wanted && stale && !self.tsne.held {
-            let codes = snap.latents.codes.clone();
-            let dim = snap.latents.dim;
+            let (codes, dim, _) = self.view_codes(&snap);
+            let codes = codes.into_owned();
             let ctx = ctx.clone();
             match Job::spawn(
                 "latentlab-tsne",
                 Box::new(move || ctx.request_repaint()),
                 move |progress| tsne(&codes, dim, TsneParams::default(), progress),
             ) {
-                Ok(job) => self.tsne.job = Some((snap.step, job)),
+                Ok(job) => self.tsne.job = Some((key, job)),
                 Err(_) => self.projection = Projection::Pca,
             }
         }
         false
     }
 
+    /// The entries of each code the chosen part holds; `None` for the whole code.
+    fn part_range(&self, snap: &Snapshot) -> Option<std::ops::Range<usize>> {
+        let (part, split, dim) = (
+            self.part?,
+            snap.parts.as_ref()?.content_dim,
+            snap.latents.dim,
+        );
+        if split == 0 || split >= dim {
+            return None;
+        }
+        Some(if part == 0 { 0..split } else { split..dim })
+    }
+
+    /// How many dimensions the drawn codes have.
+    fn view_dim(&self, snap: &Snapshot) -> usize {
+        self.part_range(snap).map_or(snap.latents.dim, |r| r.len())
+    }
+
+    /// The codes the view draws, `[n, dim]`: the whole codes, or the chosen part of a two-code
+    /// kind's (with its name).
+    fn view_codes<'s>(&self, snap: &'s Snapshot) -> (Cow<'s, [f32]>, usize, Option<String>) {
+        let cloud = &snap.latents;
+        let (Some(part), Some(parts), Some(range)) =
+            (self.part, &snap.parts, self.part_range(snap))
+        else {
+            return (Cow::Borrowed(&cloud.codes[..]), cloud.dim, None);
+        };
+        let dim = range.len();
+        let codes = (0..cloud.len())
+            .flat_map(|i| cloud.code(i)[range.clone()].iter().copied())
+            .collect();
+        let name = parts.names.get(part).cloned().unwrap_or_default();
+        (Cow::Owned(codes), dim, Some(name))
+    }
+
     fn rebuild(&mut self) {
         let Some(snap) = self.snapshot.clone() else {
             return;
         };
-        let cloud = &snap.latents;
-        let n = cloud.len();
+        let n = snap.latents.len();
+        let (codes, dim, part) = self.view_codes(&snap);
+        let code = |i: usize| &codes[i * dim..(i + 1) * dim];
+        // The snapshot's axes are the whole code's; a part gets its own.
+        let pca = match &part {
+            None => snap.latents.stats.pca.clone(),
+            Some(_) => Pca::fit(&codes, dim, 2, None),
+        };
         // The chosen raw dimensions, kept inside the latent (used only for more than two).
-        let raw = self.raw_dims.0.map(|r| r.min(cloud.dim.saturating_sub(1)));
+        let raw = self.raw_dims.0.map(|r| r.min(dim.saturating_sub(1)));
         let tsne_ready = self.projection == Projection::Tsne
-            && cloud.dim > 2
-            && self.tsne.result.as_ref().is_some_and(|(_, y)| y.len() == n);
-        self.coords = match cloud.dim {
+            && dim > 2
+            && self
+                .tsne
+                .result
+                .as_ref()
+                .is_some_and(|(k, y)| y.len() == n && k.part == self.part);
+        self.coords = match dim {
             0 => Vec::new(),
-            1 => (0..n)
-                .map(|i| PlotPoint::new(cloud.code(i)[0], 0.0))
-                .collect(),
+            1 => (0..n).map(|i| PlotPoint::new(code(i)[0], 0.0)).collect(),
             2 => (0..n)
-                .map(|i| PlotPoint::new(cloud.code(i)[0], cloud.code(i)[1]))
+                .map(|i| PlotPoint::new(code(i)[0], code(i)[1]))
                 .collect(),
             _ if self.projection == Projection::Raw => {
                 let [a, b] = raw;
                 (0..n)
-                    .map(|i| PlotPoint::new(cloud.code(i)[a], cloud.code(i)[b]))
+                    .map(|i| PlotPoint::new(code(i)[a], code(i)[b]))
                     .collect()
             }
             _ if tsne_ready => self
@@ -313,34 +367,45 @@ impl LatentView {
                 .iter()
                 .flat_map(|(_, y)| y.iter().map(|p| PlotPoint::new(p[0], p[1])))
                 .collect(),
-            _ => match &cloud.stats.pca {
+            _ => match &pca {
                 Some(pca) if pca.components.len() >= 2 => (0..n)
                     .map(|i| {
-                        let p = pca.project(cloud.code(i));
+                        let p = pca.project(code(i));
                         PlotPoint::new(p[0], p[1])
                     })
                     .collect(),
                 _ => Vec::new(),
             },
         };
-        self.title = match (cloud.dim, &cloud.stats.pca) {
-            (1, _) => "Latent space (1-D)".to_string(),
-            (2, _) => "Latent space (raw 2-D)".to_string(),
+        let space = match &part {
+            Some(name) => format!("{name} code"),
+            None => "Latent space".to_string(),
+        };
+        let of = |d: usize| match &part {
+            Some(name) => format!("the {d}-D {name} code"),
+            None => format!("{d}-D"),
+        };
+        self.title = match (dim, &pca) {
+            (1, _) => format!("{space} (1-D)"),
+            (2, _) => format!("{space} (raw 2-D)"),
             (d, _) if self.projection == Projection::Raw => {
                 let [a, b] = raw;
-                format!("Latent space: dimensions z{a} and z{b} of {d}")
+                format!("{space}: dimensions z{a} and z{b} of {d}")
             }
             (d, _) if tsne_ready => format!(
-                "Latent space: t-SNE of {d}-D (perplexity 30, from step {})",
-                self.tsne.result.as_ref().map_or(0, |r| r.0)
+                "{space}: t-SNE of {} (perplexity 30, from step {})",
+                of(d),
+                self.tsne.result.as_ref().map_or(0, |r| r.0.step)
             ),
             (d, Some(p)) if d > 2 => format!(
-                "Latent space: PCA of {d}-D (axes explain {:.0}% + {:.0}%)",
+                "{space}: PCA of {} (axes explain {:.0}% + {:.0}%)",
+                of(d),
                 p.explained[0] * 100.0,
                 p.explained.get(1).copied().unwrap_or(0.0) * 100.0
             ),
-            _ => "Latent space".to_string(),
+            _ => space,
         };
+        let cloud = &snap.latents;
         let (groups, member_of) = self.groups(cloud);
         self.series = groups
             .into_iter()
@@ -393,8 +458,37 @@ impl LatentView {
             &self.title
         };
         ui.add(egui::Label::new(egui::RichText::new(title).heading()).truncate());
-        let projections = self.snapshot.as_ref().is_some_and(|s| s.latents.dim > 2);
+        let dim = self.snapshot.as_ref().map_or(1, |s| self.view_dim(s));
+        let projections = dim > 2;
+        let part_names = self
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.parts.as_ref())
+            .map(|p| p.names.clone());
         ui.horizontal(|ui| {
+            if let Some(names) = part_names {
+                let before = self.part;
+                let name = |p: Option<usize>| match p {
+                    Some(p) => format!("{} code", names[p.min(1)]),
+                    None => "whole code".to_string(),
+                };
+                egui::ComboBox::from_label("Draw")
+                    .selected_text(name(self.part))
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut self.part, None, name(None));
+                        ui.selectable_value(&mut self.part, Some(0), name(Some(0)));
+                        ui.selectable_value(&mut self.part, Some(1), name(Some(1)));
+                    })
+                    .response
+                    .on_hover_text(
+                        "Draw one part of the code: coloured by class, the part that stands for \
+                         the class should fall into clusters and the other part should not",
+                    );
+                if self.part != before {
+                    self.tsne.held = false;
+                    self.rebuild();
+                }
+            }
             ui.checkbox(&mut self.thumbnails, "Thumbnails")
                 .on_hover_text("Draw a subset of the points as their images");
             if let Some(factors) = self.factors.clone() {
@@ -426,7 +520,6 @@ impl LatentView {
                 ui.selectable_value(&mut self.projection, Projection::Pca, "PCA");
                 ui.selectable_value(&mut self.projection, Projection::Tsne, "t-SNE");
                 ui.selectable_value(&mut self.projection, Projection::Raw, "Raw");
-                let dim = self.snapshot.as_ref().map_or(1, |s| s.latents.dim);
                 let dims_before = self.raw_dims;
                 if self.projection == Projection::Raw {
                     for (axis, d) in ["x", "y"].into_iter().zip(self.raw_dims.0.iter_mut()) {

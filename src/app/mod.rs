@@ -376,6 +376,25 @@ impl StudioApp {
         }
     }
 
+    /// Asks where, then writes the voice conversion shown as a WAV file.
+    fn export_conversion(&mut self) {
+        let Some(wav) = self.styles.conversion_wav() else {
+            self.notice = Some("There is no conversion to export yet.".into());
+            return;
+        };
+        let Some(path) = rfd::FileDialog::new()
+            .set_file_name("conversion.wav")
+            .add_filter("WAV sound", &["wav"])
+            .save_file()
+        else {
+            return;
+        };
+        match crate::files::write_atomic(&path, &wav) {
+            Ok(()) => self.run.status.last_event = format!("Saved {}", path.display()),
+            Err(e) => self.notice = Some(format!("{e:#}")),
+        }
+    }
+
     /// Decodes the path between the two chosen points.
     pub fn interpolate(&mut self, ctx: &egui::Context) {
         let (Some(a), Some(b), Some(s)) = (
@@ -663,7 +682,9 @@ impl eframe::App for StudioApp {
                             None
                         }
                         LatentTab::Styles => {
-                            self.styles.ui(ui);
+                            if self.styles.ui(ui) {
+                                self.export_conversion();
+                            }
                             None
                         }
                         LatentTab::Traversals => {

@@ -8,17 +8,24 @@
 //!
 //! Kinds with a content part (CVAE, content/style split) swap it; other labelled kinds can only
 //! move a code by the difference of class means, and the caption says so.
+//!
+//! On sound (the voice model, classes are voices) convert is voice conversion: the words of one
+//! test utterance in a chosen voice or the voice of another utterance, with Play buttons for
+//! the source, its reconstruction and the conversion (through `crate::sound`, on a job, so the
+//! window never waits) and Export WAV.
 
 use std::sync::Arc;
 
 use egui::{ComboBox, DragValue, Slider, Vec2};
 
 use super::pixels::Texture;
+use crate::data::audio::{SAMPLE_RATE, mean_spread, sounding_frames, speak, write_wav};
 use crate::jobs::Job;
 use crate::latent::probe;
 use crate::latent::swap::{Swap, along, class_means};
 use crate::protocol::{SampleGrid, Snapshot};
 use crate::render;
+use crate::sound;
 
 /// Where the converted image's content comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +70,13 @@ pub struct Styles {
     /// snapshot they were fitted on; refitted in the background as snapshots come.
     pub probes: Option<Probes>,
     probe_job: Option<Job<Probes>>,
+    /// For sound: each voice's typical spread of every band over time (from the test
+    /// utterances), restored in what is played so that a decode does not sound flat.
+    voice_spreads: Vec<Vec<f32>>,
+    /// The sound playing (its answer: played, or why not) and what it is.
+    player: Option<(Job<Result<(), String>>, &'static str)>,
+    /// What the last Play did, or why it could not.
+    pub play_message: Option<String>,
     grid_texture: Texture,
     convert_texture: Texture,
     attribute_texture: Texture,
@@ -96,6 +110,9 @@ impl Default for Styles {
             attribute: None,
             probes: None,
             probe_job: None,
+            voice_spreads: Vec::new(),
+            player: None,
+            play_message: None,
             grid_texture: Texture::default(),
             convert_texture: Texture::default(),
             attribute_texture: Texture::default(),
@@ -114,7 +131,14 @@ impl Styles {
         selected: Option<usize>,
     ) {
         self.class_names = class_names.to_vec();
-        self.samples = Some(samples.clone());
+        if !self
+            .samples
+            .as_ref()
+            .is_some_and(|s| Arc::ptr_eq(s, samples))
+        {
+            self.samples = Some(samples.clone());
+            self.voice_spreads = Vec::new();
+        }
         self.swap = Swap::for_cloud(
             snapshot.parts.as_ref(),
             &snapshot.latents,
@@ -132,6 +156,9 @@ impl Styles {
             if self.to_class == self.from_class {
                 self.to_class = (self.from_class + 1) % class_names.len().max(1);
             }
+        }
+        if self.voice_spreads.is_empty() {
+            self.voice_spreads = self.measure_voice_spreads();
         }
         self.refresh_grid(ctx);
         self.refresh_convert(ctx);
@@ -178,6 +205,110 @@ impl Styles {
         ) {
             self.probe_job = Some(job);
         }
+    }
+
+    /// The frames of the spectrograms shown, when the data is sound.
+    fn frames(&self) -> Option<usize> {
+        let shape = self.samples.as_ref()?.shape?;
+        Some(shape.spectrogram()?.frames)
+    }
+
+    fn measure_voice_spreads(&self) -> Vec<Vec<f32>> {
+        let (Some(frames), Some(s)) = (self.frames(), &self.snapshot) else {
+            return Vec::new();
+        };
+        let Some(labels) = &s.latents.labels else {
+            return Vec::new();
+        };
+        (0..self.class_names.len())
+            .map(|v| {
+                let of_voice: Vec<Vec<f32>> = (0..labels.len())
+                    .filter(|&i| labels[i] as usize == v)
+                    .map(|i| self.image(i))
+                    .collect();
+                mean_spread(of_voice.iter().map(Vec::as_slice), frames)
+            })
+            .collect()
+    }
+
+    /// The sound of `which` ("source", "reconstruction" or "conversion") for convert's choice:
+    /// cut to the source's sounding length, spread restored to the voice it is in.
+    fn sound_of(&self, which: &str) -> Option<Vec<f32>> {
+        let frames = self.frames()?;
+        let s = self.snapshot.as_ref()?;
+        let cloud = &s.latents;
+        let a = self.style_point.min(cloud.len().checked_sub(1)?);
+        let source = self.image(a);
+        let keep = sounding_frames(&source, frames);
+        let own_voice = self.label(a).map(|v| v as usize);
+        let voice_spread = |v: Option<usize>| v.and_then(|v| self.voice_spreads.get(v).cloned());
+        let (values, spread) = match which {
+            "source" => return Some(speak(&source, frames, keep, None)),
+            "reconstruction" => (
+                s.decoder.decode(cloud.code(a)).sample(0).to_vec(),
+                voice_spread(own_voice),
+            ),
+            _ => {
+                let spread = match self.content {
+                    ContentFrom::Class(c) => voice_spread(Some(c)),
+                    ContentFrom::Point(b) => {
+                        let voice = self.image(b.min(cloud.len() - 1));
+                        Some(mean_spread([&voice[..]], frames))
+                    }
+                };
+                (self.converted.as_ref()?.sample(0).to_vec(), spread)
+            }
+        };
+        Some(speak(&values, frames, keep, spread.as_deref()))
+    }
+
+    /// Plays `which` on a job; one sound at a time.
+    fn play(&mut self, ctx: &egui::Context, which: &'static str) {
+        if self.player.is_some() {
+            return;
+        }
+        let Some(x) = self.sound_of(which) else {
+            self.play_message = Some(format!("Nothing to play yet: no {which}"));
+            return;
+        };
+        let ctx = ctx.clone();
+        match Job::spawn(
+            "latentlab-play",
+            Box::new(move || ctx.request_repaint()),
+            move |_| Some(sound::play(&x, SAMPLE_RATE)),
+        ) {
+            Ok(job) => {
+                self.play_message = Some(format!("Playing the {which}..."));
+                self.player = Some((job, which));
+            }
+            Err(e) => self.play_message = Some(format!("Cannot play: {e}")),
+        }
+    }
+
+    /// Collects the answer of a finished Play.
+    fn poll_player(&mut self) {
+        let Some((job, which)) = &self.player else {
+            return;
+        };
+        if let Some(answer) = job.try_take() {
+            self.play_message = Some(match answer {
+                Ok(()) => format!("Played the {which}"),
+                Err(e) => format!("Cannot play the {which}: {e}"),
+            });
+            self.player = None;
+        } else if job.is_finished() {
+            self.player = None;
+        }
+    }
+
+    /// The conversion as a WAV file (16 kHz, 16-bit), for Export WAV.
+    pub fn conversion_wav(&self) -> Option<Vec<u8>> {
+        Some(write_wav(&self.sound_of("conversion")?))
+    }
+
+    /// True when convert is voice conversion (the data is sound).
+    pub fn is_sound(&self) -> bool {
+        self.frames().is_some()
     }
 
     fn points(&self) -> usize {
@@ -249,16 +380,23 @@ impl Styles {
         let Some(shape) = result.shape else {
             return;
         };
-        // Style image, content image (blank for a class), result.
+        // Style image, content image (blank for a class), result; for sound the source's
+        // reconstruction comes second, to hear and see what the model makes of it unchanged.
         let content = match self.content {
             ContentFrom::Class(_) => vec![0.0; shape.len()],
             ContentFrom::Point(b) => self.image(b.min(cloud.len() - 1)),
         };
-        let tiles: Vec<render::Canvas> = [&self.image(a)[..], &content, result.sample(0)]
-            .iter()
-            .map(|v| render::single(shape, v, 2))
-            .collect();
-        if let Some(img) = render::compose(&tiles, 3, 2) {
+        let source = self.image(a);
+        let reconstruction;
+        let mut shown: Vec<&[f32]> = vec![&source];
+        if self.is_sound() {
+            reconstruction = s.decoder.decode(cloud.code(a));
+            shown.push(reconstruction.sample(0));
+        }
+        shown.extend([&content[..], result.sample(0)]);
+        let tiles: Vec<render::Canvas> =
+            shown.iter().map(|v| render::single(shape, v, 2)).collect();
+        if let Some(img) = render::compose(&tiles, tiles.len(), 2) {
             self.convert_texture.set(ctx, "style-convert", &img);
         }
         self.converted = Some(result);
@@ -311,12 +449,17 @@ impl Styles {
         *value != before
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui) {
+    /// Draws the views; returns true when the user asked to export the conversion as WAV (the
+    /// caller asks where).
+    pub fn ui(&mut self, ui: &mut egui::Ui) -> bool {
+        self.poll_player();
         let Some(swap) = &self.swap else {
             ui.label("Style views need labelled data; they fill with the first snapshot.");
-            return;
+            return false;
         };
         let ctx = ui.ctx().clone();
+        let sound = self.is_sound();
+        let mut export = false;
         let caption = match swap {
             Swap::Content(_) => {
                 "Each row's test sample, then redrawn as every class (the class part of its code swapped)"
@@ -370,16 +513,31 @@ impl Styles {
             }
             StyleView::Convert => {
                 let mut changed = false;
+                let (style_from, content_from, another, content_image) = if sound {
+                    (
+                        "Words of test utterance",
+                        "In the voice of",
+                        "another utterance",
+                        "Voice utterance",
+                    )
+                } else {
+                    (
+                        "Style from test image",
+                        "Content from",
+                        "a test image",
+                        "Content image",
+                    )
+                };
                 ui.horizontal_wrapped(|ui| {
-                    let l = ui.label("Style from test image");
+                    let l = ui.label(style_from);
                     changed |= ui
                         .add(DragValue::new(&mut self.style_point).range(0..=last))
                         .labelled_by(l.id)
                         .changed();
-                    let l = ui.label("Content from");
+                    let l = ui.label(content_from);
                     let text = match self.content {
                         ContentFrom::Class(c) => names.get(c).cloned().unwrap_or_default(),
-                        ContentFrom::Point(_) => "a test image".into(),
+                        ContentFrom::Point(_) => another.into(),
                     };
                     let before = self.content;
                     ComboBox::from_id_salt("convert_content")
@@ -389,17 +547,13 @@ impl Styles {
                             for (c, name) in names.iter().enumerate() {
                                 ui.selectable_value(&mut self.content, ContentFrom::Class(c), name);
                             }
-                            ui.selectable_value(
-                                &mut self.content,
-                                ContentFrom::Point(0),
-                                "a test image",
-                            );
+                            ui.selectable_value(&mut self.content, ContentFrom::Point(0), another);
                         })
                         .response
                         .labelled_by(l.id);
                     changed |= self.content != before;
                     if let ContentFrom::Point(b) = &mut self.content {
-                        let l = ui.label("Content image");
+                        let l = ui.label(content_image);
                         changed |= ui
                             .add(DragValue::new(b).range(0..=last))
                             .labelled_by(l.id)
@@ -409,7 +563,39 @@ impl Styles {
                 if changed {
                     self.refresh_convert(&ctx);
                 }
-                ui.weak("Style image, content image (none for a class), result");
+                if sound {
+                    ui.horizontal_wrapped(|ui| {
+                        let idle = self.player.is_none();
+                        for (label, which) in [
+                            ("Play source", "source"),
+                            ("Play reconstruction", "reconstruction"),
+                            ("Play conversion", "conversion"),
+                        ] {
+                            if ui
+                                .add_enabled(idle, egui::Button::new(label))
+                                .on_hover_text(format!(
+                                    "Hear the {which} (Griffin-Lim from the spectrogram)"
+                                ))
+                                .clicked()
+                            {
+                                self.play(&ctx, which);
+                            }
+                        }
+                        export = ui
+                            .button("Export WAV...")
+                            .on_hover_text("Save the conversion as a 16 kHz WAV file")
+                            .clicked();
+                        if let Some(m) = &self.play_message {
+                            ui.label(m);
+                        }
+                    });
+                    ui.weak(
+                        "Source utterance, its reconstruction, the voice's utterance (none for a \
+                         chosen voice), the conversion: the source's words in that voice",
+                    );
+                } else {
+                    ui.weak("Style image, content image (none for a class), result");
+                }
                 self.convert_texture.show(ui, bounds);
             }
             StyleView::Attribute => {
@@ -435,5 +621,6 @@ impl Styles {
                 self.attribute_texture.show(ui, bounds);
             }
         }
+        export
     }
 }

@@ -106,7 +106,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub bidirectional: bool,
 
-    /// Number of epochs (passes over the training split) [default: 10; 100 for voice].
+    /// Number of epochs (passes over the training split) [default: 10; 200 for voice].
     #[arg(long)]
     pub epochs: Option<u64>,
 

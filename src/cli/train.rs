@@ -178,7 +178,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
         } else {
             None
         };
-        super::voice::write_voice_outputs(&out, s, &data.test)?;
+        super::voice::write_voice_outputs(&out, s, &data.train, &data.test)?;
         write_disentanglement(
             &out,
             s,

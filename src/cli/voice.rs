@@ -8,20 +8,25 @@ use std::path::Path;
 use anyhow::Context;
 use rayon::prelude::*;
 
-use crate::data::audio::{first_frames, sounding_frames, spectrogram_to_sound, write_wav};
+use crate::data::audio::{
+    GRIFFIN_LIM_ROUNDS, mean_spread, restore_spread, sounding_frames, speak, spectrogram_to_sound,
+    write_wav,
+};
 use crate::data::{Dataset, spoken};
 use crate::files::write_atomic;
 use crate::latent::swap::Swap;
 use crate::protocol::Snapshot;
 
-/// Griffin-Lim rounds for every WAV written (spectral convergence 0.15 at 32).
-pub const GRIFFIN_LIM_ROUNDS: usize = 32;
-
 /// Writes `reconstructions/` (the first test utterances as the model redraws them) and
 /// `conversions/` (every test utterance in two other training voices: the next one and the
 /// one four on, so each voice pair of a man and a woman occurs) with `conversions.csv`.
 /// Nothing for data that is not sound or a model without a speaker part.
-pub fn write_voice_outputs(out: &Path, s: &Snapshot, test: &Dataset) -> anyhow::Result<()> {
+pub fn write_voice_outputs(
+    out: &Path,
+    s: &Snapshot,
+    train: &Dataset,
+    test: &Dataset,
+) -> anyhow::Result<()> {
     let (Some(shape), Some(parts)) = (s.inputs.shape.and_then(|sh| sh.spectrogram()), &s.parts)
     else {
         return Ok(());
@@ -39,9 +44,14 @@ pub fn write_voice_outputs(out: &Path, s: &Snapshot, test: &Dataset) -> anyhow::
     // Test utterances are padded with silence to the model's length; each output is cut back
     // to the length of the utterance it came from, as the real recordings are trimmed.
     let length = |i: usize| sounding_frames(test.sample(cloud.test_indices[i]), frames);
-    let sound = |values: &[f32], keep: usize| {
-        let cut = first_frames(values, frames, keep);
-        write_wav(&spectrogram_to_sound(&cut, keep, GRIFFIN_LIM_ROUNDS))
+    let spreads = voice_spreads(train, voices.len(), frames);
+    let sound = |values: &[f32], keep: usize, voice: usize| {
+        write_wav(&speak(
+            values,
+            frames,
+            keep,
+            spreads.get(voice).map(Vec::as_slice),
+        ))
     };
 
     let dir = out.join("reconstructions");
@@ -50,7 +60,7 @@ pub fn write_voice_outputs(out: &Path, s: &Snapshot, test: &Dataset) -> anyhow::
         let name = format!("{i:02}-{}-{}.wav", voices[labels[i] as usize], word_of(i));
         write_atomic(
             &dir.join(name),
-            &sound(s.reconstructions.sample(i), length(i)),
+            &sound(s.reconstructions.sample(i), length(i), labels[i] as usize),
         )?;
     }
 
@@ -72,7 +82,7 @@ pub fn write_voice_outputs(out: &Path, s: &Snapshot, test: &Dataset) -> anyhow::
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let wavs: Vec<Vec<u8>> = (0..jobs.len())
         .into_par_iter()
-        .map(|k| sound(converted.sample(k), length(jobs[k].0)))
+        .map(|k| sound(converted.sample(k), length(jobs[k].0), jobs[k].2))
         .collect();
     let mut manifest = String::from("path,source_speaker,word,target_speaker\n");
     for ((i, v, t), wav) in jobs.iter().zip(&wavs) {
@@ -99,6 +109,21 @@ pub fn write_voice_outputs(out: &Path, s: &Snapshot, test: &Dataset) -> anyhow::
         dir.join("conversions.csv").display()
     );
     Ok(())
+}
+
+/// Each training voice's typical spread of every band over time, `[voices][N_MELS]`.
+fn voice_spreads(train: &Dataset, voices: usize, frames: usize) -> Vec<Vec<f32>> {
+    let Some(labels) = &train.labels else {
+        return Vec::new();
+    };
+    (0..voices)
+        .map(|v| {
+            let of_voice = (0..train.len())
+                .filter(|&i| labels[i] as usize == v)
+                .map(|i| train.sample(i));
+            mean_spread(of_voice, frames)
+        })
+        .collect()
 }
 
 /// `latentlab convert`: one utterance in the voice of others, with a trained voice model.
@@ -177,7 +202,11 @@ pub fn convert(cmd: ConvertCmd, device_choice: crate::train::DeviceChoice) -> an
     let decoder = checkpoint::load_decoder(&dir, &device.device)?;
     let converted = decoder.decode(&codes);
     let chunks: Vec<&[f32]> = (0..converted.len()).map(|i| converted.sample(i)).collect();
-    let spectrogram = join_chunks(&chunks, frames, total);
+    let mut spectrogram = join_chunks(&chunks, frames, total);
+    let examples: Vec<&[f32]> = (source_chunks.len()..samples.len())
+        .map(|i| samples.sample(i))
+        .collect();
+    restore_spread(&mut spectrogram, total, &mean_spread(examples, frames));
     let sound = spectrogram_to_sound(&spectrogram, total, GRIFFIN_LIM_ROUNDS);
     write_atomic(&cmd.out, &write_wav(&sound))?;
     println!(

@@ -153,6 +153,7 @@ mod tests {
         let parts = CodeParts {
             content_dim: 2,
             class_contents: vec![1.0, 0.0, 0.0, 1.0],
+            names: ["content", "style"].map(String::from),
         };
         let swap = Swap::Content(parts);
         assert_eq!(swap.classes(), 2);

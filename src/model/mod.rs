@@ -171,6 +171,12 @@ pub trait Autoencoder: Module + 'static {
         0
     }
 
+    /// What the two parts of a two-code kind's code hold, for the views: the first
+    /// `content_dim` entries (the part that stands for the class), then the rest.
+    fn part_names(&self) -> [&'static str; 2] {
+        ["content", "style"]
+    }
+
     /// The content code of class `class`, for kinds whose content is the class itself (a
     /// CVAE's one-hot). Other two-code kinds stand for a class by the mean content code of its
     /// samples.

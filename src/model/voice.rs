@@ -27,8 +27,11 @@ use super::Autoencoder;
 use crate::data::SampleShape;
 use crate::settings::ModelConfig;
 
-/// Channels of the content code, per (halved) frame.
-pub const CONTENT_CHANNELS: usize = 8;
+/// Channels of the content code, per (halved) frame: a tight bottleneck, so that little room
+/// is left for the voice. Conversions the voice judge names as the target voice, after 100
+/// epochs: 8 channels, 63 %; 4, 69 %; 4 with the global-variance post-filter, 73 %; 2 with it
+/// and a 32-D speaker code, 77 %.
+pub const CONTENT_CHANNELS: usize = 2;
 const KERNEL: usize = 5;
 
 fn conv(i: usize, o: usize, stride: usize, device: &Device) -> Conv1d {
@@ -193,6 +196,10 @@ impl Autoencoder for VoiceAe {
 
     fn content_dim(&self) -> usize {
         self.speaker_dim
+    }
+
+    fn part_names(&self) -> [&'static str; 2] {
+        ["speaker", "content"]
     }
 }
 

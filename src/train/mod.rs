@@ -180,6 +180,7 @@ fn code_parts<M: Autoencoder>(
     Some(CodeParts {
         content_dim,
         class_contents,
+        names: model.part_names().map(String::from),
     })
 }
 

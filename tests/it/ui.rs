@@ -310,6 +310,83 @@ fn the_traversal_view_fills_while_training_with_rows_named_by_factor() {
     step_until(&mut h, "stop", |a| !a.run().active);
 }
 
+/// The voice panel: a voice model trains on the spoken digits; the scatter draws the speaker
+/// code on its own; convert turns a test utterance into another voice (a spectrogram unlike
+/// the one in its own voice), the WAV export holds that sound, and Play either plays or, with
+/// no sound device (CI), says so, while the window keeps running.
+#[test]
+fn the_voice_panel_converts_and_play_answers_even_without_a_sound_device() {
+    let mut h = studio();
+    choose(&mut h, "Dataset", "Spoken digits (8 voices)");
+    choose(&mut h, "Model kind", "Voice conversion");
+    h.get_by_label("Train").click();
+    step_until(&mut h, "a voice snapshot with its two codes", |a| {
+        a.run().status.step > 30 && a.run().snapshot.as_ref().is_some_and(|s| s.parts.is_some())
+    });
+    h.get_by_label("Pause").click();
+    step_until(&mut h, "pause", |a| a.run().paused);
+    h.step();
+
+    h.get_by_label("Scatter").click();
+    h.run();
+    choose(&mut h, "Draw", "speaker code");
+    assert!(
+        h.state().scatter_title().contains("speaker code"),
+        "{}",
+        h.state().scatter_title()
+    );
+    assert!(h.state().latent_points() > 0);
+
+    h.get_by_label("Styles").click();
+    h.run();
+    h.get_by_label("Convert").click();
+    h.run();
+    assert!(h.state().styles.is_sound());
+    let names = h.state().run().class_names().to_vec();
+    // Two voices give two spectrograms of the same words.
+    choose_last(&mut h, "In the voice of", &names[1]);
+    let in_one = h.state().styles.converted.clone().expect("a conversion");
+    choose_last(&mut h, "In the voice of", &names[5]);
+    let in_other = h.state().styles.converted.clone().expect("a conversion");
+    assert!(
+        in_one.shape.and_then(|s| s.spectrogram()).is_some(),
+        "convert draws a spectrogram"
+    );
+    let differ = in_one
+        .values
+        .iter()
+        .zip(&in_other.values)
+        .map(|(a, b)| (a - b).abs())
+        .sum::<f32>()
+        / in_one.values.len() as f32;
+    assert!(differ > 0.01, "two voices, one spectrogram: {differ}");
+
+    let wav = h.state().styles.conversion_wav().expect("a WAV");
+    let sound = latentlab::data::audio::read_wav(&wav).expect("a readable WAV");
+    assert!(sound.len() > 1_600, "{} samples", sound.len());
+    assert!(
+        sound.iter().any(|v| v.abs() > 0.01),
+        "the WAV is not silent"
+    );
+
+    h.get_by_label("Play conversion").click();
+    step_until(&mut h, "Play to answer", |a| {
+        a.styles
+            .play_message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("Played") || m.starts_with("Cannot play"))
+    });
+    let message = h.state().styles.play_message.clone().unwrap_or_default();
+    assert!(
+        message == "Played the conversion" || message.contains("no sound output"),
+        "{message}"
+    );
+    // The answer is on screen.
+    assert!(h.query_by_label(&message).is_some(), "{message}");
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "stop", |a| !a.run().active);
+}
+
 /// Like [`choose`], for an item whose label also appears elsewhere in the window (a class
 /// name in the legend): picks the popup's entry, the last one drawn.
 fn choose_last(h: &mut Harness<'_, StudioApp>, combo: &str, item: &str) {
