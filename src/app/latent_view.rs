@@ -465,7 +465,7 @@ impl LatentView {
             .as_ref()
             .and_then(|s| s.parts.as_ref())
             .map(|p| p.names.clone());
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             if let Some(names) = part_names {
                 let before = self.part;
                 let name = |p: Option<usize>| match p {

@@ -461,6 +461,9 @@ impl Styles {
         let sound = self.is_sound();
         let mut export = false;
         let caption = match swap {
+            Swap::Content(_) if sound => {
+                "Each row's test utterance, then its words in every voice (the speaker code swapped)"
+            }
             Swap::Content(_) => {
                 "Each row's test sample, then redrawn as every class (the class part of its code swapped)"
             }
@@ -469,6 +472,11 @@ impl Styles {
                  part to swap (try the conditional VAE or the content/style split)"
             }
         };
+        let [first, second] = match swap {
+            Swap::Content(parts) => parts.names.clone(),
+            Swap::MeanShift { .. } => ["content", "style"].map(String::from),
+        };
+        let what = if sound { "voice" } else { "class" };
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.view, StyleView::Grid, "Swap grid");
             ui.selectable_value(&mut self.view, StyleView::Convert, "Convert");
@@ -495,17 +503,17 @@ impl Styles {
                         v.map_or("n/a".to_string(), |v| format!("{:.0} %", v * 100.0))
                     };
                     ui.label(format!(
-                        "Linear probes of the class (step {}): content code {}, style code {} (chance {:.0} %)",
+                        "Linear probes of the {what} (step {}): {first} code {}, {second} code {} (chance {:.0} %)",
                         p.step,
                         pct(p.content),
                         pct(p.style),
                         p.chance * 100.0
                     ))
-                    .on_hover_text(
+                    .on_hover_text(format!(
                         "A straight cut fitted on half the test codes, scored on the other half: \
-                         high for the content code and near chance for the style code when the \
-                         two are apart",
-                    );
+                         high for the {first} code and near chance for the {second} code when \
+                         the two are apart"
+                    ));
                 }
                 self.grid_texture
                     .show(ui, bounds)

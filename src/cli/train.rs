@@ -174,7 +174,18 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             write_atomic(&out.join("prior_grid.png"), &picture.png()?)?;
         }
         let styles = if config.model.kind.is_variational() || s.parts.is_some() {
-            write_style_swap(&out, s, &data, config.seed)?
+            // Half of a few test utterances is too few to fit a probe on: for small test
+            // splits the probes are fitted on the training codes (from the saved weights).
+            let train_codes = if s.parts.is_some() && data.test.len() < SMALL_TEST {
+                Some(crate::train::checkpoint::encode_dataset(
+                    &out.join("checkpoint"),
+                    &data.train,
+                    &device.device,
+                )?)
+            } else {
+                None
+            };
+            write_style_swap(&out, s, &data, train_codes.as_ref(), config.seed)?
         } else {
             None
         };
@@ -289,17 +300,23 @@ fn write_disentanglement(
     Ok(())
 }
 
+/// Below this many test samples, linear probes are fitted on the training codes.
+const SMALL_TEST: usize = 1000;
+
 /// Test images redrawn as every class: `style_swap.png` (each row a test image, then that
 /// image's style drawn as each class), and the figures that say whether it worked, for
 /// `disentanglement.json`: how often the project's classifier names the intended class, and
-/// linear probes of the class from the content and the style code. `None` for unlabelled data.
+/// linear probes of the class from the content and the style code (fitted on `train_codes`
+/// and scored on the test codes where given, else fitted and scored on halves of the test
+/// codes). `None` for unlabelled data.
 fn write_style_swap(
     out: &Path,
     s: &Snapshot,
     data: &crate::data::DataSplit,
+    train_codes: Option<&crate::protocol::LatentCloud>,
     seed: u64,
 ) -> anyhow::Result<Option<serde_json::Value>> {
-    use crate::latent::{probe, swap::Swap};
+    use crate::latent::swap::Swap;
     use crate::model::classifier::{Classifier, agreement};
     /// Rows in the picture; rows scored by the classifier.
     const SHOWN: usize = 8;
@@ -359,24 +376,81 @@ fn write_style_swap(
         json["style_swap_count"] = serde_json::json!(rows * classes);
     }
     if let (Some(parts), Some(labels)) = (&s.parts, labels) {
-        let probe = |dims| probe::accuracy(&cloud.codes, cloud.dim, dims, labels, classes);
-        let class_part = probe(0..parts.content_dim);
-        let rest = probe(parts.content_dim..cloud.dim);
-        let (what, first, second) = if sound {
-            ("voice", "speaker", "content")
+        let train = train_codes
+            .zip(data.train.labels.as_deref())
+            .map(|(t, l)| (&t.codes[..], l));
+        let (split, dim) = (parts.content_dim, cloud.dim);
+        let test = (&cloud.codes[..], labels);
+        let class_part = probe_codes(test, train, dim, 0..split, classes);
+        let rest = probe_codes(test, train, dim, split..dim, classes);
+        let [first, second] = &parts.names;
+        let what = if sound { "voice" } else { "class" };
+        let fitted = if train.is_some() {
+            "fitted on the training codes"
         } else {
-            ("class", "content", "style")
+            "fitted on half the test codes"
         };
         println!(
-            "linear probes of the {what}: {first} code {}, {second} code {} (chance {:.1} %)",
+            "linear probes of the {what} ({fitted}): {first} code {}, {second} code {} (chance {:.1} %)",
             percent(class_part),
             percent(rest),
             100.0 / classes as f32
         );
+        json["probes_fitted_on"] = serde_json::json!(fitted);
         json[format!("probe_{first}_accuracy")] = serde_json::json!(class_part);
         json[format!("probe_{second}_accuracy")] = serde_json::json!(rest);
+        if sound {
+            // The content code is [channels, frames]: averaged over time, what is left of the
+            // voice is its time-invariant part, which instance normalisation strips.
+            let channels = crate::model::voice::CONTENT_CHANNELS;
+            let averaged = |codes: &[f32]| time_averaged(codes, dim, split, channels);
+            let test_averaged = averaged(&cloud.codes);
+            let train_averaged = train.map(|(c, l)| (averaged(c), l));
+            let over_time = probe_codes(
+                (&test_averaged, labels),
+                train_averaged.as_ref().map(|(c, l)| (&c[..], *l)),
+                channels,
+                0..channels,
+                classes,
+            );
+            println!("  {second} code averaged over time: {}", percent(over_time));
+            json[format!("probe_{second}_time_averaged_accuracy")] = serde_json::json!(over_time);
+        }
     }
     Ok(Some(json))
+}
+
+/// A linear probe of the labels from dimensions `dims` of the `test` codes (`[n, dim]`, with
+/// their labels): fitted on `train` and scored on `test` where `train` is given, else on
+/// halves of `test`.
+fn probe_codes(
+    test: (&[f32], &[u32]),
+    train: Option<(&[f32], &[u32])>,
+    dim: usize,
+    dims: std::ops::Range<usize>,
+    classes: usize,
+) -> Option<f32> {
+    use crate::latent::probe::{self, Labelled};
+    let labelled = |(codes, labels)| Labelled { codes, labels };
+    match train {
+        Some(train) => probe::transfer(labelled(train), labelled(test), dim, dims, classes),
+        None => probe::accuracy(test.0, dim, dims, test.1, classes),
+    }
+}
+
+/// Each code's part after `split` (`[channels, frames]`) averaged over time: `[n, channels]`.
+fn time_averaged(codes: &[f32], dim: usize, split: usize, channels: usize) -> Vec<f32> {
+    let frames = (dim.saturating_sub(split) / channels.max(1)).max(1);
+    codes
+        .chunks_exact(dim.max(1))
+        .flat_map(|code| {
+            code[split.min(dim)..]
+                .chunks_exact(frames)
+                .take(channels)
+                .map(|c| c.iter().sum::<f32>() / frames as f32)
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 fn percent(v: Option<f32>) -> String {

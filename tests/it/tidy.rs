@@ -43,6 +43,7 @@ fn engine_never_imports_egui_and_ui_never_imports_burn() {
         "latent",
         "jobs",
         "render",
+        "sound",
         "app/run_model",
     ] {
         for (path, text) in files_under(sub) {
@@ -56,7 +57,7 @@ fn engine_never_imports_egui_and_ui_never_imports_burn() {
         }
     }
     for sub in [
-        "app", "data", "settings", "protocol", "latent", "jobs", "render",
+        "app", "data", "settings", "protocol", "latent", "jobs", "render", "sound",
     ] {
         for (path, text) in files_under(sub) {
             assert!(!text.contains("burn::"), "{path} imports burn");
