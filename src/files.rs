@@ -1,5 +1,6 @@
-//! Atomic file writes: a temporary file beside the target, flushed, then renamed over it, so a
-//! crash or a full disk never leaves a half-written file where a good one was.
+//! Atomic file writes: a temporary file beside the target, flushed, then renamed over it and
+//! the folder synced, so a crash or a full disk never leaves a half-written file where a good
+//! one was.
 
 use std::io::Write;
 use std::path::Path;
@@ -26,7 +27,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // The rename is durable once the folder is synced, so files written one after another
+        // reach the disk in that order (a checkpoint's weights before its description).
+        #[cfg(unix)]
+        std::fs::File::open(dir)?.sync_all()?;
+        Ok(())
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);

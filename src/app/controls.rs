@@ -173,10 +173,21 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                 ui.add(DragValue::new(&mut s.latent).range(1..=256))
             });
             row(ui, "Hidden widths", |ui| {
-                ui.add(egui::TextEdit::singleline(&mut s.hidden).desired_width(110.0))
-                    .on_hover_text(
+                // An invalid list is marked here; the run goes on until it is fixed.
+                let error = s.hidden_widths().err();
+                let mut edit = egui::TextEdit::singleline(&mut s.hidden).desired_width(110.0);
+                if error.is_some() {
+                    edit = edit.text_color(ui.visuals().error_fg_color);
+                }
+                let response = ui.add(edit);
+                match error {
+                    Some(e) => response.on_hover_text(format!(
+                        "{e}; a running model keeps its widths until this is fixed"
+                    )),
+                    None => response.on_hover_text(
                         "Encoder layer widths, comma-separated; the decoder mirrors them",
-                    )
+                    ),
+                }
             });
             row(ui, "Loss", |ui| {
                 ComboBox::from_id_salt("loss")

@@ -75,8 +75,17 @@ pub fn class_colour(class: usize) -> Color32 {
         (23, 190, 207),
     ];
     let (r, g, b) = TAB10[class % 10];
-    let shift = (class / 10) as u8 * 40;
-    Color32::from_rgb(r.wrapping_add(shift), g.wrapping_add(shift / 2), b)
+    // Past ten classes the palette comes again, lighter or darker by turns; past fifty the
+    // colours repeat (no palette keeps that many apart).
+    let (toward, t) = match (class / 10) % 5 {
+        0 => (0.0, 0.0),
+        1 => (255.0, 0.45),
+        2 => (0.0, 0.4),
+        3 => (255.0, 0.7),
+        _ => (0.0, 0.65),
+    };
+    let mix = |c: u8| (c as f32 + (toward - c as f32) * t).round() as u8;
+    Color32::from_rgb(mix(r), mix(g), mix(b))
 }
 
 /// A colour along a perceptual ramp (viridis' stops) for level `level` of `levels`, so that an
@@ -641,5 +650,20 @@ impl LatentView {
         } else {
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Any label has a colour (labels of 70 and more once overflowed a byte), and the first
+    /// fifty classes are told apart.
+    #[test]
+    fn every_class_has_a_colour_and_fifty_are_distinct() {
+        let colours: Vec<Color32> = (0..10_000).map(class_colour).collect();
+        let first: std::collections::HashSet<_> = colours[..50].iter().collect();
+        assert_eq!(first.len(), 50);
+        assert_eq!(colours[73], colours[23]);
     }
 }

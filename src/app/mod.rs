@@ -478,9 +478,17 @@ impl StudioApp {
         match dialogs::confirm_restart_ui(ctx) {
             Some(true) => {
                 self.confirm_restart = None;
-                self.settings = new;
-                self.stop();
-                self.start(false);
+                // Checked before the run is stopped: settings that cannot start keep it.
+                match new.to_config() {
+                    Ok(_) => {
+                        self.settings = new;
+                        self.stop();
+                        self.start(false);
+                    }
+                    Err(e) => {
+                        self.notice = Some(format!("Cannot restart: {e}; the current run goes on"))
+                    }
+                }
             }
             Some(false) => {
                 self.confirm_restart = None;
@@ -763,7 +771,9 @@ impl StudioApp {
             run.beta = s.beta;
             self.trainer.send(Command::SetBeta(s.beta));
         }
-        if self.confirm_restart.is_none() && run.needs_restart(s) {
+        // Settings that cannot start a run (a width list being typed) ask nothing yet: the
+        // field is marked and the run goes on.
+        if self.confirm_restart.is_none() && run.needs_restart(s) && s.to_config().is_ok() {
             self.confirm_restart = Some(s.clone());
         }
     }

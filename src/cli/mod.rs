@@ -38,6 +38,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub threads: Option<usize>,
 
+    /// The most sample data (MB) a file may promise before it is read; larger files are
+    /// refused from their header, before anything is decompressed (default 1024).
+    #[arg(long, global = true, value_name = "MB")]
+    pub max_data_mb: Option<usize>,
+
     /// Studio only: start training as soon as the window opens.
     #[arg(long)]
     pub train: bool,
@@ -230,6 +235,9 @@ pub fn main() -> ExitCode {
     {
         eprintln!("error: cannot set {n} threads: {e}");
         return ExitCode::FAILURE;
+    }
+    if let Some(mb) = cli.max_data_mb {
+        crate::data::set_max_data_bytes(mb.saturating_mul(1 << 20));
     }
     let result = match cli.command {
         Some(Commands::Train(args)) => train::train(args, cli.device),

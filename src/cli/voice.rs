@@ -148,6 +148,7 @@ pub struct ConvertCmd {
 }
 
 fn read_sound(path: &Path) -> anyhow::Result<Vec<f32>> {
+    crate::data::check_file_size(path)?;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     crate::data::audio::read_wav(&bytes).with_context(|| format!("{}", path.display()))
 }

@@ -91,6 +91,7 @@ pub fn read_matching(
 }
 
 fn read_text(path: &Path) -> Result<String, LoadError> {
+    super::check_file_size(path)?;
     std::fs::read_to_string(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
         source,

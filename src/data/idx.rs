@@ -29,6 +29,15 @@ pub enum IdxError {
     Magic { path: PathBuf, magic: u32 },
     #[error("{path}: {what}")]
     Header { path: PathBuf, what: String },
+    #[error(
+        "{path}: header promises {dims:?} values ({bytes} bytes), more than the limit of {limit} bytes; refused before reading (raise it with --max-data-mb if the data is real)"
+    )]
+    TooLarge {
+        path: PathBuf,
+        dims: Vec<usize>,
+        bytes: usize,
+        limit: usize,
+    },
     #[error("{path}: header promises {expected} bytes of data but the file holds {actual}")]
     Truncated {
         path: PathBuf,
@@ -46,41 +55,70 @@ pub struct IdxArray {
 }
 
 /// Reads an IDX file from disk, gzip or raw (detected by the gzip magic bytes).
+/// Streams the file: nothing past the header is read when the header promises too much.
 pub fn read_file(path: &Path) -> Result<IdxArray, IdxError> {
-    let bytes = std::fs::read(path).map_err(|source| IdxError::Io {
+    let io = |source| IdxError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse(&bytes, path)
+    };
+    let mut r = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let head = std::io::BufRead::fill_buf(&mut r).map_err(io)?;
+    if head.is_empty() {
+        return Err(IdxError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        read_from(flate2::bufread::GzDecoder::new(r), path, true)
+    } else {
+        read_from(r, path, false)
+    }
 }
 
 /// Parses IDX bytes, gzip or raw; `path` only labels errors.
+///
+/// The header is read first and the data it promises is checked against
+/// [`super::max_data_bytes`] before any of it is decompressed, so a small gzip file claiming
+/// millions of images (a decompression bomb) is refused at once; the data is then read up to
+/// exactly what the header promised.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<IdxArray, IdxError> {
-    let path_buf = || path.to_path_buf();
     if bytes.is_empty() {
-        return Err(IdxError::Empty { path: path_buf() });
-    }
-    let raw;
-    let body: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(bytes.len() * 4);
-        flate2::read::GzDecoder::new(bytes)
-            .read_to_end(&mut out)
-            .map_err(|source| IdxError::Gzip {
-                path: path_buf(),
-                source,
-            })?;
-        raw = out;
-        &raw
-    } else {
-        bytes
-    };
-    if body.len() < 4 {
-        return Err(IdxError::Header {
-            path: path_buf(),
-            what: format!("only {} bytes, too short for an IDX header", body.len()),
+        return Err(IdxError::Empty {
+            path: path.to_path_buf(),
         });
     }
-    let magic = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        read_from(flate2::read::GzDecoder::new(bytes), path, true)
+    } else {
+        read_from(bytes, path, false)
+    }
+}
+
+/// Reads up to `n` bytes (fewer only at the end of the stream); a failure is the gzip
+/// stream's when `gz`.
+fn read_up_to(r: &mut impl Read, n: usize, path: &Path, gz: bool) -> Result<Vec<u8>, IdxError> {
+    let mut out = Vec::with_capacity(n.min(1 << 26));
+    r.take(n as u64).read_to_end(&mut out).map_err(|source| {
+        let path = path.to_path_buf();
+        if gz {
+            IdxError::Gzip { path, source }
+        } else {
+            IdxError::Io { path, source }
+        }
+    })?;
+    Ok(out)
+}
+
+fn read_from(mut r: impl Read, path: &Path, gz: bool) -> Result<IdxArray, IdxError> {
+    let path_buf = || path.to_path_buf();
+    let head = read_up_to(&mut r, 4, path, gz)?;
+    if head.len() < 4 {
+        return Err(IdxError::Header {
+            path: path_buf(),
+            what: format!("only {} bytes, too short for an IDX header", head.len()),
+        });
+    }
+    let magic = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
     // Magic: two zero bytes, a type code (0x08 = unsigned byte), and the number of dimensions.
     let ndims = (magic & 0xff) as usize;
     if magic >> 8 != 0x08 || ndims == 0 || ndims > 4 {
@@ -90,20 +128,19 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<IdxArray, IdxError> {
         });
     }
     let header_len = 4 + 4 * ndims;
-    if body.len() < header_len {
+    let sizes = read_up_to(&mut r, 4 * ndims, path, gz)?;
+    if sizes.len() < 4 * ndims {
         return Err(IdxError::Header {
             path: path_buf(),
             what: format!(
                 "header needs {header_len} bytes for {ndims} dimensions, file has {}",
-                body.len()
+                4 + sizes.len()
             ),
         });
     }
-    let dims: Vec<usize> = (0..ndims)
-        .map(|i| {
-            let o = 4 + 4 * i;
-            u32::from_be_bytes([body[o], body[o + 1], body[o + 2], body[o + 3]]) as usize
-        })
+    let dims: Vec<usize> = sizes
+        .chunks_exact(4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
         .collect();
     let expected = dims
         .iter()
@@ -112,18 +149,24 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<IdxArray, IdxError> {
             path: path_buf(),
             what: format!("dimensions {dims:?} overflow"),
         })?;
-    let actual = body.len() - header_len;
-    if actual < expected {
+    let limit = super::max_data_bytes();
+    if expected > limit {
+        return Err(IdxError::TooLarge {
+            path: path_buf(),
+            dims,
+            bytes: expected,
+            limit,
+        });
+    }
+    let data = read_up_to(&mut r, expected, path, gz)?;
+    if data.len() < expected {
         return Err(IdxError::Truncated {
             path: path_buf(),
             expected,
-            actual,
+            actual: data.len(),
         });
     }
-    Ok(IdxArray {
-        dims,
-        data: body[header_len..header_len + expected].to_vec(),
-    })
+    Ok(IdxArray { dims, data })
 }
 
 /// Writes an IDX array (raw, not gzipped). Used by tests and tools that make fixtures.
@@ -177,5 +220,44 @@ mod tests {
         let full = gz.finish().unwrap();
         let e = parse(&full[..full.len() / 2], p()).unwrap_err().to_string();
         assert!(e.contains("gzip"), "{e}");
+    }
+
+    /// A decompression bomb: a small gzip file whose header promises 3 000 000 images of 28×28
+    /// (2.35 GB; the whole file would inflate to that). Refused from its header, naming the
+    /// limit and the flag that raises it, after reading 16 bytes of it; and even under a limit
+    /// raised past it, the short stream is an error, read no further than it goes.
+    #[test]
+    fn a_header_promising_more_than_the_limit_is_refused_before_reading() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let header = encode(&[3_000_000, 28, 28], &[]);
+        std::io::Write::write_all(&mut gz, &header).unwrap();
+        std::io::Write::write_all(&mut gz, &vec![0u8; 50 << 20]).unwrap();
+        let bomb = gz.finish().unwrap();
+        assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+        let e = parse(&bomb, p()).unwrap_err().to_string();
+        assert!(
+            e.contains("x.idx")
+                && e.contains("2352000000 bytes")
+                && e.contains("--max-data-mb")
+                && e.contains(&super::super::max_data_bytes().to_string()),
+            "{e}"
+        );
+        // The reader stops at the header: counted through a reader that records what it gave.
+        struct Counting<'a>(&'a [u8], usize);
+        impl Read for Counting<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.read(buf)?;
+                self.1 += n;
+                Ok(n)
+            }
+        }
+        let mut raw = header.clone();
+        raw.extend(vec![0u8; 1 << 20]);
+        let mut counting = Counting(&raw, 0);
+        assert!(matches!(
+            read_from(&mut counting, p(), false),
+            Err(IdxError::TooLarge { .. })
+        ));
+        assert!(counting.1 <= 16 + 8192, "read {} bytes", counting.1);
     }
 }

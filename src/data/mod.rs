@@ -17,6 +17,7 @@ mod spoken_files;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -57,6 +58,14 @@ pub enum LoadError {
     UnknownSpec(String),
     #[error("{path}: {why}")]
     Audio { path: PathBuf, why: String },
+    #[error(
+        "{path} holds {bytes} bytes, more than the limit of {limit} bytes; refused before reading (raise it with --max-data-mb if the data is real)"
+    )]
+    TooLarge {
+        path: PathBuf,
+        bytes: u64,
+        limit: usize,
+    },
     #[error("cannot read {path}: {source}")]
     Io {
         path: PathBuf,
@@ -347,6 +356,42 @@ pub struct DataSplit {
     /// Repairs made while loading (e.g. series resampled), for the user to see; empty when the
     /// data was read as it is.
     pub warnings: Vec<String>,
+}
+
+/// The most sample bytes a file may promise before it is read, unless raised: well below this
+/// machine class's memory (samples are held as f32 today, four times this).
+pub const DEFAULT_MAX_DATA_BYTES: usize = 1 << 30;
+
+static MAX_DATA_BYTES: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_DATA_BYTES);
+
+/// The limit every loader checks a file's promised size against before reading its data
+/// (`--max-data-mb`).
+pub fn max_data_bytes() -> usize {
+    MAX_DATA_BYTES.load(Ordering::Relaxed)
+}
+
+/// Refuses a file larger than [`max_data_bytes`] before it is read.
+pub fn check_file_size(path: &Path) -> Result<(), LoadError> {
+    let bytes = std::fs::metadata(path)
+        .map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    let limit = max_data_bytes();
+    if bytes > limit as u64 {
+        return Err(LoadError::TooLarge {
+            path: path.to_path_buf(),
+            bytes,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// Sets [`max_data_bytes`] for this process.
+pub fn set_max_data_bytes(bytes: usize) {
+    MAX_DATA_BYTES.store(bytes, Ordering::Relaxed);
 }
 
 const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];

@@ -29,6 +29,14 @@ pub struct ConvNet {
     inner: [usize; 3],
 }
 
+/// Layers beyond this would need images more than 65 536 pixels on a side.
+const MAX_LAYERS: usize = 16;
+
+/// How much `layers` stride-2 layers shrink each side; `None` beyond [`MAX_LAYERS`].
+fn reduction(layers: usize) -> Option<usize> {
+    (layers <= MAX_LAYERS).then(|| 1usize << layers)
+}
+
 impl Network for ConvNet {
     fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
         let Some(shape) = shape.image() else {
@@ -37,11 +45,15 @@ impl Network for ConvNet {
                 shape.modality()
             ));
         };
-        let layers = config.hidden.len() as u32;
-        let f = 1usize << layers;
+        let layers = config.hidden.len();
         if layers == 0 {
             return Err("the convolutional model needs at least one channel width".into());
         }
+        let Some(f) = reduction(layers) else {
+            return Err(format!(
+                "the convolutional model takes at most {MAX_LAYERS} layers (each halves the image); {layers} were given"
+            ));
+        };
         if !shape.height.is_multiple_of(f) || !shape.width.is_multiple_of(f) {
             return Err(format!(
                 "the convolutional model with {layers} layers needs image sides divisible by {f}; these images are {}x{}",
@@ -64,7 +76,8 @@ impl Network for ConvNet {
             height: 1,
             width: shape.len(),
         });
-        let f = 1usize << config.hidden.len();
+        // `check` bounded the layers; more would have no image left to halve.
+        let f = reduction(config.hidden.len()).unwrap_or(1 << MAX_LAYERS);
         let mut channels = vec![shape.channels];
         channels.extend(&config.hidden);
         let down = channels
@@ -180,5 +193,12 @@ mod tests {
                 .unwrap_err()
                 .contains("divisible by 4")
         );
+        // 64 layers would shift 1 by 64 bits (a panic in debug, a wrong size in release).
+        let deep = ModelConfig {
+            hidden: vec![1; 64],
+            ..config
+        };
+        let e = ConvAe::check(&deep, mnist).unwrap_err();
+        assert!(e.contains("at most 16 layers") && e.contains("64"), "{e}");
     }
 }

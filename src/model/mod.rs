@@ -397,9 +397,28 @@ pub fn samples_tensor(values: Vec<f32>, shape: SampleShape, device: &Device) -> 
     Tensor::from_data(TensorData::new(values, [n, len]), device)
 }
 
-/// Reads a float tensor back to the host.
+/// Whether a model of `config` can take samples of `shape` (the kind's own check), whatever
+/// its kind.
+pub fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
+    crate::with_model_type!(config, M => M::check(config, shape))
+}
+
+/// Reads a float tensor back to the host, or says why it could not.
+pub fn try_to_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, String> {
+    t.into_data()
+        .try_into_vec_as::<f32>()
+        .map_err(|e| format!("cannot read a tensor back from the device: {e:?}"))
+}
+
+/// Reads a float tensor back to the host, for the training loop and the engine's own tools.
+///
+/// # Panics
+///
+/// When the read fails (an empty vector here became an index panic far away): the loop's
+/// panic guard turns this message into the run's `Failed`. UI-facing reads use
+/// [`try_to_vec`].
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().try_into_vec_as::<f32>().unwrap_or_default()
+    try_to_vec(t).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A validation copy of a model on the Flex CPU backend, serving [`LatentDecoder`] calls.
@@ -445,7 +464,10 @@ impl<M: Autoencoder> LatentDecoder for CpuDecoder<M> {
         );
         // A poisoned lock only means another decode panicked; the weights are still intact.
         let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
-        let values = to_vec(output(model.decode(z), self.shape.value_range()));
+        // The views index these samples: a failed read gives blank (NaN) samples of the right
+        // size, never a short grid.
+        let values = try_to_vec(output(model.decode(z), self.shape.value_range()))
+            .unwrap_or_else(|_| vec![f32::NAN; n * self.shape.len()]);
         SampleGrid::new(self.shape, values)
     }
 }

@@ -1,6 +1,11 @@
-//! Checkpoints: a folder with the weights (`model.bpk`, burnpack), the optimizer state
-//! (`optimizer.bpk`) and `checkpoint.json` (architecture, config, step). Each file is written
-//! atomically; `checkpoint.json` is written last, so its presence means the rest is complete.
+//! Checkpoints: a folder with the weights (burnpack), the optimizer state and
+//! `checkpoint.json` (architecture, config, step, and which weights file is current).
+//!
+//! Two slots alternate: a save writes `model-b.bpk` and `optimizer-b.bpk` while the description
+//! names the `-a` files, and only then replaces `checkpoint.json` (atomically, synced) to name
+//! the `-b` ones; the next save writes `-a`. A crash at any point leaves a description that
+//! names complete files of one save, never a mix of two. (Checkpoints from before the slots
+//! hold `model.bpk` and `optimizer.bpk` and still load.)
 
 use std::path::{Path, PathBuf};
 
@@ -16,8 +21,20 @@ use crate::model::{Autoencoder, architecture};
 use crate::settings::TrainConfig;
 
 pub const META_FILE: &str = "checkpoint.json";
-const MODEL_FILE: &str = "model.bpk";
-const OPTIM_FILE: &str = "optimizer.bpk";
+/// The weights and optimizer files of the two slots, and of checkpoints from before them.
+const SLOTS: [(&str, &str); 2] = [
+    ("model-a.bpk", "optimizer-a.bpk"),
+    ("model-b.bpk", "optimizer-b.bpk"),
+];
+const LEGACY: (&str, &str) = ("model.bpk", "optimizer.bpk");
+
+fn legacy_model_file() -> String {
+    LEGACY.0.into()
+}
+
+fn legacy_optimizer_file() -> Option<String> {
+    Some(LEGACY.1.into())
+}
 
 /// What `checkpoint.json` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,34 +50,90 @@ pub struct CheckpointMeta {
     /// Epochs started (1-based epoch of the last step).
     pub epoch: u64,
     pub elapsed_secs: f64,
+    /// The weights file this description goes with (set by [`save`]).
+    #[serde(default = "legacy_model_file")]
+    pub model_file: String,
+    /// The optimizer state saved with them, if any (set by [`save`]).
+    #[serde(default = "legacy_optimizer_file")]
+    pub optimizer_file: Option<String>,
+    /// FNV-1a hashes of the weights and optimizer files as written, checked on loading: a
+    /// truncated, bit-flipped or swapped file is refused by name (absent in older checkpoints).
+    #[serde(default)]
+    pub model_hash: Option<u64>,
+    #[serde(default)]
+    pub optimizer_hash: Option<u64>,
 }
 
-/// Writes a checkpoint of `model` (and `optim` when given) into `dir`.
+/// FNV-1a, 64-bit: a checksum, not a defence against deliberate tampering.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Reads `file` of checkpoint `dir` and checks it against the hash its description recorded.
+fn read_checked(dir: &Path, file: &str, hash: Option<u64>) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join(own_file(file)?);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    if let Some(want) = hash
+        && fnv1a(&bytes) != want
+    {
+        bail!(
+            "{} is damaged: its contents are not what {} recorded (truncated, altered or from another save)",
+            path.display(),
+            META_FILE
+        );
+    }
+    Ok(bytes)
+}
+
+/// Writes a checkpoint of `model` (and `optim` when given) into `dir`, in the slot the
+/// current description does not name; the description is replaced last.
 pub fn save<M: Autoencoder>(
     dir: &Path,
     model: &M,
     optim: Option<&ModuleOptimizer>,
     meta: &CheckpointMeta,
 ) -> anyhow::Result<()> {
+    let current = read_meta(dir).ok().map(|(_, m)| m.model_file);
+    let (model_file, optim_file) = if current.as_deref() == Some(SLOTS[0].0) {
+        SLOTS[1]
+    } else {
+        SLOTS[0]
+    };
     let weights = model
         .clone()
         .into_record()
         .into_bytes()
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("cannot serialise the weights")?;
-    write_atomic(&dir.join(MODEL_FILE), &weights)?;
+    write_atomic(&dir.join(model_file), &weights)?;
+    let mut meta = meta.clone();
+    meta.model_file = model_file.into();
+    meta.model_hash = Some(fnv1a(&weights));
+    meta.optimizer_file = None;
+    meta.optimizer_hash = None;
     if let Some(optim) = optim {
         let state = optim
             .into_bytes()
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("cannot serialise the optimizer state")?;
-        write_atomic(&dir.join(OPTIM_FILE), &state)?;
-    } else {
-        // A stale optimizer state from an earlier save would not match these weights.
-        let _ = std::fs::remove_file(dir.join(OPTIM_FILE));
+        write_atomic(&dir.join(optim_file), &state)?;
+        meta.optimizer_file = Some(optim_file.into());
+        meta.optimizer_hash = Some(fnv1a(&state));
     }
-    let json = serde_json::to_vec_pretty(meta)?;
+    let json = serde_json::to_vec_pretty(&meta)?;
     write_atomic(&dir.join(META_FILE), &json)
+}
+
+/// Checks that a description names only this module's own files (not a path elsewhere).
+fn own_file(name: &str) -> anyhow::Result<&str> {
+    let known = SLOTS
+        .iter()
+        .chain([&LEGACY])
+        .any(|(m, o)| name == *m || name == *o);
+    anyhow::ensure!(known, "names an unknown file `{name}`");
+    Ok(name)
 }
 
 /// Reads `checkpoint.json` from a checkpoint folder (or a run folder holding `checkpoint/`).
@@ -71,6 +144,23 @@ pub fn read_meta(dir: &Path) -> anyhow::Result<(PathBuf, CheckpointMeta)> {
         .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
     let meta: CheckpointMeta = serde_json::from_slice(&text)
         .with_context(|| format!("{} is not a valid checkpoint description", path.display()))?;
+    let invalid = |e: String| {
+        anyhow::anyhow!(
+            "{} is not a valid checkpoint description: {e}",
+            path.display()
+        )
+    };
+    own_file(&meta.model_file).map_err(|e| invalid(e.to_string()))?;
+    if let Some(o) = &meta.optimizer_file {
+        own_file(o).map_err(|e| invalid(e.to_string()))?;
+    }
+    // A hand-edited or foreign description must not build an absurd or impossible model.
+    let config = meta
+        .config
+        .clone()
+        .validate()
+        .map_err(|e| invalid(e.to_string()))?;
+    crate::model::check(&config.model, meta.sample_shape).map_err(invalid)?;
     Ok((dir, meta))
 }
 
@@ -100,8 +190,8 @@ pub fn load_model<M: Autoencoder>(
             expected
         );
     }
-    let path = dir.join(MODEL_FILE);
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let path = dir.join(own_file(&meta.model_file)?);
+    let bytes = read_checked(dir, &meta.model_file, meta.model_hash)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("{} is not a valid weights file", path.display()))?;
@@ -111,13 +201,20 @@ pub fn load_model<M: Autoencoder>(
         .with_context(|| format!("weights in {} do not fit `{expected}`", path.display()))
 }
 
-/// Loads the optimizer state saved beside the weights, if there is one.
-pub fn load_optimizer(dir: &Path, optim: ModuleOptimizer) -> anyhow::Result<ModuleOptimizer> {
-    let path = dir.join(OPTIM_FILE);
+/// Loads the optimizer state saved with the weights, if there is one.
+pub fn load_optimizer(
+    dir: &Path,
+    meta: &CheckpointMeta,
+    optim: ModuleOptimizer,
+) -> anyhow::Result<ModuleOptimizer> {
+    let Some(file) = &meta.optimizer_file else {
+        return Ok(optim);
+    };
+    let path = dir.join(own_file(file)?);
     if !path.exists() {
         return Ok(optim);
     }
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = read_checked(dir, file, meta.optimizer_hash)?;
     optim
         .from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| anyhow::anyhow!("{e}"))

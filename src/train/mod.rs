@@ -55,6 +55,15 @@ pub struct Autosave {
     pub dir: Option<PathBuf>,
 }
 
+/// What a caught panic said.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
 /// Trains one run to its end, reporting through `sink` and obeying `control`.
 ///
 /// Sends exactly one `Finished` or `Failed` as its last event, whatever happens inside
@@ -89,11 +98,7 @@ fn run_here(
         })
     }));
     let result = outcome.unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown panic".to_string());
+        let what = panic_message(&*panic);
         Err(RunError {
             step: last_step,
             message: format!("internal error in the training backend at step {last_step}: {what}"),
@@ -271,8 +276,8 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             let (dir, meta) = checkpoint::read_meta(dir).map_err(|e| fail(0, format!("{e:#}")))?;
             model = checkpoint::load_model(&dir, &meta, model, &arch)
                 .map_err(|e| fail(0, format!("{e:#}")))?;
-            optim =
-                checkpoint::load_optimizer(&dir, optim).map_err(|e| fail(0, format!("{e:#}")))?;
+            optim = checkpoint::load_optimizer(&dir, &meta, optim)
+                .map_err(|e| fail(0, format!("{e:#}")))?;
             step = meta.step;
             elapsed_before = meta.elapsed_secs;
         }
@@ -736,6 +741,11 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             step,
             epoch: step.saturating_sub(1) / self.steps_per_epoch + 1,
             elapsed_secs: self.elapsed_secs(),
+            // Named by `checkpoint::save`, which picks the slot.
+            model_file: String::new(),
+            optimizer_file: None,
+            model_hash: None,
+            optimizer_hash: None,
         }
     }
 

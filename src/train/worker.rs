@@ -10,7 +10,7 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
 use super::{Autosave, DeviceChoice, SelectedDevice, device};
-use crate::data::{self, DataSpec, DataSplit};
+use crate::data::{self, DataSpec, DataSplit, LoadError};
 use crate::protocol::{Command, Event, RunEvent};
 
 /// Called after each event is sent, e.g. `ctx.request_repaint()`.
@@ -45,9 +45,16 @@ pub struct Trainer {
     alive: Weak<()>,
 }
 
+/// How the worker loads a data set: [`data::load`], or a stand-in in tests.
+type Loader = fn(&DataSpec, u64) -> Result<DataSplit, LoadError>;
+
 impl Trainer {
     /// Starts the training thread, idle until it receives `Command::Start`.
     pub fn spawn(device: DeviceChoice, waker: Waker) -> std::io::Result<Self> {
+        Self::spawn_with(device, data::load, waker)
+    }
+
+    fn spawn_with(device: DeviceChoice, load: Loader, waker: Waker) -> std::io::Result<Self> {
         let (cmd_tx, cmd_rx) = mpsc::channel();
         let (ev_tx, ev_rx) = mpsc::channel();
         let token = Arc::new(());
@@ -56,7 +63,7 @@ impl Trainer {
             .name("latentlab-trainer".to_string())
             .spawn(move || {
                 let _token = token;
-                worker_loop(device, cmd_rx, ev_tx, waker)
+                worker_loop(device, load, cmd_rx, ev_tx, waker)
             })?;
         Ok(Self {
             commands: Some(cmd_tx),
@@ -101,6 +108,7 @@ impl Drop for Trainer {
 
 fn worker_loop(
     choice: DeviceChoice,
+    load: Loader,
     mut commands: Receiver<Command>,
     events: Sender<RunEvent>,
     waker: Waker,
@@ -123,16 +131,22 @@ fn worker_loop(
             format!("{:?}", config.data),
             data_seed(&config.data, config.seed),
         );
+        // Loading and device selection are guarded like the run itself: a panic in them
+        // ends the run with its one terminal event and the worker waits for the next.
         if !datasets.contains_key(&key) {
-            match data::load(&config.data, config.seed) {
-                Ok(d) => {
+            match guarded("loading the data", || load(&config.data, config.seed)) {
+                Ok(Ok(d)) => {
                     datasets.insert(key.clone(), d);
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     emit(Event::Failed {
                         step: 0,
                         message: format!("cannot load dataset {}: {e}", config.data),
                     });
+                    continue;
+                }
+                Err(message) => {
+                    emit(Event::Failed { step: 0, message });
                     continue;
                 }
             }
@@ -143,13 +157,17 @@ fn worker_loop(
         }
         let device = match &selected {
             Some(d) => d,
-            None => match device::select(choice) {
-                Ok(d) => selected.insert(d),
-                Err(e) => {
+            None => match guarded("choosing the device", || device::select(choice)) {
+                Ok(Ok(d)) => selected.insert(d),
+                Ok(Err(e)) => {
                     emit(Event::Failed {
                         step: 0,
                         message: e.to_string(),
                     });
+                    continue;
+                }
+                Err(message) => {
+                    emit(Event::Failed { step: 0, message });
                     continue;
                 }
             },
@@ -165,10 +183,64 @@ fn worker_loop(
     }
 }
 
+/// Runs `f`, turning a panic into a message naming what was being done.
+fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+        format!(
+            "internal error while {what}: {}",
+            super::panic_message(&*panic)
+        )
+    })
+}
+
 /// Built-in data ignores the seed (its split is fixed), so it is cached once.
 fn data_seed(spec: &DataSpec, seed: u64) -> u64 {
     match spec {
         DataSpec::Idx { .. } | DataSpec::Csv { .. } => seed,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::StartRequest;
+    use crate::settings::TrainConfig;
+    use std::time::Duration;
+
+    fn panicking_loader(_: &DataSpec, _: u64) -> Result<DataSplit, LoadError> {
+        panic!("the loader broke")
+    }
+
+    /// A panic while loading the data ends that run with one `Failed` naming it, and the
+    /// worker lives on to answer the next start (it failed the same way, not silently).
+    #[test]
+    fn a_panic_while_loading_fails_the_run_and_the_worker_lives_on() {
+        let trainer =
+            Trainer::spawn_with(DeviceChoice::Cpu, panicking_loader, Box::new(|| {})).unwrap();
+        for run in [1, 2] {
+            trainer.send(Command::Start(Box::new(StartRequest {
+                run_id: run,
+                config: TrainConfig::default(),
+                resume_from: None,
+                start_paused: false,
+            })));
+            let event = trainer
+                .recv_timeout(Duration::from_secs(30))
+                .expect("an event");
+            assert_eq!(event.run, run);
+            let Event::Failed { step, message } = event.event else {
+                panic!("expected Failed, got {:?}", event.event)
+            };
+            assert_eq!(step, 0);
+            assert!(
+                message.contains("while loading the data") && message.contains("the loader broke"),
+                "{message}"
+            );
+        }
+        assert!(
+            trainer.liveness().upgrade().is_some(),
+            "the worker is alive"
+        );
     }
 }

@@ -75,7 +75,12 @@ fn train_writes_metrics_checkpoint_pictures_and_latents() {
     let png = image::open(out.join("reconstructions.png")).unwrap();
     assert!(png.width() > 28 * 4 && png.height() > 2 * 28 * 4);
     assert!(out.join("checkpoint/checkpoint.json").exists());
-    assert!(out.join("checkpoint/model.bpk").exists());
+    let meta = std::fs::read_to_string(out.join("checkpoint/checkpoint.json")).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    let weights = meta["model_file"]
+        .as_str()
+        .expect("the weights file is named");
+    assert!(out.join("checkpoint").join(weights).exists());
     // No known factors and not variational: nothing to traverse or score.
     assert!(!out.join("traversals.png").exists());
     assert!(!out.join("disentanglement.json").exists());
@@ -451,4 +456,127 @@ fn a_bad_csv_cell_is_refused_with_file_line_and_column() {
     let o = train_on(&format!("csv:{}", good.display()), &out, &["--loss", "bce"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("use the MSE loss"), "{}", stderr(&o));
+}
+
+/// A run that saves a checkpoint every few milliseconds (each epoch), killed with SIGKILL at
+/// moments spread over its saves, always leaves a checkpoint that loads and decodes: the
+/// description is replaced last and names complete files of one save, whose hashes it checks
+/// (overwriting in place left new weights beside an old description).
+#[test]
+fn a_run_killed_at_any_moment_leaves_a_checkpoint_that_loads() {
+    use latentlab::train::checkpoint;
+    let dir = temp_dir("cli-kill");
+    let (img, lbl) = write_mnist_idx(&dir, 200);
+    let spec = format!("idx:{},{}", img.display(), lbl.display());
+    let device = burn::tensor::Device::flex();
+    for (i, delay_ms) in [0u64, 7, 19, 31, 53, 97].into_iter().enumerate() {
+        let out = dir.join(format!("run{i}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_latentlab"))
+            .args(["train", "--data", &spec, "--out", out.to_str().unwrap()])
+            .args([
+                "--epochs", "100000", "--batch", "32", "--hidden", "64", "--latent", "4",
+            ])
+            .args(["--device", "cpu"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run latentlab");
+        let meta = out.join("checkpoint").join(checkpoint::META_FILE);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !meta.exists() {
+            assert!(std::time::Instant::now() < deadline, "no checkpoint");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        let decoder = checkpoint::load_decoder(&out, &device)
+            .unwrap_or_else(|e| panic!("killed after {delay_ms} ms: {e:#}"));
+        let decoded = decoder.decode(&[0.0; 4]);
+        assert!(decoded.values.iter().all(|v| v.is_finite()));
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A damaged checkpoint is refused by name, and a foreign file in its place too: truncated
+/// weights, one flipped bit, a PNG renamed to the weights, a description asking for an absurd
+/// model, a description naming a file outside the folder.
+#[test]
+fn damaged_checkpoints_are_clear_errors() {
+    use latentlab::train::checkpoint;
+    let dir = temp_dir("cli-damaged");
+    let (img, lbl) = write_mnist_idx(&dir, 200);
+    let spec = format!("idx:{},{}", img.display(), lbl.display());
+    let out = dir.join("run");
+    let o = train_on(&spec, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let device = burn::tensor::Device::flex();
+    let ck = out.join("checkpoint");
+    let meta_path = ck.join(checkpoint::META_FILE);
+    let meta_text = std::fs::read_to_string(&meta_path).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta_text).unwrap();
+    let weights = ck.join(meta["model_file"].as_str().unwrap());
+    let good = std::fs::read(&weights).unwrap();
+    let load = || checkpoint::load_decoder(&out, &device).map(|_| ());
+    load().expect("the checkpoint as written loads");
+
+    let mut damaged: Vec<(&str, Vec<u8>)> = Vec::new();
+    damaged.push(("truncated", good[..good.len() / 2].to_vec()));
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x10;
+    damaged.push(("a flipped bit", flipped));
+    let png = std::fs::read(out.join("reconstructions.png")).unwrap();
+    damaged.push(("a PNG", png));
+    for (what, bytes) in damaged {
+        std::fs::write(&weights, &bytes).unwrap();
+        let e = format!("{:#}", load().expect_err(what));
+        assert!(
+            e.contains(weights.file_name().unwrap().to_str().unwrap()) && e.contains("damaged"),
+            "{what}: {e}"
+        );
+    }
+    std::fs::write(&weights, &good).unwrap();
+
+    for (what, edit) in [
+        (
+            "a layer of 10^9 units",
+            ("\"hidden\": [", "\"hidden\": [1000000000, "),
+        ),
+        (
+            "a file elsewhere",
+            ("\"model_file\": \"", "\"model_file\": \"../"),
+        ),
+    ] {
+        assert!(meta_text.contains(edit.0), "{what}: {meta_text}");
+        std::fs::write(&meta_path, meta_text.replacen(edit.0, edit.1, 1)).unwrap();
+        let e = format!("{:#}", load().expect_err(what));
+        assert!(
+            e.contains("not a valid checkpoint description"),
+            "{what}: {e}"
+        );
+    }
+    std::fs::write(&meta_path, &meta_text).unwrap();
+    load().expect("restored");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `--max-data-mb` is the limit a file's header is checked against before its data is read:
+/// 2 000 MNIST images (1.5 MB) are refused under 1 MB, naming the file, the limit and the flag.
+#[test]
+fn data_over_the_size_limit_is_refused_by_its_header() {
+    let dir = temp_dir("cli-limit");
+    let (img, lbl) = write_mnist_idx(&dir, 2000);
+    let spec = format!("idx:{},{}", img.display(), lbl.display());
+    let o = train_on(&spec, &dir.join("run"), &["--max-data-mb", "1"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains(img.file_name().unwrap().to_str().unwrap())
+            && e.contains("1568000 bytes")
+            && e.contains("limit of 1048576 bytes")
+            && e.contains("--max-data-mb"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
 }

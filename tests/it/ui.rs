@@ -631,6 +631,14 @@ fn a_change_that_needs_a_new_model_asks_first() {
     assert_eq!(h.state().settings.epochs, 300);
     assert!(h.query_by_label("Keep current model").is_none());
     assert_eq!(h.state().run().latent_dim(), Some(8));
+    // Widths that do not parse (half typed) ask nothing and keep the run going.
+    h.state_mut().settings.hidden = "512, x".into();
+    step_for(&mut h, Duration::from_millis(300));
+    assert!(h.query_by_label("Keep current model").is_none());
+    let before = h.state().run().status.step;
+    step_until(&mut h, "the run to go on", |a| a.run().status.step > before);
+    assert!(h.state().run().active);
+    h.state_mut().settings.hidden = "128".into();
     // Accepting restarts with the new latent size.
     h.state_mut().settings.latent = 4;
     h.step();
