@@ -19,7 +19,7 @@ use std::sync::Arc;
 use egui::{ComboBox, DragValue, Slider, Vec2};
 
 use super::pixels::Texture;
-use crate::data::audio::{SAMPLE_RATE, mean_spread, sounding_frames, speak, write_wav};
+use crate::data::audio::{SAMPLE_RATE, mean_spread, silence, sounding_frames, speak, write_wav};
 use crate::jobs::Job;
 use crate::latent::probe;
 use crate::latent::swap::{Swap, along, class_means};
@@ -150,8 +150,13 @@ impl Styles {
             moved |= self.style_point != i;
             self.style_point = i;
         }
-        // The attribute vector starts from the style image's own class.
+        // The attribute vector starts from the style image's own class; a voice conversion
+        // starts into another voice than the source's (four on: a man's into a woman's).
         if moved && let Some(own) = self.label(self.style_point) {
+            let voices = class_names.len().max(1);
+            if self.frames().is_some() && self.content == ContentFrom::Class(own as usize) {
+                self.content = ContentFrom::Class((own as usize + 4) % voices);
+            }
             self.from_class = own as usize;
             if self.to_class == self.from_class {
                 self.to_class = (self.from_class + 1) % class_names.len().max(1);
@@ -382,8 +387,10 @@ impl Styles {
         };
         // Style image, content image (blank for a class), result; for sound the source's
         // reconstruction comes second, to hear and see what the model makes of it unchanged.
+        // A chosen class has no sample of its own: a blank tile (silence, for sound).
+        let blank = if self.is_sound() { silence() } else { 0.0 };
         let content = match self.content {
-            ContentFrom::Class(_) => vec![0.0; shape.len()],
+            ContentFrom::Class(_) => vec![blank; shape.len()],
             ContentFrom::Point(b) => self.image(b.min(cloud.len() - 1)),
         };
         let source = self.image(a);
@@ -482,10 +489,13 @@ impl Styles {
             ui.selectable_value(&mut self.view, StyleView::Convert, "Convert");
             ui.selectable_value(&mut self.view, StyleView::Attribute, "Attribute vector");
         });
-        let bounds = Vec2::new(
-            ui.available_width(),
-            (ui.available_height() - 60.0).max(40.0),
-        );
+        // What is left below a view's controls, for its picture.
+        let bounds = |ui: &egui::Ui| {
+            Vec2::new(
+                ui.available_width(),
+                (ui.available_height() - 4.0).max(40.0),
+            )
+        };
         let last = self.points().saturating_sub(1);
         let names = self.class_names.clone();
         match self.view {
@@ -516,7 +526,7 @@ impl Styles {
                     ));
                 }
                 self.grid_texture
-                    .show(ui, bounds)
+                    .show(ui, bounds(ui))
                     .map(|r| r.on_hover_text("Left: the test image giving the style"));
             }
             StyleView::Convert => {
@@ -604,7 +614,7 @@ impl Styles {
                 } else {
                     ui.weak("Style image, content image (none for a class), result");
                 }
-                self.convert_texture.show(ui, bounds);
+                self.convert_texture.show(ui, bounds(ui));
             }
             StyleView::Attribute => {
                 let mut changed = false;
@@ -626,7 +636,7 @@ impl Styles {
                     "Test image {} (left) moved towards the second class (right)",
                     self.style_point
                 ));
-                self.attribute_texture.show(ui, bounds);
+                self.attribute_texture.show(ui, bounds(ui));
             }
         }
         export

@@ -183,6 +183,8 @@ pub enum WavError {
     Unsupported { format: u16, bits: u16 },
     #[error("the WAV file has no audio")]
     Empty,
+    #[error("the WAV file claims {0} samples a second; 1 000 to 384 000 are read")]
+    Rate(u32),
 }
 
 fn u16_at(b: &[u8], i: usize) -> u16 {
@@ -219,6 +221,10 @@ pub fn read_wav(bytes: &[u8]) -> Result<Vec<f32>, WavError> {
             }
             b"data" => {
                 let (format, channels, rate, bits) = fmt.ok_or(WavError::Truncated("fmt"))?;
+                // Resampling from a rate of 1 Hz would multiply the samples 16 000 times.
+                if !(1_000..=384_000).contains(&rate) {
+                    return Err(WavError::Rate(rate));
+                }
                 // A writer that streamed may leave the length unset; read what is there.
                 let end = body.saturating_add(len).min(bytes.len());
                 let data = &bytes[body..end];
@@ -241,7 +247,7 @@ pub fn read_wav(bytes: &[u8]) -> Result<Vec<f32>, WavError> {
                 if mono.is_empty() {
                     return Err(WavError::Empty);
                 }
-                return Ok(resample(&mono, rate.max(1), SAMPLE_RATE));
+                return Ok(resample(&mono, rate, SAMPLE_RATE));
             }
             _ => {}
         }
@@ -611,6 +617,11 @@ mod tests {
         let mut slow = write_wav(&x[..800]);
         slow[24..28].copy_from_slice(&8000u32.to_le_bytes());
         assert_eq!(read_wav(&slow).unwrap().len(), 1600);
+        // A rate of 1 Hz would have been resampled to 16 000 times the samples (found while
+        // writing the WAV fuzz target): refused by its rate.
+        let mut absurd = write_wav(&x[..800]);
+        absurd[24..28].copy_from_slice(&1u32.to_le_bytes());
+        assert_eq!(read_wav(&absurd), Err(WavError::Rate(1)));
     }
 
     /// WAV → log-mel → Griffin-Lim → log-mel stays close: spectral convergence of the mel

@@ -67,7 +67,16 @@ pub struct CsvOptions {
 /// Reads a file of series (see the module documentation for the rules). Returns the dataset,
 /// `[N, 1, T]`, and warnings describing the repairs made, for the user to see.
 pub fn read(path: &Path, opts: &CsvOptions) -> Result<(Dataset, Vec<String>), LoadError> {
-    let rows = parse(&read_text(path)?, path, opts.label_column)?;
+    from_text(&read_text(path)?, path, opts)
+}
+
+/// [`read`] on text already in memory; `path` only labels errors.
+pub fn from_text(
+    text: &str,
+    path: &Path,
+    opts: &CsvOptions,
+) -> Result<(Dataset, Vec<String>), LoadError> {
+    let rows = parse(text, path, opts.label_column)?;
     let classes = rows
         .iter()
         .map(|r| r.label.as_deref())

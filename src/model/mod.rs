@@ -403,6 +403,53 @@ pub fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
     crate::with_model_type!(config, M => M::check(config, shape))
 }
 
+/// About how many bytes training a model of `config` on samples of `shape` in batches of
+/// `batch` takes: the parameters four times over (weights, gradients, Adam's two moments) and
+/// a batch's activations through every layer, forward and backward. The layers are counted as
+/// an encoder of `hidden` widths ending in twice the latent (μ and log σ²) and its mirror;
+/// for the convolutional base each width is a channel count on a map halved per layer. An
+/// estimate, to refuse what cannot fit before anything is allocated, not a measurement.
+pub fn training_bytes(config: &ModelConfig, shape: SampleShape, batch: usize) -> u64 {
+    let input = shape.len() as u64;
+    let latent = 2 * config.latent as u64;
+    let batch = batch as u64;
+    let (params, activations) = match (config.base, shape.image()) {
+        (crate::settings::BaseNet::Conv, Some(image)) => {
+            let (mut c_in, mut area) = (image.channels as u64, (image.height * image.width) as u64);
+            let (mut params, mut activations) = (0u64, input);
+            for &c in &config.hidden {
+                area = area.div_ceil(4);
+                params = params.saturating_add(9 * c_in * c as u64 + c as u64);
+                activations = activations.saturating_add(c as u64 * area);
+                c_in = c as u64;
+            }
+            let flat = c_in.saturating_mul(area);
+            (
+                params.saturating_add(flat.saturating_mul(latent)),
+                activations,
+            )
+        }
+        _ => {
+            let mut widths = vec![input];
+            widths.extend(config.hidden.iter().map(|&w| w as u64));
+            widths.push(latent);
+            let params = widths
+                .windows(2)
+                .map(|w| w[0].saturating_mul(w[1]) + w[1])
+                .fold(0u64, u64::saturating_add);
+            (params, widths.iter().sum())
+        }
+    };
+    // Both halves (the decoder mirrors the encoder); four copies of every parameter; each
+    // activation kept for the backward pass and its gradient, in f32.
+    let params = params.saturating_mul(2);
+    let activations = activations.saturating_mul(2).saturating_mul(batch);
+    params
+        .saturating_mul(4)
+        .saturating_add(activations.saturating_mul(3))
+        .saturating_mul(4)
+}
+
 /// Reads a float tensor back to the host, or says why it could not.
 pub fn try_to_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, String> {
     t.into_data()
@@ -475,6 +522,29 @@ impl<M: Autoencoder> LatentDecoder for CpuDecoder<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The training-memory estimate: the reference dense model on MNIST needs megabytes; a
+    /// stack of widest layers needs more than a large machine has; conv layers count their
+    /// maps.
+    #[test]
+    fn the_memory_estimate_separates_sane_models_from_absurd_ones() {
+        let mnist = SampleShape::Image(crate::data::ImageShape {
+            channels: 1,
+            height: 28,
+            width: 28,
+        });
+        let dense = crate::settings::ModelKind::Dense.default_model();
+        let small = training_bytes(&dense, mnist, 128);
+        assert!(small > 1 << 20 && small < 1 << 30, "{small}");
+        let huge = ModelConfig {
+            hidden: vec![16384; 16],
+            ..dense.clone()
+        };
+        assert!(training_bytes(&huge, mnist, 128) > 100 << 30);
+        let conv = crate::settings::ModelKind::Conv.default_model();
+        let wide_batch = training_bytes(&conv, mnist, 4096);
+        assert!(wide_batch > 4 * training_bytes(&conv, mnist, 128));
+    }
 
     #[test]
     fn bce_matches_the_naive_formula_and_stays_finite() {

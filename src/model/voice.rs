@@ -30,7 +30,8 @@ use crate::settings::ModelConfig;
 /// Channels of the content code, per (halved) frame: a tight bottleneck, so that little room
 /// is left for the voice. Conversions the voice judge names as the target voice, after 100
 /// epochs: 8 channels, 63 %; 4, 69 %; 4 with the global-variance post-filter, 73 %; 2 with it
-/// and a 32-D speaker code, 77 %.
+/// and a 32-D speaker code, 77 %. Coarser content in time (a quarter of the frames instead of
+/// half, as AutoVC downsamples) measured worse: 72 % after 200 epochs against 79 %.
 pub const CONTENT_CHANNELS: usize = 2;
 const KERNEL: usize = 5;
 

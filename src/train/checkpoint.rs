@@ -142,7 +142,14 @@ pub fn read_meta(dir: &Path) -> anyhow::Result<(PathBuf, CheckpointMeta)> {
     let path = dir.join(META_FILE);
     let text = std::fs::read(&path)
         .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
-    let meta: CheckpointMeta = serde_json::from_slice(&text)
+    Ok((dir, parse_meta(&text, &path)?))
+}
+
+/// Parses and checks a checkpoint description (`checkpoint.json`'s bytes; `path` labels
+/// errors): its files must be this module's own, its configuration valid and its model
+/// buildable for its sample shape.
+pub fn parse_meta(text: &[u8], path: &Path) -> anyhow::Result<CheckpointMeta> {
+    let meta: CheckpointMeta = serde_json::from_slice(text)
         .with_context(|| format!("{} is not a valid checkpoint description", path.display()))?;
     let invalid = |e: String| {
         anyhow::anyhow!(
@@ -161,7 +168,7 @@ pub fn read_meta(dir: &Path) -> anyhow::Result<(PathBuf, CheckpointMeta)> {
         .validate()
         .map_err(|e| invalid(e.to_string()))?;
     crate::model::check(&config.model, meta.sample_shape).map_err(invalid)?;
-    Ok((dir, meta))
+    Ok(meta)
 }
 
 /// A run folder's checkpoint is in its `checkpoint/` subfolder; accept either.

@@ -55,6 +55,28 @@ pub struct Autosave {
     pub dir: Option<PathBuf>,
 }
 
+/// This machine's memory in bytes (`MemTotal`), where the system says.
+fn memory_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Refuses a run whose estimated training memory exceeds three quarters of the machine's,
+/// saying both; passes when the machine's memory is unknown.
+fn fits_in_memory(estimate: u64, memory: Option<u64>) -> Result<(), String> {
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    match memory {
+        Some(total) if estimate > total / 4 * 3 => Err(format!(
+            "this model would need about {:.1} GiB to train (weights, gradients, optimizer state and a batch's activations), more than three quarters of this machine's {:.1} GiB: make the hidden layers narrower or fewer, or the batch smaller",
+            gib(estimate),
+            gib(total)
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// What a caught panic said.
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
@@ -265,6 +287,11 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let train_device = eval_device.clone().autodiff();
         train_device.seed(config.seed);
         M::check(&config.model, shape).map_err(|e| fail(0, format!("{e} ({})", data.name)))?;
+        fits_in_memory(
+            crate::model::training_bytes(&config.model, shape, config.batch_size),
+            memory_bytes(),
+        )
+        .map_err(|e| fail(0, e))?;
         let arch = architecture(&config.model, shape);
         let mut model = M::init(&config.model, shape, &train_device);
         // PyTorch's Adam settings (burn's epsilon defaults to 1e-5), so runs compare with the
@@ -801,5 +828,19 @@ fn train_noise(config: &TrainConfig) -> Noise {
         config.noise
     } else {
         Noise::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_would_not_fit_is_refused_with_both_figures() {
+        let gib = 1u64 << 30;
+        let e = fits_in_memory(30 * gib, Some(24 * gib)).unwrap_err();
+        assert!(e.contains("30.0 GiB") && e.contains("24.0 GiB"), "{e}");
+        assert!(fits_in_memory(gib, Some(24 * gib)).is_ok());
+        assert!(fits_in_memory(u64::MAX, None).is_ok());
     }
 }

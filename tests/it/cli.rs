@@ -580,3 +580,26 @@ fn data_over_the_size_limit_is_refused_by_its_header() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// An output path that is a file, or lies under one, is refused by name before any training,
+/// and the file is left as it was.
+#[test]
+fn an_output_path_that_is_a_file_is_a_clear_error() {
+    let dir = temp_dir("cli-out-file");
+    let (img, lbl) = write_mnist_idx(&dir, 200);
+    let spec = format!("idx:{},{}", img.display(), lbl.display());
+    let file = dir.join("notes.txt");
+    std::fs::write(&file, "keep me").unwrap();
+    for out in [file.clone(), file.join("run")] {
+        let o = train_on(&spec, &out, &[]);
+        assert!(!o.status.success());
+        let e = stderr(&o);
+        assert!(
+            e.contains("cannot create") && e.contains(&out.display().to_string()),
+            "{e}"
+        );
+        assert!(!e.contains("panicked"), "{e}");
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod conv_grads;
+mod fuzz;
 mod tidy;
 mod trainer;
 mod ui;

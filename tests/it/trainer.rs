@@ -610,3 +610,98 @@ fn the_sequence_model_learns_the_synthetic_families_and_separates_them() {
     );
     assert!(acc > 0.6, "5-NN accuracy {acc} (chance: 1/6)");
 }
+
+/// A seeded storm of 200 commands sent the way the studio sends them, with random pauses of 0
+/// to 15 ms: start (after a stop, as Reset does), pause, resume, step, stop, learning rates
+/// (valid, zero, negative, NaN), β, checkpoints. Afterwards the worker still answers, and
+/// every run started ended with exactly one terminal event (`Finished` or `Failed`), its
+/// last. A deadlock shows as the final run never ending (the wait gives up after 120 s).
+#[test]
+fn a_storm_of_commands_never_deadlocks_and_ends_each_run_once() {
+    use std::collections::HashMap;
+    let trainer = Trainer::spawn(DeviceChoice::Cpu, Box::new(|| {})).unwrap();
+    let dir = temp_dir("storm");
+    let config = |epochs| {
+        let mut c = small_config(epochs);
+        c.data = latentlab::data::DataSpec::Mnist;
+        c.model.hidden = vec![32];
+        c.model.latent = 2;
+        c
+    };
+    let mut rng = latentlab::data::Rng::new(0x5707);
+    let mut events: Vec<(u64, Event)> = Vec::new();
+    let drain = |events: &mut Vec<(u64, Event)>| {
+        while let Some(e) = trainer.try_recv() {
+            events.push((e.run, e.event));
+        }
+    };
+    let mut started = Vec::new();
+    let mut next_id = 1;
+    for _ in 0..200 {
+        let pick = (rng.uniform() * 10.0) as u32;
+        match pick {
+            0 | 1 => {
+                trainer.send(Command::Stop);
+                trainer.send(Command::Start(Box::new(StartRequest {
+                    run_id: next_id,
+                    start_paused: rng.uniform() < 0.3,
+                    ..request(config(2))
+                })));
+                started.push(next_id);
+                next_id += 1;
+            }
+            2 => trainer.send(Command::Pause),
+            3 => trainer.send(Command::Resume),
+            4 => trainer.send(Command::Step),
+            5 => trainer.send(Command::Stop),
+            6 => trainer.send(Command::SetLearningRate(
+                [1e-3, 0.0, -1.0, f64::NAN, 5e-4][(rng.uniform() * 5.0) as usize % 5],
+            )),
+            7 => trainer.send(Command::SetBeta(rng.uniform() * 4.0)),
+            8 => trainer.send(Command::SaveCheckpoint(dir.join("ck"))),
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis((rng.uniform() * 15.0) as u64));
+        drain(&mut events);
+    }
+    // Still alive: one more run, from a clean stop, ends.
+    trainer.send(Command::Stop);
+    let last = next_id;
+    trainer.send(Command::Start(Box::new(StartRequest {
+        run_id: last,
+        ..request(config(1))
+    })));
+    started.push(last);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let terminal = |e: &Event| matches!(e, Event::Finished(_) | Event::Failed { .. });
+    while !events.iter().any(|(r, e)| *r == last && terminal(e)) {
+        assert!(
+            Instant::now() < deadline,
+            "the last run never ended: a deadlock?"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        drain(&mut events);
+    }
+    let mut by_run: HashMap<u64, Vec<&Event>> = HashMap::new();
+    for (run, e) in &events {
+        by_run.entry(*run).or_default().push(e);
+    }
+    for id in &started {
+        let log = by_run.get(id).map(Vec::as_slice).unwrap_or_default();
+        let ends = log.iter().filter(|e| terminal(e)).count();
+        assert_eq!(ends, 1, "run {id} ended {ends} times: {log:?}");
+        assert!(
+            log.last().is_some_and(|e| terminal(e)),
+            "run {id} reported after its end"
+        );
+    }
+    assert!(started.len() > 10, "{} runs", started.len());
+    // The runs trained between the commands (a worker that refused everything would pass the
+    // rest).
+    let steps = events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Steps(_)))
+        .count();
+    assert!(steps > 10, "{steps} step reports");
+    std::fs::remove_dir_all(dir).unwrap();
+}
