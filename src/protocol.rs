@@ -41,7 +41,14 @@ pub struct StartRequest {
     pub resume_from: Option<PathBuf>,
     /// Begin paused (the UI's **Step** with no run).
     pub start_paused: bool,
+    /// Where the worker autosaves this run, and keeps the last finite weights of a run that
+    /// diverges (the studio's runs use a temporary folder, to offer resuming from them). The
+    /// CLI passes its own `Autosave` to `train::run` instead.
+    pub checkpoint_dir: Option<PathBuf>,
 }
+
+/// How the message of a run that failed because its loss became non-finite begins.
+pub const DIVERGED: &str = "training diverged";
 
 /// What the trainer reports. Every run ends with exactly one `Finished` or `Failed`.
 #[derive(Debug, Clone)]

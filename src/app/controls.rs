@@ -218,7 +218,10 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
 
     ui.heading("Live");
     ui.add(
+        // A rate set by other means (a resumed or loaded run) is kept, not clamped to the
+        // slider's range; the trainer validates it.
         Slider::new(&mut s.lr, 1e-5..=1e-1)
+            .clamping(egui::SliderClamping::Edits)
             .logarithmic(true)
             .text("Learning rate")
             .custom_formatter(|v, _| format!("{v:.1e}")),

@@ -23,13 +23,15 @@ pub fn confirm_restart_ui(ctx: &egui::Context) -> Option<bool> {
     modal.inner
 }
 
-/// Shows `notice` until the user dismisses it (which clears it).
-pub fn notice_ui(ctx: &egui::Context, notice: &mut Option<String>) {
+/// Shows `notice` until the user dismisses it (which clears it), with a button for `action`
+/// when given; returns true when that was clicked (which clears the notice too).
+pub fn notice_ui(ctx: &egui::Context, notice: &mut Option<String>, action: Option<&str>) -> bool {
     let Some(message) = notice.clone() else {
-        return;
+        return false;
     };
     let mut open = true;
     let mut dismissed = false;
+    let mut acted = false;
     egui::Window::new("Something went wrong")
         .collapsible(false)
         .resizable(true)
@@ -38,9 +40,15 @@ pub fn notice_ui(ctx: &egui::Context, notice: &mut Option<String>) {
         .open(&mut open)
         .show(ctx, |ui| {
             ui.label(egui::RichText::new(&message).color(ui.visuals().warn_fg_color));
-            dismissed = ui.button("Dismiss").clicked();
+            ui.horizontal(|ui| {
+                if let Some(action) = action {
+                    acted = ui.button(action).clicked();
+                }
+                dismissed = ui.button("Dismiss").clicked();
+            });
         });
-    if dismissed || !open {
+    if dismissed || acted || !open {
         *notice = None;
     }
+    acted
 }

@@ -100,6 +100,21 @@ pub struct StudioApp {
     confirm_restart: Option<Settings>,
     stats: FrameStats,
     show_stats: bool,
+    /// The folder a diverged run's last finite weights were kept in, while the notice offers
+    /// to resume from them at a lower learning rate.
+    recovery: Option<std::path::PathBuf>,
+    /// Where runs autosave (a temporary folder of this process; last, so that the trainer has
+    /// stopped writing when it is removed).
+    checkpoints: TempFolder,
+}
+
+/// A folder removed when dropped.
+struct TempFolder(std::path::PathBuf);
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl StudioApp {
@@ -138,7 +153,16 @@ impl StudioApp {
             confirm_restart: None,
             stats: FrameStats::new(log_frame_stats),
             show_stats: log_frame_stats,
+            recovery: None,
+            checkpoints: TempFolder(
+                std::env::temp_dir().join(format!("latentlab-studio-{}", std::process::id())),
+            ),
         })
+    }
+
+    /// The folder run `run_id` autosaves to.
+    fn run_checkpoints(&self, run_id: u64) -> std::path::PathBuf {
+        self.checkpoints.0.join(format!("run-{run_id}"))
     }
 
     // --- Read-outs for tests and the frame-stats overlay. ---
@@ -224,6 +248,11 @@ impl StudioApp {
     // --- Commands. ---
 
     fn start(&mut self, paused: bool) {
+        self.start_from(paused, None);
+    }
+
+    /// Starts a run, from the checkpoint in `resume` when given (same architecture).
+    fn start_from(&mut self, paused: bool, resume: Option<std::path::PathBuf>) {
         let config = match self.settings.to_config() {
             Ok(c) => c,
             Err(e) => {
@@ -231,12 +260,22 @@ impl StudioApp {
                 return;
             }
         };
+        self.recovery = None;
         let run_id = self.run.begin(config.epochs, paused);
+        // Earlier runs' checkpoints go, but for the one resumed from.
+        if let Ok(entries) = std::fs::read_dir(&self.checkpoints.0) {
+            for entry in entries.flatten() {
+                if Some(entry.path()) != resume {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
         self.trainer.send(Command::Start(Box::new(StartRequest {
             run_id,
             config,
-            resume_from: None,
+            resume_from: resume,
             start_paused: paused,
+            checkpoint_dir: Some(self.run_checkpoints(run_id)),
         })));
         self.clear_views();
         self.run_settings = Some(self.settings.clone());
@@ -333,7 +372,13 @@ impl StudioApp {
                 // The latent views are brought up to date when drawn (`refresh_latent_view`):
                 // only the visible one pays for its projection.
             }
-            Change::Failed(message) => self.notice = Some(message),
+            Change::Failed(message) => {
+                let kept = self.run_checkpoints(self.run.run_id);
+                self.recovery = (message.starts_with(crate::protocol::DIVERGED)
+                    && kept.join(crate::train::checkpoint::META_FILE).exists())
+                .then_some(kept);
+                self.notice = Some(message);
+            }
         }
     }
 
@@ -742,7 +787,20 @@ impl eframe::App for StudioApp {
         self.samples.window(&ctx, decoder.as_ref());
         self.interpolation_ui(&ctx);
         self.restart_dialog_ui(&ctx);
-        dialogs::notice_ui(&ctx, &mut self.notice);
+        let lower = self.settings.lr / 10.0;
+        let action = self
+            .recovery
+            .as_ref()
+            .map(|_| format!("Resume from the kept weights at learning rate {lower:.1e}"));
+        if dialogs::notice_ui(&ctx, &mut self.notice, action.as_deref())
+            && let Some(kept) = self.recovery.take()
+        {
+            self.settings.lr = lower;
+            self.start_from(false, Some(kept));
+        }
+        if self.notice.is_none() {
+            self.recovery = None;
+        }
         self.stats.end_frame();
     }
 

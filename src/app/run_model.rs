@@ -163,8 +163,8 @@ impl RunModel {
             Event::BetaChanged { step, beta } => {
                 status.last_event = format!("β {beta:.2} from step {step}");
             }
-            Event::CheckpointSaved { path, .. } => {
-                status.last_event = format!("Saved {}", path.display());
+            Event::CheckpointSaved { step, .. } => {
+                status.last_event = format!("Checkpoint saved at step {step}");
             }
             Event::Warning(w) => status.last_event = format!("Warning: {w}"),
             Event::Finished(end) => {

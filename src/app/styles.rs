@@ -35,6 +35,39 @@ pub enum ContentFrom {
     Point(usize),
 }
 
+/// The three sounds convert can play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sound {
+    Source,
+    Reconstruction,
+    Conversion,
+}
+
+impl Sound {
+    fn name(self) -> &'static str {
+        match self {
+            Sound::Source => "source",
+            Sound::Reconstruction => "reconstruction",
+            Sound::Conversion => "conversion",
+        }
+    }
+}
+
+/// A spectrogram to be heard: `[N_MELS, frames]` values, the first `keep` frames sounding,
+/// with the voice's spread to restore.
+struct Utterance {
+    values: Vec<f32>,
+    frames: usize,
+    keep: usize,
+    spread: Option<Vec<f32>>,
+}
+
+impl Utterance {
+    fn speak(&self) -> Vec<f32> {
+        speak(&self.values, self.frames, self.keep, self.spread.as_deref())
+    }
+}
+
 /// Which of the three style views shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StyleView {
@@ -74,7 +107,7 @@ pub struct Styles {
     /// utterances), restored in what is played so that a decode does not sound flat.
     voice_spreads: Vec<Vec<f32>>,
     /// The sound playing (its answer: played, or why not) and what it is.
-    player: Option<(Job<Result<(), String>>, &'static str)>,
+    player: Option<(Job<Result<(), String>>, Sound)>,
     /// What the last Play did, or why it could not.
     pub play_message: Option<String>,
     grid_texture: Texture,
@@ -236,9 +269,10 @@ impl Styles {
             .collect()
     }
 
-    /// The sound of `which` ("source", "reconstruction" or "conversion") for convert's choice:
-    /// cut to the source's sounding length, spread restored to the voice it is in.
-    fn sound_of(&self, which: &str) -> Option<Vec<f32>> {
+    /// What `which` sounds like for convert's choice, ready for [`Utterance::speak`] (which
+    /// takes tens of milliseconds, so Play runs it on its job): cut to the source's sounding
+    /// length, spread restored to the voice it is in.
+    fn utterance(&self, which: Sound) -> Option<Utterance> {
         let frames = self.frames()?;
         let s = self.snapshot.as_ref()?;
         let cloud = &s.latents;
@@ -248,12 +282,12 @@ impl Styles {
         let own_voice = self.label(a).map(|v| v as usize);
         let voice_spread = |v: Option<usize>| v.and_then(|v| self.voice_spreads.get(v).cloned());
         let (values, spread) = match which {
-            "source" => return Some(speak(&source, frames, keep, None)),
-            "reconstruction" => (
+            Sound::Source => (source, None),
+            Sound::Reconstruction => (
                 s.decoder.decode(cloud.code(a)).sample(0).to_vec(),
                 voice_spread(own_voice),
             ),
-            _ => {
+            Sound::Conversion => {
                 let spread = match self.content {
                     ContentFrom::Class(c) => voice_spread(Some(c)),
                     ContentFrom::Point(b) => {
@@ -264,26 +298,31 @@ impl Styles {
                 (self.converted.as_ref()?.sample(0).to_vec(), spread)
             }
         };
-        Some(speak(&values, frames, keep, spread.as_deref()))
+        Some(Utterance {
+            values,
+            frames,
+            keep,
+            spread,
+        })
     }
 
     /// Plays `which` on a job; one sound at a time.
-    fn play(&mut self, ctx: &egui::Context, which: &'static str) {
+    fn play(&mut self, ctx: &egui::Context, which: Sound) {
         if self.player.is_some() {
             return;
         }
-        let Some(x) = self.sound_of(which) else {
-            self.play_message = Some(format!("Nothing to play yet: no {which}"));
+        let Some(utterance) = self.utterance(which) else {
+            self.play_message = Some(format!("Nothing to play yet: no {}", which.name()));
             return;
         };
         let ctx = ctx.clone();
         match Job::spawn(
             "latentlab-play",
             Box::new(move || ctx.request_repaint()),
-            move |_| Some(sound::play(&x, SAMPLE_RATE)),
+            move |_| Some(sound::play(&utterance.speak(), SAMPLE_RATE)),
         ) {
             Ok(job) => {
-                self.play_message = Some(format!("Playing the {which}..."));
+                self.play_message = Some(format!("Playing the {}...", which.name()));
                 self.player = Some((job, which));
             }
             Err(e) => self.play_message = Some(format!("Cannot play: {e}")),
@@ -297,8 +336,8 @@ impl Styles {
         };
         if let Some(answer) = job.try_take() {
             self.play_message = Some(match answer {
-                Ok(()) => format!("Played the {which}"),
-                Err(e) => format!("Cannot play the {which}: {e}"),
+                Ok(()) => format!("Played the {}", which.name()),
+                Err(e) => format!("Cannot play the {}: {e}", which.name()),
             });
             self.player = None;
         } else if job.is_finished() {
@@ -308,7 +347,7 @@ impl Styles {
 
     /// The conversion as a WAV file (16 kHz, 16-bit), for Export WAV.
     pub fn conversion_wav(&self) -> Option<Vec<u8>> {
-        Some(write_wav(&self.sound_of("conversion")?))
+        Some(write_wav(&self.utterance(Sound::Conversion)?.speak()))
     }
 
     /// True when convert is voice conversion (the data is sound).
@@ -584,15 +623,13 @@ impl Styles {
                 if sound {
                     ui.horizontal_wrapped(|ui| {
                         let idle = self.player.is_none();
-                        for (label, which) in [
-                            ("Play source", "source"),
-                            ("Play reconstruction", "reconstruction"),
-                            ("Play conversion", "conversion"),
-                        ] {
+                        for which in [Sound::Source, Sound::Reconstruction, Sound::Conversion] {
+                            let label = format!("Play {}", which.name());
                             if ui
                                 .add_enabled(idle, egui::Button::new(label))
                                 .on_hover_text(format!(
-                                    "Hear the {which} (Griffin-Lim from the spectrogram)"
+                                    "Hear the {} (Griffin-Lim from the spectrogram)",
+                                    which.name()
                                 ))
                                 .clicked()
                             {

@@ -116,6 +116,7 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             run_id: 0,
             config,
             resume_from: None,
+            checkpoint_dir: None,
             start_paused: false,
         };
         let (tx, mut rx) = mpsc::channel();

@@ -804,7 +804,8 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         self.step = kept_step;
         self.send_snapshot(&kept, sink);
         let mut message = format!(
-            "training diverged: the loss became non-finite ({loss}) at step {bad_step} with learning rate {}; kept the last weights with a finite loss, from step {kept_step}",
+            "{}: the loss became non-finite ({loss}) at step {bad_step} with learning rate {}; kept the last weights with a finite loss, from step {kept_step}",
+            crate::protocol::DIVERGED,
             self.lr
         );
         if let Some(dir) = &self.autosave.dir {

@@ -176,7 +176,9 @@ fn worker_loop(
             &request,
             data,
             device,
-            &Autosave::default(),
+            &Autosave {
+                dir: request.checkpoint_dir.clone(),
+            },
             &mut emit,
             &mut commands,
         );
@@ -224,6 +226,7 @@ mod tests {
                 config: TrainConfig::default(),
                 resume_from: None,
                 start_paused: false,
+                checkpoint_dir: None,
             })));
             let event = trainer
                 .recv_timeout(Duration::from_secs(30))

@@ -34,6 +34,7 @@ fn request(config: TrainConfig) -> StartRequest {
         config,
         resume_from: None,
         start_paused: false,
+        checkpoint_dir: None,
     }
 }
 

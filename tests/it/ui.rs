@@ -387,6 +387,46 @@ fn the_voice_panel_converts_and_play_answers_even_without_a_sound_device() {
     step_until(&mut h, "stop", |a| !a.run().active);
 }
 
+/// A run whose learning rate is raised until it diverges keeps its last finite weights, and the
+/// notice offers to resume from them at a tenth of the rate (of the slider's rate, which the
+/// user may lower first). One click resumes where the kept weights were (the step count goes
+/// on from there, not from 0), and training goes on with finite losses.
+#[test]
+fn a_diverged_run_resumes_from_its_kept_weights_at_a_lower_learning_rate() {
+    let mut h = studio();
+    h.get_by_label("Train").click();
+    step_until(&mut h, "some steps", |a| a.run().status.step > 30);
+    // Adam moves every weight by about the rate: 10^30 overflows at once.
+    h.state_mut().settings.lr = 1e30;
+    step_until(&mut h, "the divergence", |a| {
+        !a.run().active && a.run().status.last_event.starts_with("Failed")
+    });
+    let kept_at = h.state().run().status.step;
+    assert!(kept_at > 30, "{kept_at}");
+    h.run();
+    assert!(
+        h.query_by_label("Resume from the kept weights at learning rate 1.0e29")
+            .is_some()
+    );
+    h.state_mut().settings.lr = 1e-2;
+    h.run();
+    h.get_by_label("Resume from the kept weights at learning rate 1.0e-3")
+        .click();
+    h.run();
+    assert_eq!(h.state().settings.lr, 1e-3);
+    step_until(&mut h, "twenty more steps", |a| {
+        a.run().status.step > kept_at + 20 || !a.run().active
+    });
+    let run = h.state().run();
+    assert!(run.active, "{}", run.status.last_event);
+    assert!(
+        run.steps.iter().all(|s| s.loss.is_finite()),
+        "finite losses after resuming"
+    );
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "stop", |a| !a.run().active);
+}
+
 /// Like [`choose`], for an item whose label also appears elsewhere in the window (a class
 /// name in the legend): picks the popup's entry, the last one drawn.
 fn choose_last(h: &mut Harness<'_, StudioApp>, combo: &str, item: &str) {
