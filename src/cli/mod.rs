@@ -47,8 +47,8 @@ pub struct Cli {
     #[arg(long)]
     pub train: bool,
 
-    /// Studio only: train on this data instead of the built-in sets (mnist, fashion, or
-    /// idx:IMAGES[,LABELS[,NAMES]]).
+    /// Studio only: train on this data instead of the built-in sets (any --data of train:
+    /// mnist, fashion, shapes, spoken-digits, idx:..., csv:..., wav:DIR).
     #[arg(long, value_parser = parse_data)]
     pub data: Option<DataSpec>,
 
@@ -78,8 +78,9 @@ pub enum Commands {
 pub struct TrainArgs {
     /// Dataset: mnist, fashion, synthetic-seq (six families of series), idx:IMAGES[,LABELS[,NAMES]]
     /// (IDX files, gzip or raw, any image size, and a text file of class names, one per line), or
-    /// csv:TRAIN[,TEST] (one series per row, UCR style; see --label-column, --znorm, --length).
-    /// One file is split 90/10 into train and test with --seed.
+    /// csv:TRAIN[,TEST] (one series per row, UCR style; see --label-column, --znorm, --length),
+    /// shapes, spoken-digits, or wav:DIR (WAV recordings in one subfolder per speaker, cut into
+    /// spectrograms of 0.64 s). One file or folder is split 90/10 into train and test with --seed.
     #[arg(long, default_value = "mnist", value_parser = parse_data)]
     pub data: DataSpec,
 

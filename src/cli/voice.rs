@@ -32,14 +32,18 @@ pub fn write_voice_outputs(
         return Ok(());
     };
     let cloud = &s.latents;
-    let (Some(labels), Some(factors)) = (&cloud.labels, &test.factors) else {
+    let Some(labels) = &cloud.labels else {
         return Ok(());
     };
     let voices = &test.class_names;
     let frames = shape.frames;
-    let word_of = |i: usize| {
-        let level = factors.of(cloud.test_indices[i])[0] as usize;
-        spoken::WORDS.get(level).copied().unwrap_or("?")
+    // The built-in digits know their words; a user's recordings do not.
+    let word_of = |i: usize| match &test.factors {
+        Some(factors) => {
+            let level = factors.of(cloud.test_indices[i])[0] as usize;
+            spoken::WORDS.get(level).copied().unwrap_or("unknown")
+        }
+        None => "unknown",
     };
     // Test utterances are padded with silence to the model's length; each output is cut back
     // to the length of the utterance it came from, as the real recordings are trimmed.

@@ -53,7 +53,7 @@ pub enum LoadError {
     #[error("{path}: holds {count} samples, need at least 2 to split into train and test")]
     TooFew { path: PathBuf, count: usize },
     #[error(
-        "unknown dataset {0:?}: use mnist, fashion, synthetic-seq, shapes, spoken-digits, idx:IMAGES[,LABELS[,NAMES]] or csv:TRAIN[,TEST]"
+        "unknown dataset {0:?}: use mnist, fashion, synthetic-seq, shapes, spoken-digits, idx:IMAGES[,LABELS[,NAMES]], csv:TRAIN[,TEST] or wav:DIR"
     )]
     UnknownSpec(String),
     #[error("{path}: {why}")]
@@ -152,6 +152,9 @@ pub enum DataSpec {
         test: Option<PathBuf>,
         options: CsvOptions,
     },
+    /// A user's folder of WAV recordings, one subfolder per speaker (see
+    /// [`spoken::wav_folder`]), split 90/10 with the run's seed. Spelled `wav:DIR`.
+    Wav { dir: PathBuf },
 }
 
 impl FromStr for DataSpec {
@@ -164,6 +167,9 @@ impl FromStr for DataSpec {
             "synthetic-seq" => Ok(DataSpec::SyntheticSeq),
             "shapes" => Ok(DataSpec::Shapes),
             "spoken-digits" => Ok(DataSpec::SpokenDigits),
+            _ if s.starts_with("wav:") && s.len() > 4 => Ok(DataSpec::Wav {
+                dir: PathBuf::from(&s[4..]),
+            }),
             _ if s.starts_with("csv:") => {
                 let rest = s.strip_prefix("csv:").unwrap_or_default();
                 let (train, test) = rest.split_once(',').unwrap_or((rest, ""));
@@ -200,7 +206,10 @@ impl DataSpec {
     pub fn is_series(&self) -> bool {
         matches!(
             self,
-            DataSpec::SyntheticSeq | DataSpec::Csv { .. } | DataSpec::SpokenDigits
+            DataSpec::SyntheticSeq
+                | DataSpec::Csv { .. }
+                | DataSpec::SpokenDigits
+                | DataSpec::Wav { .. }
         )
     }
 }
@@ -224,6 +233,7 @@ impl std::fmt::Display for DataSpec {
             DataSpec::SyntheticSeq => write!(f, "synthetic-seq"),
             DataSpec::Shapes => write!(f, "shapes"),
             DataSpec::SpokenDigits => write!(f, "spoken-digits"),
+            DataSpec::Wav { dir } => write!(f, "wav:{}", dir.display()),
             DataSpec::Csv { train, test, .. } => {
                 write!(f, "csv:{}", train.display())?;
                 if let Some(test) = test {
@@ -464,6 +474,7 @@ pub fn load(spec: &DataSpec, seed: u64) -> Result<DataSplit, LoadError> {
         )),
         DataSpec::Shapes => Ok(shapes::shapes(shapes::BUILTIN_SEED)),
         DataSpec::SpokenDigits => spoken::spoken_digits(),
+        DataSpec::Wav { dir } => spoken::wav_folder(dir, seed),
         DataSpec::Csv {
             train,
             test: None,

@@ -198,7 +198,7 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String> {
 /// Built-in data ignores the seed (its split is fixed), so it is cached once.
 fn data_seed(spec: &DataSpec, seed: u64) -> u64 {
     match spec {
-        DataSpec::Idx { .. } | DataSpec::Csv { .. } => seed,
+        DataSpec::Idx { .. } | DataSpec::Csv { .. } | DataSpec::Wav { .. } => seed,
         _ => 0,
     }
 }

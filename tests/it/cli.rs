@@ -603,3 +603,29 @@ fn an_output_path_that_is_a_file_is_a_clear_error() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `--data wav:DIR` trains the voice model on a folder of recordings in speaker subfolders
+/// (here the spoken digits' own training folder, read as a user's), and the run writes its
+/// conversions between those speakers.
+#[test]
+fn a_folder_of_recordings_trains_a_voice_model() {
+    let dir = temp_dir("cli-wav-folder");
+    let out = dir.join("run");
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/datasets/spoken-digits/train");
+    let spec = format!("wav:{}", folder.display());
+    let extra = [
+        "--model", "voice", "--epochs", "2", "--batch", "16", "--hidden", "32", "--latent", "8",
+    ];
+    let o = train_on(&spec, &out, &extra);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("(288 train, 32 test, 80x64 spectrogram)"),
+        "{}",
+        stderr(&o)
+    );
+    let manifest = std::fs::read_to_string(out.join("conversions/conversions.csv")).unwrap();
+    let rows: Vec<&str> = manifest.lines().collect();
+    assert_eq!(rows.len(), 1 + 2 * 32, "{manifest}");
+    assert!(rows[1].contains(",unknown,"), "{}", rows[1]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
