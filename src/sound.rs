@@ -28,6 +28,16 @@ pub fn play(samples: &[f32], rate: u32) -> Result<(), String> {
     ))
 }
 
+/// A C library's static error string for `code` (`s`), or the code where it gave none.
+fn c_message(s: *const c_char, code: c_int) -> String {
+    if s.is_null() {
+        format!("error {code}")
+    } else {
+        // SAFETY: both libraries' strerror functions return NUL-terminated static strings.
+        unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned()
+    }
+}
+
 fn open(name: &str) -> Result<Library, String> {
     // SAFETY: loading a system library runs its initialisers; both libraries named here are
     // the system's own audio client libraries, which are safe to load into any process.
@@ -74,16 +84,8 @@ fn pulse(pcm: &[i16], rate: u32) -> Result<(), String> {
     // pa_strerror lives in libpulse, which libpulse-simple loads.
     let strerror: Option<Symbol<StrError>> = symbol(&lib, "pa_strerror").ok();
     let describe = |code: c_int| match &strerror {
-        // SAFETY: pa_strerror returns a static string or null.
-        Some(f) => {
-            let s = unsafe { f(code) };
-            if s.is_null() {
-                format!("error {code}")
-            } else {
-                // SAFETY: non-null pointers from pa_strerror are NUL-terminated static strings.
-                unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned()
-            }
-        }
+        // SAFETY: pa_strerror takes any code and returns a static string or null.
+        Some(f) => c_message(unsafe { f(code) }, code),
         None => format!("error {code}"),
     };
 
@@ -154,16 +156,8 @@ fn alsa(pcm: &[i16], rate: u32) -> Result<(), String> {
     let drain: Symbol<Handle> = symbol(&lib, "snd_pcm_drain")?;
     let close: Symbol<Handle> = symbol(&lib, "snd_pcm_close")?;
     let strerror: Symbol<StrError> = symbol(&lib, "snd_strerror")?;
-    let describe = |code: c_int| {
-        // SAFETY: snd_strerror returns a static NUL-terminated string for any code.
-        let s = unsafe { strerror(code) };
-        if s.is_null() {
-            format!("error {code}")
-        } else {
-            // SAFETY: as above.
-            unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned()
-        }
-    };
+    // SAFETY: snd_strerror takes any code and returns a static string.
+    let describe = |code: c_int| c_message(unsafe { strerror(code) }, code);
 
     let device = CString::new("default").map_err(|e| e.to_string())?;
     let mut handle: *mut c_void = std::ptr::null_mut();

@@ -19,7 +19,9 @@ use std::sync::Arc;
 use egui::{ComboBox, DragValue, Slider, Vec2};
 
 use super::pixels::Texture;
-use crate::data::audio::{SAMPLE_RATE, mean_spread, silence, sounding_frames, speak, write_wav};
+use crate::data::audio::{
+    SAMPLE_RATE, mean_spread, silence, sounding_frames, speak, voice_spreads, write_wav,
+};
 use crate::jobs::Job;
 use crate::latent::probe;
 use crate::latent::swap::{Swap, along, class_means};
@@ -258,15 +260,13 @@ impl Styles {
         let Some(labels) = &s.latents.labels else {
             return Vec::new();
         };
-        (0..self.class_names.len())
-            .map(|v| {
-                let of_voice: Vec<Vec<f32>> = (0..labels.len())
-                    .filter(|&i| labels[i] as usize == v)
-                    .map(|i| self.image(i))
-                    .collect();
-                mean_spread(of_voice.iter().map(Vec::as_slice), frames)
-            })
-            .collect()
+        let images: Vec<Vec<f32>> = (0..labels.len()).map(|i| self.image(i)).collect();
+        let labelled: Vec<(u32, &[f32])> = labels
+            .iter()
+            .copied()
+            .zip(images.iter().map(Vec::as_slice))
+            .collect();
+        voice_spreads(&labelled, self.class_names.len(), frames)
     }
 
     /// What `which` sounds like for convert's choice, ready for [`Utterance::speak`] (which

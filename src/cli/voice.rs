@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::data::audio::{
     GRIFFIN_LIM_ROUNDS, mean_spread, restore_spread, sounding_frames, speak, spectrogram_to_sound,
-    write_wav,
+    voice_spreads, write_wav,
 };
 use crate::data::{Dataset, spoken};
 use crate::files::write_atomic;
@@ -48,7 +48,7 @@ pub fn write_voice_outputs(
     // Test utterances are padded with silence to the model's length; each output is cut back
     // to the length of the utterance it came from, as the real recordings are trimmed.
     let length = |i: usize| sounding_frames(test.sample(cloud.test_indices[i]), frames);
-    let spreads = voice_spreads(train, voices.len(), frames);
+    let spreads = training_spreads(train, voices.len(), frames);
     let sound = |values: &[f32], keep: usize, voice: usize| {
         write_wav(&speak(
             values,
@@ -116,18 +116,16 @@ pub fn write_voice_outputs(
 }
 
 /// Each training voice's typical spread of every band over time, `[voices][N_MELS]`.
-fn voice_spreads(train: &Dataset, voices: usize, frames: usize) -> Vec<Vec<f32>> {
+fn training_spreads(train: &Dataset, voices: usize, frames: usize) -> Vec<Vec<f32>> {
     let Some(labels) = &train.labels else {
         return Vec::new();
     };
-    (0..voices)
-        .map(|v| {
-            let of_voice = (0..train.len())
-                .filter(|&i| labels[i] as usize == v)
-                .map(|i| train.sample(i));
-            mean_spread(of_voice, frames)
-        })
-        .collect()
+    let labelled: Vec<(u32, &[f32])> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| (l, train.sample(i)))
+        .collect();
+    voice_spreads(&labelled, voices, frames)
 }
 
 /// `latentlab convert`: one utterance in the voice of others, with a trained voice model.
@@ -152,9 +150,7 @@ pub struct ConvertCmd {
 }
 
 fn read_sound(path: &Path) -> anyhow::Result<Vec<f32>> {
-    crate::data::check_file_size(path)?;
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    crate::data::audio::read_wav(&bytes).with_context(|| format!("{}", path.display()))
+    spoken::read_wav_file(path).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))
 }
 
 pub fn convert(cmd: ConvertCmd, device_choice: crate::train::DeviceChoice) -> anyhow::Result<()> {

@@ -127,6 +127,17 @@ pub fn mean_spread<'a>(samples: impl IntoIterator<Item = &'a [f32]>, frames: usi
     sum
 }
 
+/// Each voice's typical [`band_spread`], `[voices][N_MELS]`: the mean over its samples, given
+/// as `(voice, spectrogram)` pairs.
+pub fn voice_spreads(samples: &[(u32, &[f32])], voices: usize, frames: usize) -> Vec<Vec<f32>> {
+    (0..voices)
+        .map(|v| {
+            let of_voice = samples.iter().filter(|(l, _)| *l as usize == v);
+            mean_spread(of_voice.map(|(_, x)| *x), frames)
+        })
+        .collect()
+}
+
 /// The global-variance post-filter of statistical speech synthesis (Toda, Black and Tokuda
 /// 2007): a decoder trained on squared error draws each band too flat over time, so each
 /// band's deviations from its mean are scaled towards the spread `target` (`[N_MELS]`, the

@@ -61,18 +61,8 @@ pub fn read_file(path: &Path) -> Result<IdxArray, IdxError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut r = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
-    let head = std::io::BufRead::fill_buf(&mut r).map_err(io)?;
-    if head.is_empty() {
-        return Err(IdxError::Empty {
-            path: path.to_path_buf(),
-        });
-    }
-    if head.starts_with(&[0x1f, 0x8b]) {
-        read_from(flate2::bufread::GzDecoder::new(r), path, true)
-    } else {
-        read_from(r, path, false)
-    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    read_any(std::io::BufReader::new(file), path)
 }
 
 /// Parses IDX bytes, gzip or raw; `path` only labels errors.
@@ -82,15 +72,24 @@ pub fn read_file(path: &Path) -> Result<IdxArray, IdxError> {
 /// millions of images (a decompression bomb) is refused at once; the data is then read up to
 /// exactly what the header promised.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<IdxArray, IdxError> {
-    if bytes.is_empty() {
+    read_any(bytes, path)
+}
+
+/// An IDX stream, gzip or raw (told by the gzip magic bytes at its start).
+fn read_any(mut r: impl std::io::BufRead, path: &Path) -> Result<IdxArray, IdxError> {
+    let head = r.fill_buf().map_err(|source| IdxError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if head.is_empty() {
         return Err(IdxError::Empty {
             path: path.to_path_buf(),
         });
     }
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        read_from(flate2::read::GzDecoder::new(bytes), path, true)
+    if head.starts_with(&[0x1f, 0x8b]) {
+        read_from(flate2::bufread::GzDecoder::new(r), path, true)
     } else {
-        read_from(bytes, path, false)
+        read_from(r, path, false)
     }
 }
 

@@ -148,11 +148,7 @@ pub fn wav_folder(dir: &Path, seed: u64) -> Result<DataSplit, LoadError> {
     let mut skipped = Vec::new();
     for (label, (_, files)) in speakers.iter().enumerate() {
         for path in files {
-            let sound = super::check_file_size(path)
-                .map_err(|e| e.to_string())
-                .and_then(|()| std::fs::read(path).map_err(|e| e.to_string()))
-                .and_then(|bytes| read_wav(&bytes).map_err(|e| e.to_string()));
-            let chunks = match sound {
+            let chunks = match read_wav_file(path) {
                 Ok(sound) => spectrogram_chunks(&sound, FRAMES).0,
                 Err(why) => {
                     skipped.push(format!("{} ({why})", path.display()));
@@ -193,6 +189,14 @@ pub fn wav_folder(dir: &Path, seed: u64) -> Result<DataSplit, LoadError> {
         ));
     }
     Ok(split)
+}
+
+/// A WAV file's sound at the model's rate, its size checked against the data limit first; the
+/// error says why (the caller names the file).
+pub fn read_wav_file(path: &Path) -> Result<Vec<f32>, String> {
+    super::check_file_size(path).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    read_wav(&bytes).map_err(|e| e.to_string())
 }
 
 fn empty(voices: &[&str]) -> Dataset {

@@ -71,8 +71,9 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Reads `file` of checkpoint `dir` and checks it against the hash its description recorded.
-fn read_checked(dir: &Path, file: &str, hash: Option<u64>) -> anyhow::Result<Vec<u8>> {
+/// Reads `file` of checkpoint `dir` (one of this module's own names) and checks it against the
+/// hash its description recorded; returns its path and bytes.
+fn read_checked(dir: &Path, file: &str, hash: Option<u64>) -> anyhow::Result<(PathBuf, Vec<u8>)> {
     let path = dir.join(own_file(file)?);
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     if let Some(want) = hash
@@ -84,7 +85,7 @@ fn read_checked(dir: &Path, file: &str, hash: Option<u64>) -> anyhow::Result<Vec
             META_FILE
         );
     }
-    Ok(bytes)
+    Ok((path, bytes))
 }
 
 /// Writes a checkpoint of `model` (and `optim` when given) into `dir`, in the slot the
@@ -197,8 +198,7 @@ pub fn load_model<M: Autoencoder>(
             expected
         );
     }
-    let path = dir.join(own_file(&meta.model_file)?);
-    let bytes = read_checked(dir, &meta.model_file, meta.model_hash)?;
+    let (path, bytes) = read_checked(dir, &meta.model_file, meta.model_hash)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("{} is not a valid weights file", path.display()))?;
@@ -217,11 +217,10 @@ pub fn load_optimizer(
     let Some(file) = &meta.optimizer_file else {
         return Ok(optim);
     };
-    let path = dir.join(own_file(file)?);
-    if !path.exists() {
+    if !dir.join(file).exists() {
         return Ok(optim);
     }
-    let bytes = read_checked(dir, file, meta.optimizer_hash)?;
+    let (path, bytes) = read_checked(dir, file, meta.optimizer_hash)?;
     optim
         .from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| anyhow::anyhow!("{e}"))
