@@ -53,6 +53,13 @@ pub const DIVERGED: &str = "training diverged";
 /// What the trainer reports. Every run ends with exactly one `Finished` or `Failed`.
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// Loading the data before the run starts, where that takes a while (image folders):
+    /// `done` of `total` files read; throttled. A Stop meanwhile cancels the load, and the
+    /// run ends `Finished` with `stopped` at step 0.
+    Loading {
+        done: usize,
+        total: usize,
+    },
     Started(RunInfo),
     /// Losses of the steps since the last batch, oldest first.
     Steps(StepBatch),

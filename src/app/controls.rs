@@ -17,6 +17,8 @@ pub struct Actions {
     pub reset: bool,
     /// Pick a CSV file of series to train on.
     pub open_csv: bool,
+    /// Pick a folder of images to train on.
+    pub open_folder: bool,
 }
 
 /// Where the run stands, for enabling buttons and saying what waits for the next run.
@@ -98,9 +100,40 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                                 "One series per row, first column the class label (UCR layout)",
                             )
                             .clicked();
+                        a.open_folder = ui
+                            .selectable_label(false, "Open image folder...")
+                            .on_hover_text(
+                                "PNG, JPEG, BMP, GIF, WebP or TIFF; one subfolder per class, or \
+                                 all in one folder unlabelled. Dropping a folder on the window \
+                                 opens it too.",
+                            )
+                            .clicked();
                     })
                     .response
             });
+            if let Some(crate::data::DataSpec::Folder { options, .. }) = &mut s.custom_data {
+                row(ui, "Image size", |ui| {
+                    ui.add(egui::DragValue::new(&mut options.size).range(4..=256).suffix(" px"))
+                        .on_hover_text("Every image is resized to a square of this side")
+                });
+                row(ui, "Fit", |ui| {
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(&mut options.fit, crate::data::Fit::Crop, "Crop")
+                            .on_hover_text("The largest centred square of each image");
+                        ui.selectable_value(
+                            &mut options.fit,
+                            crate::data::Fit::Letterbox,
+                            "Letterbox",
+                        )
+                        .on_hover_text("The whole image, centred on black");
+                    })
+                    .response
+                });
+                row(ui, "Grey", |ui| {
+                    ui.checkbox(&mut options.grey, "")
+                        .on_hover_text("Read the images grey even when they have colour")
+                });
+            }
             row(ui, "Model kind", |ui| {
                 let mut kind = s.kind;
                 let r = ComboBox::from_id_salt("model_kind")

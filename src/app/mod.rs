@@ -96,6 +96,8 @@ pub struct StudioApp {
     selection: Selection,
     /// A dismissible error notice.
     notice: Option<String>,
+    /// The warnings window is open.
+    show_warnings: bool,
     /// The settings a restart would use, while the user is asked to confirm.
     confirm_restart: Option<Settings>,
     stats: FrameStats,
@@ -150,6 +152,7 @@ impl StudioApp {
             samples: Samples::default(),
             selection: Selection::default(),
             notice: None,
+            show_warnings: false,
             confirm_restart: None,
             stats: FrameStats::new(log_frame_stats),
             show_stats: log_frame_stats,
@@ -421,6 +424,59 @@ impl StudioApp {
         }
     }
 
+    /// Trains the next run on a folder of images (its size and fit as last chosen).
+    fn open_folder(&mut self, dir: std::path::PathBuf) {
+        let options = match &self.settings.custom_data {
+            Some(DataSpec::Folder { options, .. }) => options.clone(),
+            _ => Default::default(),
+        };
+        self.run.status.last_event = format!("Next run trains on the images in {}", dir.display());
+        self.settings.custom_data = Some(DataSpec::Folder { dir, options });
+        self.settings.fit_model_to_data();
+    }
+
+    /// Opens what was dropped on the window: a folder of images, a CSV file of series, or image
+    /// files (the folder that holds them).
+    fn open_dropped(&mut self, ctx: &egui::Context) {
+        let dropped = ctx.input(|i| i.raw.dropped_files.clone());
+        let Some(path) = dropped.into_iter().next().map(|f| f.path().to_path_buf()) else {
+            return;
+        };
+        let extension = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if path.is_dir() {
+            self.open_folder(path);
+        } else if ["csv", "tsv", "txt"].contains(&extension.as_str()) {
+            self.settings.custom_data = Some(DataSpec::Csv {
+                train: path,
+                test: None,
+                options: Default::default(),
+            });
+            self.settings.fit_model_to_data();
+        } else if let Some(dir) = path.parent() {
+            self.open_folder(dir.to_path_buf());
+        }
+    }
+
+    /// The run's warnings in full (skipped files with their reasons, repairs), while asked for.
+    fn warnings_window(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_warnings;
+        egui::Window::new("Warnings")
+            .open(&mut open)
+            .default_size([560.0, 320.0])
+            .show(ctx, |ui| {
+                egui::ScrollArea::both().show(ui, |ui| {
+                    for w in &self.run.status.warnings {
+                        ui.monospace(w);
+                        ui.separator();
+                    }
+                });
+            });
+        self.show_warnings = open;
+    }
+
     /// Asks where, then writes the voice conversion shown as a WAV file.
     fn export_conversion(&mut self) {
         let Some(wav) = self.styles.conversion_wav() else {
@@ -595,9 +651,17 @@ impl eframe::App for StudioApp {
         let stats_text = self
             .show_stats
             .then(|| self.stats.report().replace('\n', " | "));
-        egui::Panel::bottom("status").show(ui, |ui| {
-            status_ui(ui, &self.run.status, stats_text.as_deref())
-        });
+        let status = egui::Panel::bottom("status")
+            .show(ui, |ui| status_ui(ui, &self.run.status, stats_text.as_deref()))
+            .inner;
+        if status.cancel_loading {
+            self.stop();
+        }
+        if status.show_warnings {
+            self.show_warnings = !self.show_warnings;
+        }
+        self.warnings_window(&ctx);
+        self.open_dropped(&ctx);
 
         let next_run = self
             .run_settings
@@ -645,6 +709,11 @@ impl eframe::App for StudioApp {
                 options: Default::default(),
             });
             self.settings.fit_model_to_data();
+        }
+        if actions.open_folder
+            && let Some(dir) = rfd::FileDialog::new().pick_folder()
+        {
+            self.open_folder(dir);
         }
 
         egui::CentralPanel::default().show(ui, |ui| {

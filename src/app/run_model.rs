@@ -21,6 +21,10 @@ pub struct Status {
     pub elapsed_secs: f64,
     pub test_mse: Option<f32>,
     pub last_event: String,
+    /// Files read of all found, while the run's data loads.
+    pub loading: Option<(usize, usize)>,
+    /// The run's warnings in full (the first line of each is its summary).
+    pub warnings: Vec<String>,
 }
 
 /// What an event changed, for the views that keep their own derived state (textures, plots).
@@ -116,7 +120,12 @@ impl RunModel {
         }
         let status = &mut self.status;
         match event {
+            Event::Loading { done, total } => {
+                status.loading = Some((done, total));
+                status.last_event = format!("Loading data: {done} of {total} files");
+            }
             Event::Started(info) => {
+                status.loading = None;
                 status.device = info.device.clone();
                 status.last_event = format!("Training {} on {}", info.architecture, info.dataset);
                 self.info = Some(info);
@@ -166,8 +175,13 @@ impl RunModel {
             Event::CheckpointSaved { step, .. } => {
                 status.last_event = format!("Checkpoint saved at step {step}");
             }
-            Event::Warning(w) => status.last_event = format!("Warning: {w}"),
+            Event::Warning(w) => {
+                let summary = w.lines().next().unwrap_or_default();
+                status.last_event = format!("Warning: {summary}");
+                status.warnings.push(w);
+            }
             Event::Finished(end) => {
+                status.loading = None;
                 self.active = false;
                 self.paused = false;
                 status.last_event = format!(
@@ -178,6 +192,7 @@ impl RunModel {
                 );
             }
             Event::Failed { message, .. } => {
+                status.loading = None;
                 self.active = false;
                 self.paused = false;
                 let first_line = message.lines().next().unwrap_or_default();

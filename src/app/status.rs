@@ -3,8 +3,41 @@
 
 use super::run_model::Status;
 
-pub fn status_ui(ui: &mut egui::Ui, s: &Status, extra: Option<&str>) {
+/// What the status bar was asked to do.
+#[derive(Debug, Default)]
+pub struct StatusActions {
+    /// Cancel the data load in progress.
+    pub cancel_loading: bool,
+    /// Show the run's warnings in full.
+    pub show_warnings: bool,
+}
+
+pub fn status_ui(ui: &mut egui::Ui, s: &Status, extra: Option<&str>) -> StatusActions {
+    let mut actions = StatusActions::default();
     ui.horizontal_wrapped(|ui| {
+        if let Some((done, total)) = s.loading {
+            ui.add(
+                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                    .desired_width(160.0)
+                    .text(format!("loading {done}/{total}")),
+            );
+            actions.cancel_loading = ui
+                .button("Cancel")
+                .on_hover_text("Stop reading the data; nothing starts")
+                .clicked();
+            ui.separator();
+        }
+        if !s.warnings.is_empty() {
+            actions.show_warnings = ui
+                .button(format!(
+                    "⚠ {} warning{}",
+                    s.warnings.len(),
+                    if s.warnings.len() == 1 { "" } else { "s" }
+                ))
+                .on_hover_text("What was skipped or repaired while loading and training")
+                .clicked();
+            ui.separator();
+        }
         let device = if s.device.is_empty() {
             "device: chosen at the first run"
         } else {
@@ -31,4 +64,5 @@ pub fn status_ui(ui: &mut egui::Ui, s: &Status, extra: Option<&str>) {
             ui.monospace(extra);
         }
     });
+    actions
 }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::data::{CsvOptions, DataSpec, LabelColumn, NoiseKind};
+use crate::data::{CsvOptions, DataSpec, Fit, FolderOptions, LabelColumn, NoiseKind};
 use crate::settings::{
     BaseNet, CellKind, LossKind, ModelConfig, ModelKind, SparsityKind, TrainConfig,
 };
@@ -48,7 +48,7 @@ pub struct Cli {
     pub train: bool,
 
     /// Studio only: train on this data instead of the built-in sets (any --data of train:
-    /// mnist, fashion, shapes, spoken-digits, idx:..., csv:..., wav:DIR).
+    /// mnist, fashion, shapes, spoken-digits, idx:..., csv:..., wav:DIR, folder:DIR).
     #[arg(long, value_parser = parse_data)]
     pub data: Option<DataSpec>,
 
@@ -79,8 +79,9 @@ pub struct TrainArgs {
     /// Dataset: mnist, fashion, synthetic-seq (six families of series), idx:IMAGES[,LABELS[,NAMES]]
     /// (IDX files, gzip or raw, any image size, and a text file of class names, one per line), or
     /// csv:TRAIN[,TEST] (one series per row, UCR style; see --label-column, --znorm, --length),
-    /// shapes, spoken-digits, or wav:DIR (WAV recordings in one subfolder per speaker, cut into
-    /// spectrograms of 0.64 s). One file or folder is split 90/10 into train and test with --seed.
+    /// shapes, spoken-digits, wav:DIR (WAV recordings in one subfolder per speaker, cut into
+    /// spectrograms of 0.64 s), or folder:DIR (images: PNG, JPEG, BMP, GIF, WebP, TIFF, one
+    /// subfolder per class or flat; see --image-size, --grey, --fit). One file or folder is split 90/10 into train and test with --seed.
     #[arg(long, default_value = "mnist", value_parser = parse_data)]
     pub data: DataSpec,
 
@@ -95,6 +96,18 @@ pub struct TrainArgs {
     /// CSV series: resample every series linearly to this many steps [default: the longest].
     #[arg(long)]
     pub length: Option<usize>,
+
+    /// Image folders: the side of the square every image is resized to.
+    #[arg(long, default_value_t = 32, value_name = "PIXELS")]
+    pub image_size: usize,
+
+    /// Image folders: read the images grey even when they have colour.
+    #[arg(long)]
+    pub grey: bool,
+
+    /// Image folders: crop (the largest centred square) or letterbox (the whole image on black).
+    #[arg(long, value_enum, default_value_t = Fit::Crop)]
+    pub fit: Fit,
 
     /// Model kind.
     #[arg(long, value_enum, default_value_t = ModelKind::Dense)]
@@ -187,12 +200,22 @@ impl TrainArgs {
     pub fn config(&self) -> TrainConfig {
         let defaults = TrainConfig::for_kind(self.model, self.base, self.sparsity);
         let mut data = self.data.clone();
-        if let DataSpec::Csv { options, .. } = &mut data {
-            *options = CsvOptions {
-                label_column: self.label_column,
-                znorm: self.znorm,
-                length: self.length,
-            };
+        match &mut data {
+            DataSpec::Csv { options, .. } => {
+                *options = CsvOptions {
+                    label_column: self.label_column,
+                    znorm: self.znorm,
+                    length: self.length,
+                }
+            }
+            DataSpec::Folder { options, .. } => {
+                *options = FolderOptions {
+                    size: self.image_size,
+                    grey: self.grey,
+                    fit: self.fit,
+                }
+            }
+            _ => {}
         }
         let series = data.is_series();
         TrainConfig {

@@ -6,6 +6,7 @@
 
 pub mod audio;
 pub mod csv;
+pub mod folder;
 pub mod idx;
 pub mod noise;
 pub mod rng;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use csv::{CsvOptions, LabelColumn};
+pub use folder::{Fit, FolderOptions};
 pub use idx::IdxError;
 pub use noise::{Noise, NoiseKind};
 pub use rng::Rng;
@@ -53,11 +55,15 @@ pub enum LoadError {
     #[error("{path}: holds {count} samples, need at least 2 to split into train and test")]
     TooFew { path: PathBuf, count: usize },
     #[error(
-        "unknown dataset {0:?}: use mnist, fashion, synthetic-seq, shapes, spoken-digits, idx:IMAGES[,LABELS[,NAMES]], csv:TRAIN[,TEST] or wav:DIR"
+        "unknown dataset {0:?}: use mnist, fashion, synthetic-seq, shapes, spoken-digits, idx:IMAGES[,LABELS[,NAMES]], csv:TRAIN[,TEST], wav:DIR or folder:DIR"
     )]
     UnknownSpec(String),
     #[error("{path}: {why}")]
     Audio { path: PathBuf, why: String },
+    #[error("{path}: {why}")]
+    Folder { path: PathBuf, why: String },
+    #[error("loading was cancelled")]
+    Cancelled,
     #[error(
         "{path} holds {bytes} bytes, more than the limit of {limit} bytes; refused before reading (raise it with --max-data-mb if the data is real)"
     )]
@@ -155,6 +161,9 @@ pub enum DataSpec {
     /// A user's folder of WAV recordings, one subfolder per speaker (see
     /// [`spoken::wav_folder`]), split 90/10 with the run's seed. Spelled `wav:DIR`.
     Wav { dir: PathBuf },
+    /// A user's folder of images, one subfolder per class or flat (see [`folder`]), split
+    /// 90/10 with the run's seed. Spelled `folder:DIR`: parsing gives default options.
+    Folder { dir: PathBuf, options: FolderOptions },
 }
 
 impl FromStr for DataSpec {
@@ -169,6 +178,10 @@ impl FromStr for DataSpec {
             "spoken-digits" => Ok(DataSpec::SpokenDigits),
             _ if s.starts_with("wav:") && s.len() > 4 => Ok(DataSpec::Wav {
                 dir: PathBuf::from(&s[4..]),
+            }),
+            _ if s.starts_with("folder:") && s.len() > 7 => Ok(DataSpec::Folder {
+                dir: PathBuf::from(&s[7..]),
+                options: FolderOptions::default(),
             }),
             _ if s.starts_with("csv:") => {
                 let rest = s.strip_prefix("csv:").unwrap_or_default();
@@ -234,6 +247,7 @@ impl std::fmt::Display for DataSpec {
             DataSpec::Shapes => write!(f, "shapes"),
             DataSpec::SpokenDigits => write!(f, "spoken-digits"),
             DataSpec::Wav { dir } => write!(f, "wav:{}", dir.display()),
+            DataSpec::Folder { dir, .. } => write!(f, "folder:{}", dir.display()),
             DataSpec::Csv { train, test, .. } => {
                 write!(f, "csv:{}", train.display())?;
                 if let Some(test) = test {
@@ -430,7 +444,18 @@ macro_rules! embedded {
 /// Loads a dataset; `seed` drives the train/test split of user data and the synthetic
 /// sequences.
 pub fn load(spec: &DataSpec, seed: u64) -> Result<DataSplit, LoadError> {
+    load_with_progress(spec, seed, &mut |_, _| true)
+}
+
+/// [`load`], reporting `progress(done, total)` where loading takes long (image folders: images
+/// decoded of all found); the callback returns false to cancel ([`LoadError::Cancelled`]).
+pub fn load_with_progress(
+    spec: &DataSpec,
+    seed: u64,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Result<DataSplit, LoadError> {
     match spec {
+        DataSpec::Folder { dir, options } => folder::read(dir, options, seed, progress),
         DataSpec::Mnist => builtin(
             "MNIST",
             &MNIST_CLASSES,

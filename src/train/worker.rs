@@ -45,13 +45,13 @@ pub struct Trainer {
     alive: Weak<()>,
 }
 
-/// How the worker loads a data set: [`data::load`], or a stand-in in tests.
-type Loader = fn(&DataSpec, u64) -> Result<DataSplit, LoadError>;
+/// How the worker loads a data set: [`data::load_with_progress`], or a stand-in in tests.
+type Loader = fn(&DataSpec, u64, &mut dyn FnMut(usize, usize) -> bool) -> Result<DataSplit, LoadError>;
 
 impl Trainer {
     /// Starts the training thread, idle until it receives `Command::Start`.
     pub fn spawn(device: DeviceChoice, waker: Waker) -> std::io::Result<Self> {
-        Self::spawn_with(device, data::load, waker)
+        Self::spawn_with(device, data::load_with_progress, waker)
     }
 
     fn spawn_with(device: DeviceChoice, load: Loader, waker: Waker) -> std::io::Result<Self> {
@@ -115,7 +115,9 @@ fn worker_loop(
 ) {
     let mut datasets: HashMap<(String, u64), DataSplit> = HashMap::new();
     let mut selected: Option<SelectedDevice> = None;
-    while let Ok(cmd) = commands.recv() {
+    // A Start that arrived while data was loading: it cancelled that load and runs next.
+    let mut pending: Option<Command> = None;
+    while let Some(cmd) = pending.take().or_else(|| commands.recv().ok()) {
         let Command::Start(request) = cmd else {
             // Pause, resume, stop and the rest mean nothing without a run.
             continue;
@@ -134,9 +136,44 @@ fn worker_loop(
         // Loading and device selection are guarded like the run itself: a panic in them
         // ends the run with its one terminal event and the worker waits for the next.
         if !datasets.contains_key(&key) {
-            match guarded("loading the data", || load(&config.data, config.seed)) {
+            let began = std::time::Instant::now();
+            let mut last_report = began;
+            let mut progress = |done: usize, total: usize| {
+                // Commands are read here only to cancel: a Stop ends the load, a
+                // Start ends it and runs next; the rest mean nothing before a run.
+                while let Ok(cmd) = commands.try_recv() {
+                    match cmd {
+                        Command::Stop => return false,
+                        Command::Start(_) => {
+                            pending = Some(cmd);
+                            return false;
+                        }
+                        _ => {}
+                    }
+                }
+                let now = std::time::Instant::now();
+                if now.duration_since(last_report).as_millis() >= 100 || done == total {
+                    last_report = now;
+                    emit(Event::Loading { done, total });
+                }
+                true
+            };
+            let loaded = guarded("loading the data", || {
+                load(&config.data, config.seed, &mut progress)
+            });
+            match loaded {
                 Ok(Ok(d)) => {
                     datasets.insert(key.clone(), d);
+                }
+                Ok(Err(LoadError::Cancelled)) => {
+                    emit(Event::Finished(crate::protocol::RunEnd {
+                        step: 0,
+                        epoch: 0,
+                        elapsed_secs: began.elapsed().as_secs_f64(),
+                        test_mse: None,
+                        stopped: true,
+                    }));
+                    continue;
                 }
                 Ok(Err(e)) => {
                     emit(Event::Failed {
@@ -198,7 +235,10 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String> {
 /// Built-in data ignores the seed (its split is fixed), so it is cached once.
 fn data_seed(spec: &DataSpec, seed: u64) -> u64 {
     match spec {
-        DataSpec::Idx { .. } | DataSpec::Csv { .. } | DataSpec::Wav { .. } => seed,
+        DataSpec::Idx { .. }
+        | DataSpec::Csv { .. }
+        | DataSpec::Wav { .. }
+        | DataSpec::Folder { .. } => seed,
         _ => 0,
     }
 }
@@ -210,7 +250,11 @@ mod tests {
     use crate::settings::TrainConfig;
     use std::time::Duration;
 
-    fn panicking_loader(_: &DataSpec, _: u64) -> Result<DataSplit, LoadError> {
+    fn panicking_loader(
+        _: &DataSpec,
+        _: u64,
+        _: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<DataSplit, LoadError> {
         panic!("the loader broke")
     }
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod conv_grads;
+mod folder;
 mod fuzz;
 mod tidy;
 mod trainer;
