@@ -113,8 +113,12 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
             });
             if let Some(crate::data::DataSpec::Folder { options, .. }) = &mut s.custom_data {
                 row(ui, "Image size", |ui| {
-                    ui.add(egui::DragValue::new(&mut options.size).range(4..=256).suffix(" px"))
-                        .on_hover_text("Every image is resized to a square of this side")
+                    ui.add(
+                        egui::DragValue::new(&mut options.size)
+                            .range(4..=256)
+                            .suffix(" px"),
+                    )
+                    .on_hover_text("Every image is resized to a square of this side")
                 });
                 row(ui, "Fit", |ui| {
                     ui.horizontal(|ui| {

@@ -652,7 +652,9 @@ impl eframe::App for StudioApp {
             .show_stats
             .then(|| self.stats.report().replace('\n', " | "));
         let status = egui::Panel::bottom("status")
-            .show(ui, |ui| status_ui(ui, &self.run.status, stats_text.as_deref()))
+            .show(ui, |ui| {
+                status_ui(ui, &self.run.status, stats_text.as_deref())
+            })
             .inner;
         if status.cancel_loading {
             self.stop();

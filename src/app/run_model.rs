@@ -366,6 +366,29 @@ mod tests {
     }
 
     #[test]
+    fn loading_shows_progress_until_the_run_starts_and_warnings_are_kept_whole() {
+        let mut m = RunModel::default();
+        let id = m.begin(1, false);
+        m.apply(
+            id,
+            Event::Loading {
+                done: 64,
+                total: 200,
+            },
+        );
+        assert_eq!(m.status.loading, Some((64, 200)));
+        m.apply(
+            id,
+            Event::Warning("skipped 2 files:\na.png: empty\nb.png: text".into()),
+        );
+        assert_eq!(m.status.last_event, "Warning: skipped 2 files:");
+        assert_eq!(m.status.warnings.len(), 1);
+        assert!(m.status.warnings[0].ends_with("b.png: text"));
+        m.apply(id, Event::Started(info()));
+        assert_eq!(m.status.loading, None);
+    }
+
+    #[test]
     fn a_scripted_run_folds_into_the_expected_state() {
         let mut m = RunModel::default();
         let id = m.begin(2, false);
@@ -443,6 +466,8 @@ mod tests {
                 elapsed_secs: 0.5,
                 test_mse: Some(0.05),
                 last_event: "Finished at step 4 (1.0 s)".into(),
+                loading: None,
+                warnings: Vec::new(),
             }
         );
         assert!(!m.active && !m.paused);

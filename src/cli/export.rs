@@ -1,10 +1,12 @@
-//! `latentlab export`: a trained run's test-set embeddings in the Embedding Projector's format.
+//! `latentlab export`: a trained run's test-set embeddings in the Embedding Projector's format,
+//! or its weights for PyTorch (safetensors and a description `scripts/load_in_torch.py` reads).
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 
+use crate::files::write_atomic;
 use crate::latent::export::{Embedding, write_projector};
 use crate::protocol::SampleGrid;
 use crate::train::{DeviceChoice, checkpoint, device};
@@ -15,17 +17,55 @@ pub struct ExportCmd {
     #[arg(long)]
     pub run: PathBuf,
 
-    /// Where to write tensors.tsv, metadata.tsv, sprite.png, projector_config.pbtxt and
-    /// projection.csv.
+    /// Where to write: for projector, tensors.tsv, metadata.tsv, sprite.png,
+    /// projector_config.pbtxt and projection.csv; for safetensors, model.safetensors,
+    /// model.json and check.safetensors.
     #[arg(long)]
     pub out: PathBuf,
+
+    /// projector (TensorBoard's Embedding Projector) or safetensors (the weights for PyTorch;
+    /// `python scripts/load_in_torch.py OUT` rebuilds the network and checks it).
+    #[arg(long, value_enum, default_value_t = Format::Projector)]
+    pub format: Format,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Projector,
+    Safetensors,
+}
+
+/// Test samples encoded and reconstructed into check.safetensors.
+const CHECK_SAMPLES: usize = 16;
 
 pub fn export(cmd: ExportCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
     let (dir, meta) = checkpoint::read_meta(&cmd.run)?;
     let data = crate::data::load(&meta.config.data, meta.config.seed)
         .with_context(|| format!("cannot load the run's dataset {}", meta.config.data))?;
     let device = device::select(device_choice)?;
+    if cmd.format == Format::Safetensors {
+        let n = data.test.len().min(CHECK_SAMPLES);
+        let samples = &data.test.values[..n * data.test.shape.len()];
+        let export = checkpoint::export_torch(&dir, samples, &device.device)?;
+        std::fs::create_dir_all(&cmd.out)
+            .with_context(|| format!("cannot create {}", cmd.out.display()))?;
+        write_atomic(&cmd.out.join("model.safetensors"), &export.weights)?;
+        write_atomic(
+            &cmd.out.join("model.json"),
+            &serde_json::to_vec_pretty(&export.description)?,
+        )?;
+        write_atomic(&cmd.out.join("check.safetensors"), &export.check)?;
+        println!(
+            "wrote model.safetensors ({} bytes), model.json and check.safetensors ({n} test samples) to {}",
+            export.weights.len(),
+            cmd.out.display()
+        );
+        println!(
+            "in PyTorch: python scripts/load_in_torch.py {}",
+            cmd.out.display()
+        );
+        return Ok(());
+    }
     let cloud = checkpoint::encode_dataset(&dir, &data.test, &device.device)?;
     let samples = SampleGrid::new(data.test.shape, data.test.values.clone());
     let summary = write_projector(

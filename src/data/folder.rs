@@ -36,9 +36,7 @@ const MAX_DEPTH: usize = 32;
 const CHUNK: usize = 64;
 
 /// How an image is brought to a square.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Fit {
     /// The largest centred square, scaled: fills the tile, loses the edges of long images.
@@ -87,10 +85,7 @@ pub fn read(
     if !(1..=1024).contains(&options.size) {
         return Err(LoadError::Folder {
             path: dir.to_path_buf(),
-            why: format!(
-                "image size {} is outside 1..=1024 pixels",
-                options.size
-            ),
+            why: format!("image size {} is outside 1..=1024 pixels", options.size),
         });
     }
     let mut skipped: Vec<String> = Vec::new();
@@ -103,10 +98,8 @@ pub fn read(
         if !progress(c * CHUNK, entries.len()) {
             return Err(LoadError::Cancelled);
         }
-        let decoded: Vec<Result<(Vec<f32>, bool), String>> = chunk
-            .par_iter()
-            .map(|e| decode(&e.path, options))
-            .collect();
+        let decoded: Vec<Result<(Vec<f32>, bool), String>> =
+            chunk.par_iter().map(|e| decode(&e.path, options)).collect();
         for (entry, result) in chunk.iter().zip(decoded) {
             match result {
                 Ok((pixels, colour)) => {
@@ -197,7 +190,10 @@ fn list(dir: &Path, skipped: &mut Vec<String>) -> Result<(Vec<Entry>, Vec<String
         } else if path.is_file() {
             loose.push(path);
         } else {
-            skipped.push(format!("{}: not a file or a folder (a broken link?)", path.display()));
+            skipped.push(format!(
+                "{}: not a file or a folder (a broken link?)",
+                path.display()
+            ));
         }
     }
     if classes.is_empty() {
@@ -276,7 +272,10 @@ fn walk(
         } else if path.is_file() {
             files.push(path);
         } else {
-            skipped.push(format!("{}: not a file or a folder (a broken link?)", path.display()));
+            skipped.push(format!(
+                "{}: not a file or a folder (a broken link?)",
+                path.display()
+            ));
         }
     }
 }

@@ -163,7 +163,10 @@ pub enum DataSpec {
     Wav { dir: PathBuf },
     /// A user's folder of images, one subfolder per class or flat (see [`folder`]), split
     /// 90/10 with the run's seed. Spelled `folder:DIR`: parsing gives default options.
-    Folder { dir: PathBuf, options: FolderOptions },
+    Folder {
+        dir: PathBuf,
+        options: FolderOptions,
+    },
 }
 
 impl FromStr for DataSpec {

@@ -13,6 +13,7 @@ mod rnn;
 pub mod seq;
 pub mod sparse;
 pub mod split;
+pub mod torch;
 pub mod vae;
 pub mod voice;
 

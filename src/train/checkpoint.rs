@@ -271,6 +271,55 @@ pub fn encode_dataset(
     })
 }
 
+/// The model saved in `dir` for PyTorch (see [`crate::model::torch`]).
+pub struct TorchExport {
+    /// The weights, safetensors.
+    pub weights: Vec<u8>,
+    /// The architecture, for `scripts/load_in_torch.py`.
+    pub description: serde_json::Value,
+    /// `inputs`, `codes` and `reconstructions` of the given samples as Latent Lab computes
+    /// them (safetensors), for the script to check itself against.
+    pub check: Vec<u8>,
+}
+
+/// Exports the model saved in `dir` for PyTorch, with `samples` (flat, of the checkpoint's
+/// sample shape) encoded and reconstructed for the check file.
+pub fn export_torch(dir: &Path, samples: &[f32], device: &Device) -> anyhow::Result<TorchExport> {
+    use crate::model::torch::{NamedTensor, description, named_tensors, safetensors};
+    let (_, meta) = read_meta(dir)?;
+    let description =
+        description(&meta.config.model, meta.sample_shape).map_err(anyhow::Error::msg)?;
+    let shape = meta.sample_shape;
+    anyhow::ensure!(
+        samples.len().is_multiple_of(shape.len()),
+        "the check samples are not whole samples of {shape}"
+    );
+    crate::with_model_type!(meta.config.model, M => {
+        let (model, meta) = load_for_inference::<M>(dir, device)?;
+        let n = samples.len() / shape.len();
+        let x = crate::model::samples_tensor(samples.to_vec(), shape, device);
+        let codes = model.encode(x);
+        let outputs = crate::model::output(model.decode(codes.clone()), shape.value_range());
+        let mut input_shape = vec![n];
+        input_shape.extend(description["input_shape"].as_array().into_iter().flatten().filter_map(|v| v.as_u64()).map(|v| v as usize));
+        let check = [
+            NamedTensor { name: "inputs".into(), shape: input_shape.clone(), values: samples.to_vec() },
+            NamedTensor { name: "codes".into(), shape: vec![n, model.latent_dim()], values: crate::model::to_vec(codes) },
+            NamedTensor { name: "reconstructions".into(), shape: input_shape, values: crate::model::to_vec(outputs) },
+        ];
+        let metadata = std::collections::BTreeMap::from([
+            ("format".to_string(), "latentlab-torch/1".to_string()),
+            ("architecture".to_string(), meta.architecture.clone()),
+            ("step".to_string(), meta.step.to_string()),
+        ]);
+        Ok(TorchExport {
+            weights: safetensors(&named_tensors(&model), &metadata),
+            description,
+            check: safetensors(&check, &Default::default()),
+        })
+    })
+}
+
 /// The decoder of the model saved in `dir` (any kind), as a CPU [`crate::protocol::LatentDecoder`].
 pub fn load_decoder(
     dir: &Path,

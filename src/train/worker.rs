@@ -46,7 +46,8 @@ pub struct Trainer {
 }
 
 /// How the worker loads a data set: [`data::load_with_progress`], or a stand-in in tests.
-type Loader = fn(&DataSpec, u64, &mut dyn FnMut(usize, usize) -> bool) -> Result<DataSplit, LoadError>;
+type Loader =
+    fn(&DataSpec, u64, &mut dyn FnMut(usize, usize) -> bool) -> Result<DataSplit, LoadError>;
 
 impl Trainer {
     /// Starts the training thread, idle until it receives `Command::Start`.

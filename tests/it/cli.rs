@@ -629,3 +629,168 @@ fn a_folder_of_recordings_trains_a_voice_model() {
     assert!(rows[1].contains(",unknown,"), "{}", rows[1]);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_colour_image_folder_trains_the_conv_model_and_reconstructs_in_colour() {
+    let dir = temp_dir("cli-colour");
+    let images = dir.join("shapes");
+    super::folder::colour_shapes(&images, 80);
+    let out = dir.join("run");
+    let spec = format!("folder:{}", images.display());
+    let o = train_on(
+        &spec,
+        &out,
+        &[
+            "--model",
+            "conv",
+            "--image-size",
+            "32",
+            "--epochs",
+            "50",
+            "--hidden",
+            "16,32",
+            "--latent",
+            "16",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("(216 train, 24 test, 3x32x32)"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Learned: the final test MSE is well below that of predicting the training mean image.
+    let split: latentlab::data::DataSplit =
+        latentlab::data::load(&spec.parse().unwrap(), 0).unwrap();
+    let mean = split.train.mean_sample();
+    let baseline = (0..split.test.len())
+        .flat_map(|i| {
+            split
+                .test
+                .sample(i)
+                .iter()
+                .zip(&mean)
+                .map(|(a, b)| (a - b).powi(2))
+        })
+        .sum::<f32>()
+        / (split.test.len() * mean.len()) as f32;
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let last_mse: f32 = metrics
+        .lines()
+        .filter_map(|l| l.split(',').nth(4).and_then(|v| v.parse().ok()))
+        .last()
+        .expect("an evaluation");
+    assert!(
+        last_mse < 0.4 * baseline,
+        "test MSE {last_mse} vs mean image {baseline}"
+    );
+
+    // The reconstructions row is in colour: many of its pixels have channels far apart.
+    let png = image::open(out.join("reconstructions.png"))
+        .unwrap()
+        .to_rgb8();
+    let (w, h) = png.dimensions();
+    let coloured = (0..w)
+        .flat_map(|x| (h / 2..h).map(move |y| (x, y)))
+        .filter(|&(x, y)| {
+            let p = png.get_pixel(x, y).0;
+            p.iter().max().unwrap() - p.iter().min().unwrap() > 60
+        })
+        .count();
+    assert!(
+        coloured as u32 > w * (h / 2) / 4,
+        "{coloured} coloured pixels of {}",
+        w * h / 2
+    );
+}
+
+/// A Python with PyTorch: `LATENTLAB_TORCH_PYTHON`, the bench's `../.venv-torch`, or `python3`.
+fn python_with_torch() -> Option<std::path::PathBuf> {
+    let candidates = [
+        std::env::var_os("LATENTLAB_TORCH_PYTHON").map(Into::into),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-torch/bin/python")),
+        Some("python3".into()),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|py: &std::path::PathBuf| {
+            Command::new(py)
+                .args(["-c", "import torch"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+#[test]
+fn safetensors_exports_rebuild_in_pytorch_and_reconstruct_as_latent_lab_does() {
+    let dir = temp_dir("cli-torch");
+    let (img, lbl) = write_mnist_idx(&dir, 200);
+    let mnist = format!("idx:{},{}", img.display(), lbl.display());
+    let cases: [(&str, &[&str]); 4] = [
+        ("dense", &["--model", "dense", "--hidden", "32,16"]),
+        ("conv", &["--model", "conv", "--hidden", "4,8"]),
+        (
+            "vae",
+            &["--model", "vae", "--base", "conv", "--hidden", "4,8"],
+        ),
+        (
+            "sparse",
+            &["--model", "sparse", "--sparsity", "kl", "--hidden", "32"],
+        ),
+    ];
+    let python = python_with_torch();
+    for (name, flags) in cases {
+        let run = dir.join(format!("run-{name}"));
+        let o = train_on(&mnist, &run, flags);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let out = dir.join(format!("torch-{name}"));
+        let o = latentlab(&[
+            "export",
+            "--run",
+            run.to_str().unwrap(),
+            "--format",
+            "safetensors",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        for file in ["model.safetensors", "model.json", "check.safetensors"] {
+            assert!(out.join(file).is_file(), "{name}: {file}");
+        }
+        let Some(python) = &python else {
+            eprintln!("skipped the PyTorch half of {name}: no Python with torch here");
+            continue;
+        };
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/load_in_torch.py");
+        let o = Command::new(python)
+            .arg(&script)
+            .arg(&out)
+            .args(["--tolerance", "1e-5"])
+            .output()
+            .expect("python runs");
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{name}: {text}{}", stderr(&o));
+        assert!(text.contains("OK: within 1e-05"), "{name}: {text}");
+    }
+    // A kind the script cannot rebuild is refused by name.
+    let run = dir.join("run-cvae");
+    let o = train_on(&mnist, &run, &["--model", "cvae"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = latentlab(&[
+        "export",
+        "--run",
+        run.to_str().unwrap(),
+        "--format",
+        "safetensors",
+        "--out",
+        dir.join("torch-cvae").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("PyTorch export covers"),
+        "{}",
+        stderr(&o)
+    );
+}

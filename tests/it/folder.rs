@@ -29,7 +29,9 @@ fn grey(w: u32, h: u32, v: u8) -> DynamicImage {
 
 fn save(image: &DynamicImage, path: &Path, format: ImageFormat) {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
-    image.save_with_format(path, format).expect("write test image");
+    image
+        .save_with_format(path, format)
+        .expect("write test image");
 }
 
 fn image_shape(split: &data::DataSplit) -> (usize, usize, usize) {
@@ -51,8 +53,16 @@ fn warnings(split: &data::DataSplit) -> String {
 fn class_subfolders_become_labels_named_by_their_folders_and_nested_images_join_them() {
     let dir = temp_dir("folder-classes");
     for i in 0..6 {
-        save(&grey(10, 10, 20), &dir.join(format!("circles/c{i}.png")), ImageFormat::Png);
-        save(&grey(12, 8, 230), &dir.join(format!("squares/deep/er/s{i}.bmp")), ImageFormat::Bmp);
+        save(
+            &grey(10, 10, 20),
+            &dir.join(format!("circles/c{i}.png")),
+            ImageFormat::Png,
+        );
+        save(
+            &grey(12, 8, 230),
+            &dir.join(format!("squares/deep/er/s{i}.bmp")),
+            ImageFormat::Bmp,
+        );
     }
     let split = read(&dir, &opts(8)).expect("loads");
     assert_eq!(split.train.class_names, ["circles", "squares"]);
@@ -74,7 +84,11 @@ fn class_subfolders_become_labels_named_by_their_folders_and_nested_images_join_
 fn a_flat_folder_loads_unlabelled_and_the_spec_reads_as_the_cli_spells_it() {
     let dir = temp_dir("folder-flat");
     for i in 0..5 {
-        save(&grey(16, 16, 100), &dir.join(format!("{i}.png")), ImageFormat::Png);
+        save(
+            &grey(16, 16, 100),
+            &dir.join(format!("{i}.png")),
+            ImageFormat::Png,
+        );
     }
     let spec: DataSpec = format!("folder:{}", dir.display()).parse().expect("spec");
     assert_eq!(spec.to_string(), format!("folder:{}", dir.display()));
@@ -89,15 +103,27 @@ fn every_format_bit_depth_and_mode_loads_and_one_coloured_image_makes_the_set_rg
     let dir = temp_dir("folder-modes");
     let c = dir.join("all");
     save(&grey(30, 20, 50), &c.join("grey.png"), ImageFormat::Png);
-    save(&rgb(20, 30, [200, 30, 30]), &c.join("red.jpg"), ImageFormat::Jpeg);
+    save(
+        &rgb(20, 30, [200, 30, 30]),
+        &c.join("red.jpg"),
+        ImageFormat::Jpeg,
+    );
     let rgba = DynamicImage::ImageRgba8(ImageBuffer::from_pixel(9, 9, Rgba([0, 0, 255, 255])));
     save(&rgba, &c.join("blue.webp"), ImageFormat::WebP);
     let deep = DynamicImage::ImageLuma16(ImageBuffer::from_pixel(7, 7, Luma([65535u16])));
     save(&deep, &c.join("white16.tiff"), ImageFormat::Tiff);
     save(&deep, &c.join("white16.png"), ImageFormat::Png);
     // GIF stores a palette: the palette path of the decoder.
-    save(&rgb(5, 5, [0, 200, 0]), &c.join("green.gif"), ImageFormat::Gif);
-    save(&rgb(64, 64, [10, 10, 10]), &c.join("dark.bmp"), ImageFormat::Bmp);
+    save(
+        &rgb(5, 5, [0, 200, 0]),
+        &c.join("green.gif"),
+        ImageFormat::Gif,
+    );
+    save(
+        &rgb(64, 64, [10, 10, 10]),
+        &c.join("dark.bmp"),
+        ImageFormat::Bmp,
+    );
     // Half transparent red: transparent pixels become black, so half its red stays.
     let half = DynamicImage::ImageRgba8(ImageBuffer::from_pixel(4, 4, Rgba([255, 0, 0, 128])));
     save(&half, &c.join("half.png"), ImageFormat::Png);
@@ -112,7 +138,9 @@ fn every_format_bit_depth_and_mode_loads_and_one_coloured_image_makes_the_set_rg
         .map(|s| [s[0], s[36], s[72]])
         .collect();
     let has = |want: [f32; 3]| {
-        colours.iter().any(|c| c.iter().zip(want).all(|(a, b)| (a - b).abs() < 0.03))
+        colours
+            .iter()
+            .any(|c| c.iter().zip(want).all(|(a, b)| (a - b).abs() < 0.03))
     };
     for (name, want) in [
         ("grey", [50.0 / 255.0; 3]),
@@ -139,10 +167,21 @@ fn every_format_bit_depth_and_mode_loads_and_one_coloured_image_makes_the_set_rg
 #[test]
 fn crop_fills_the_square_and_letterbox_keeps_the_whole_image_on_black() {
     let dir = temp_dir("folder-fit");
-    save(&grey(40, 20, 255), &dir.join("wide-1.png"), ImageFormat::Png);
-    save(&grey(40, 20, 255), &dir.join("wide-2.png"), ImageFormat::Png);
+    save(
+        &grey(40, 20, 255),
+        &dir.join("wide-1.png"),
+        ImageFormat::Png,
+    );
+    save(
+        &grey(40, 20, 255),
+        &dir.join("wide-2.png"),
+        ImageFormat::Png,
+    );
     let crop = read(&dir, &opts(8)).expect("crop");
-    assert!(crop.train.sample(0).iter().all(|&v| v > 0.99), "crop is all image");
+    assert!(
+        crop.train.sample(0).iter().all(|&v| v > 0.99),
+        "crop is all image"
+    );
     let letterbox = read(
         &dir,
         &FolderOptions {
@@ -182,7 +221,10 @@ fn unusable_files_are_skipped_and_listed_with_their_reasons() {
     let split = read(&dir, &opts(8)).expect("the good files load");
     assert_eq!(total(&split), 2);
     let w = warnings(&split);
-    assert!(w.starts_with("skipped 4 files that could not be used:"), "{w}");
+    assert!(
+        w.starts_with("skipped 4 files that could not be used:"),
+        "{w}"
+    );
     for (file, why) in [
         ("notes.png", "Invalid PNG signature"),
         ("zero.jpg", "empty file"),
@@ -198,11 +240,21 @@ fn unusable_files_are_skipped_and_listed_with_their_reasons() {
 fn an_empty_folder_or_one_without_a_usable_image_is_an_error_naming_it() {
     let dir = temp_dir("folder-empty");
     let e = read(&dir, &opts(8)).expect_err("empty").to_string();
-    assert!(e.contains(&dir.display().to_string()) && e.contains("holds no files"), "{e}");
+    assert!(
+        e.contains(&dir.display().to_string()) && e.contains("holds no files"),
+        "{e}"
+    );
     std::fs::write(dir.join("a.png"), "text").expect("write");
-    let e = read(&dir, &opts(8)).expect_err("nothing usable").to_string();
-    assert!(e.contains("no readable images") && e.contains("a.png"), "{e}");
-    let e = read(&dir.join("missing"), &opts(8)).expect_err("missing").to_string();
+    let e = read(&dir, &opts(8))
+        .expect_err("nothing usable")
+        .to_string();
+    assert!(
+        e.contains("no readable images") && e.contains("a.png"),
+        "{e}"
+    );
+    let e = read(&dir.join("missing"), &opts(8))
+        .expect_err("missing")
+        .to_string();
     assert!(e.contains("missing"), "{e}");
     let e = read(&dir, &opts(0)).expect_err("size 0").to_string();
     assert!(e.contains("image size 0"), "{e}");
@@ -229,7 +281,11 @@ fn a_symlink_loop_is_read_once_and_named() {
 fn cancelling_ends_the_load() {
     let dir = temp_dir("folder-cancel");
     for i in 0..3 {
-        save(&grey(8, 8, 10), &dir.join(format!("{i}.png")), ImageFormat::Png);
+        save(
+            &grey(8, 8, 10),
+            &dir.join(format!("{i}.png")),
+            ImageFormat::Png,
+        );
     }
     let mut calls = Vec::new();
     let result = data::folder::read(&dir, &opts(8), 0, &mut |done, total| {
@@ -285,12 +341,21 @@ fn a_header_promising_giant_images_is_refused_before_allocating() {
     save(&grey(8, 8, 10), &dir.join("small-1.png"), ImageFormat::Png);
     save(&grey(8, 8, 10), &dir.join("small-2.png"), ImageFormat::Png);
     let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "folder::giant_header_child", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "folder::giant_header_child",
+            "--ignored",
+            "--nocapture",
+        ])
         .env("LATENTLAB_GIANT_DIR", &dir)
         .output()
         .expect("child runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let peak_kb: u64 = text
         .lines()
         .find_map(|l| l.strip_prefix("PEAK_KB="))
@@ -307,4 +372,34 @@ fn a_header_promising_giant_images_is_refused_before_allocating() {
     // The whole test process (its binary, the embedded data sets) stays far below the 30 GB
     // the header asks for.
     assert!(peak_kb < 400 * 1024, "peak {peak_kb} kB");
+}
+
+/// A folder of coloured shapes (circle, square, triangle) in random colours on random
+/// backgrounds, `per_class` of each, 48 × 40 pixels: what a user's photos look like to the
+/// loader (coloured, not square), made in a moment.
+pub fn colour_shapes(dir: &Path, per_class: usize) {
+    let mut rng = latentlab::data::Rng::new(7);
+    let mut byte = || (rng.uniform() * 255.0) as u8;
+    for (k, shape) in ["circle", "square", "triangle"].iter().enumerate() {
+        for i in 0..per_class {
+            let bg = [byte(), byte(), byte()];
+            let fg = [byte(), byte(), byte()];
+            let (cx, cy) = (18.0 + byte() as f32 / 20.0, 14.0 + byte() as f32 / 20.0);
+            let r = 6.0 + byte() as f32 / 40.0;
+            let image = ImageBuffer::from_fn(48, 40, |x, y| {
+                let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+                let inside = match k {
+                    0 => dx * dx + dy * dy < r * r,
+                    1 => dx.abs() < r && dy.abs() < r,
+                    _ => dy.abs() < r && dx.abs() < (dy + r) / 2.0,
+                };
+                Rgb(if inside { fg } else { bg })
+            });
+            save(
+                &DynamicImage::ImageRgb8(image),
+                &dir.join(format!("{shape}/{i:03}.png")),
+                ImageFormat::Png,
+            );
+        }
+    }
 }
