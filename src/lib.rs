@@ -11,6 +11,7 @@ pub mod data;
 pub mod files;
 pub mod jobs;
 pub mod latent;
+pub mod metrics;
 pub mod model;
 pub mod protocol;
 pub mod render;

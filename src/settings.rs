@@ -8,6 +8,8 @@ use thiserror::Error;
 
 use crate::data::{DataSpec, Noise};
 
+pub mod file;
+
 /// The autoencoder kinds. A new kind is one file under `model/`, one variant here and one arm
 /// in `with_model_type!`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]

@@ -8,6 +8,7 @@
 mod activity;
 mod controls;
 mod dialogs;
+mod figure;
 mod frame_stats;
 mod interpolation;
 mod latent_view;
@@ -98,6 +99,11 @@ pub struct StudioApp {
     notice: Option<String>,
     /// The warnings window is open.
     show_warnings: bool,
+    /// Where the views were drawn last frame (loss plot, reconstructions, latent view,
+    /// explorer), for **Export figure…**.
+    view_rects: [Rect; 4],
+    /// What the last figure export came to, set by its screenshot callback.
+    figure_result: std::sync::Arc<std::sync::Mutex<Option<Result<String, String>>>>,
     /// The settings a restart would use, while the user is asked to confirm.
     confirm_restart: Option<Settings>,
     stats: FrameStats,
@@ -153,6 +159,8 @@ impl StudioApp {
             selection: Selection::default(),
             notice: None,
             show_warnings: false,
+            view_rects: [Rect::NOTHING; 4],
+            figure_result: Default::default(),
             confirm_restart: None,
             stats: FrameStats::new(log_frame_stats),
             show_stats: log_frame_stats,
@@ -424,6 +432,211 @@ impl StudioApp {
         }
     }
 
+    /// The File menu: data, settings, models, figures and metrics in and out.
+    fn menu_ui(&mut self, ctx: &egui::Context, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open image folder...").clicked()
+                    && let Some(dir) = rfd::FileDialog::new().pick_folder()
+                {
+                    self.open_folder(dir);
+                }
+                if ui.button("Open CSV series...").clicked() {
+                    self.pick_csv();
+                }
+                ui.separator();
+                if ui
+                    .button("Open settings...")
+                    .on_hover_text("An experiment saved as a TOML file: model, data, training")
+                    .clicked()
+                    && let Some(path) = rfd::FileDialog::new()
+                        .add_filter("Latent Lab settings", &["toml"])
+                        .pick_file()
+                {
+                    self.open_settings(&path);
+                }
+                if ui.button("Save settings...").clicked()
+                    && let Some(path) = rfd::FileDialog::new()
+                        .set_file_name("experiment.toml")
+                        .add_filter("Latent Lab settings", &["toml"])
+                        .save_file()
+                {
+                    self.save_settings(&path);
+                }
+                ui.separator();
+                if ui
+                    .button("Open model...")
+                    .on_hover_text(
+                        "A saved model folder: restores its settings and data and shows its latent space, paused",
+                    )
+                    .clicked()
+                    && let Some(dir) = rfd::FileDialog::new().pick_folder()
+                {
+                    self.open_model(&dir);
+                }
+                if ui
+                    .add_enabled(self.run.info.is_some(), egui::Button::new("Save model..."))
+                    .on_hover_text("The current weights with their settings, into a folder")
+                    .clicked()
+                    && let Some(dir) = rfd::FileDialog::new().pick_folder()
+                {
+                    self.save_model(&dir);
+                }
+                ui.separator();
+                ui.menu_button("Export figure", |ui| {
+                    for f in figure::Figure::ALL {
+                        if ui.button(f.label()).clicked()
+                            && let Some(path) = rfd::FileDialog::new()
+                                .set_file_name(f.file_name())
+                                .add_filter("PNG image", &["png"])
+                                .save_file()
+                        {
+                            self.export_figure(ctx, f, path);
+                        }
+                    }
+                });
+                if ui
+                    .add_enabled(!self.run.steps.is_empty(), egui::Button::new("Export metrics..."))
+                    .on_hover_text("The loss history, one row per step, as CSV")
+                    .clicked()
+                    && let Some(path) = rfd::FileDialog::new()
+                        .set_file_name("metrics.csv")
+                        .add_filter("CSV table", &["csv"])
+                        .save_file()
+                {
+                    self.export_metrics(&path);
+                }
+            });
+        });
+    }
+
+    /// Asks for a CSV file of series and trains the next run on it.
+    fn pick_csv(&mut self) {
+        if let Some(path) = rfd::FileDialog::new()
+            .add_filter("CSV or TSV series", &["csv", "tsv", "txt"])
+            .pick_file()
+        {
+            self.open_csv(path);
+        }
+    }
+
+    fn open_csv(&mut self, path: std::path::PathBuf) {
+        self.settings.custom_data = Some(DataSpec::Csv {
+            train: path,
+            test: None,
+            options: Default::default(),
+        });
+        self.settings.fit_model_to_data();
+    }
+
+    /// Takes a settings file's experiment as the settings (the current ones stay on error).
+    pub fn open_settings(&mut self, path: &std::path::Path) {
+        match crate::settings::file::read(path) {
+            Ok(config) => {
+                self.settings = Settings::from_config(&config);
+                self.run.status.last_event = format!("Settings from {}", path.display());
+            }
+            Err(e) => self.notice = Some(format!("Cannot open these settings: {e}")),
+        }
+    }
+
+    /// Writes the settings as a settings file.
+    pub fn save_settings(&mut self, path: &std::path::Path) {
+        let written = self
+            .settings
+            .to_config()
+            .map_err(|e| e.to_string())
+            .and_then(|c| crate::settings::file::to_text(&c))
+            .and_then(|text| {
+                crate::files::write_atomic(path, text.as_bytes()).map_err(|e| format!("{e:#}"))
+            });
+        match written {
+            Ok(()) => self.run.status.last_event = format!("Saved {}", path.display()),
+            Err(e) => self.notice = Some(format!("Cannot save the settings: {e}")),
+        }
+    }
+
+    /// Restores a saved model's settings and data and shows its latent space: a run resumed
+    /// from it, paused before its first step (Resume trains on from there).
+    pub fn open_model(&mut self, dir: &std::path::Path) {
+        match crate::train::checkpoint::read_meta(dir) {
+            Ok((dir, meta)) => {
+                // A run in progress ends first (the worker reads the Stop before the Start).
+                self.stop();
+                self.settings = Settings::from_config(&meta.config);
+                self.start_from(true, Some(dir));
+            }
+            Err(e) => self.notice = Some(format!("Cannot open this model: {e:#}")),
+        }
+    }
+
+    /// Saves the current weights into `dir`: the running model, or the last one a run kept.
+    pub fn save_model(&mut self, dir: &std::path::Path) {
+        if self.run.active {
+            self.trainer
+                .send(Command::SaveCheckpoint(dir.to_path_buf()));
+            return;
+        }
+        match crate::train::checkpoint::copy(&self.run_checkpoints(self.run.run_id), dir) {
+            Ok(()) => self.run.status.last_event = format!("Model saved to {}", dir.display()),
+            Err(e) => self.notice = Some(format!("Cannot save the model: {e:#}")),
+        }
+    }
+
+    /// Writes the loss history as CSV.
+    pub fn export_metrics(&mut self, path: &std::path::Path) {
+        let names = self
+            .run
+            .info
+            .as_ref()
+            .map_or(&[][..], |i| &i.term_names[..]);
+        let csv =
+            crate::metrics::MetricsLog::from_history(names, &self.run.steps, &self.run.evals).csv();
+        match crate::files::write_atomic(path, csv.as_bytes()) {
+            Ok(()) => self.run.status.last_event = format!("Saved {}", path.display()),
+            Err(e) => self.notice = Some(format!("{e:#}")),
+        }
+    }
+
+    /// Writes a view as a PNG once the next frame is drawn (a screenshot, cut to the view).
+    fn export_figure(
+        &mut self,
+        ctx: &egui::Context,
+        figure: figure::Figure,
+        path: std::path::PathBuf,
+    ) {
+        let region = match figure {
+            figure::Figure::LossPlot => Some(self.view_rects[0]),
+            figure::Figure::Reconstructions => Some(self.view_rects[1]),
+            figure::Figure::LatentView => Some(self.view_rects[2]),
+            figure::Figure::Explorer => Some(self.view_rects[3]),
+            figure::Figure::Window => None,
+        };
+        let scale = ctx.pixels_per_point();
+        let slot = self.figure_result.clone();
+        let repaint = ctx.clone();
+        ctx.request_screenshot(move |image| {
+            let result = figure::png(&image, region, scale)
+                .and_then(|png| crate::files::write_atomic(&path, &png))
+                .map(|()| format!("Saved {}", path.display()))
+                .map_err(|e| format!("Cannot export the figure: {e:#}"));
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(result);
+            }
+            repaint.request_repaint();
+        });
+    }
+
+    /// Shows what a figure export came to, once its screenshot has been written.
+    fn collect_figure_result(&mut self) {
+        let result = self.figure_result.lock().ok().and_then(|mut s| s.take());
+        match result {
+            Some(Ok(msg)) => self.run.status.last_event = msg,
+            Some(Err(e)) => self.notice = Some(e),
+            None => {}
+        }
+    }
+
     /// Trains the next run on a folder of images (its size and fit as last chosen).
     fn open_folder(&mut self, dir: std::path::PathBuf) {
         let options = match &self.settings.custom_data {
@@ -449,12 +662,9 @@ impl StudioApp {
         if path.is_dir() {
             self.open_folder(path);
         } else if ["csv", "tsv", "txt"].contains(&extension.as_str()) {
-            self.settings.custom_data = Some(DataSpec::Csv {
-                train: path,
-                test: None,
-                options: Default::default(),
-            });
-            self.settings.fit_model_to_data();
+            self.open_csv(path);
+        } else if extension == "toml" {
+            self.open_settings(&path);
         } else if let Some(dir) = path.parent() {
             self.open_folder(dir.to_path_buf());
         }
@@ -651,6 +861,8 @@ impl eframe::App for StudioApp {
         let stats_text = self
             .show_stats
             .then(|| self.stats.report().replace('\n', " | "));
+        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(&ctx, ui));
+        self.collect_figure_result();
         let status = egui::Panel::bottom("status")
             .show(ui, |ui| {
                 status_ui(ui, &self.run.status, stats_text.as_deref())
@@ -700,17 +912,8 @@ impl eframe::App for StudioApp {
         if actions.reset {
             self.reset();
         }
-        if actions.open_csv
-            && let Some(path) = rfd::FileDialog::new()
-                .add_filter("CSV or TSV series", &["csv", "tsv", "txt"])
-                .pick_file()
-        {
-            self.settings.custom_data = Some(crate::data::DataSpec::Csv {
-                train: path,
-                test: None,
-                options: Default::default(),
-            });
-            self.settings.fit_model_to_data();
+        if actions.open_csv {
+            self.pick_csv();
         }
         if actions.open_folder
             && let Some(dir) = rfd::FileDialog::new().pick_folder()
@@ -741,6 +944,7 @@ impl eframe::App for StudioApp {
                     full.max,
                 ),
             ];
+            self.view_rects = cells;
             ui.scope_builder(UiBuilder::new().max_rect(cells[0]), |ui| self.loss.ui(ui));
             ui.scope_builder(UiBuilder::new().max_rect(cells[1]), |ui| {
                 self.triptych.ui(ui)
@@ -922,6 +1126,8 @@ pub struct Launch {
     pub points: Option<usize>,
     /// The model kind to start with, instead of the saved one (its default architecture).
     pub model: Option<ModelKind>,
+    /// A settings file to start from (`--settings`), applied before the options above.
+    pub settings: Option<std::path::PathBuf>,
 }
 
 /// Opens the studio window and runs until it is closed.
@@ -938,6 +1144,9 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
         options,
         Box::new(move |cc| {
             let mut app = StudioApp::new(cc, launch.device, launch.log_frame_stats)?;
+            if let Some(path) = &launch.settings {
+                app.open_settings(path);
+            }
             if launch.data.is_some() {
                 app.settings.custom_data = launch.data;
                 app.settings.fit_model_to_data();

@@ -30,7 +30,7 @@ pub fn status_ui(ui: &mut egui::Ui, s: &Status, extra: Option<&str>) -> StatusAc
         if !s.warnings.is_empty() {
             actions.show_warnings = ui
                 .button(format!(
-                    "⚠ {} warning{}",
+                    "{} warning{}",
                     s.warnings.len(),
                     if s.warnings.len() == 1 { "" } else { "s" }
                 ))

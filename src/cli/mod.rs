@@ -59,6 +59,11 @@ pub struct Cli {
     /// Studio only: start with this model kind (its default architecture).
     #[arg(long, value_enum)]
     pub model: Option<ModelKind>,
+
+    /// Studio only: start from an experiment saved as a settings file (TOML; the studio's
+    /// File > Save settings). --data and --model given too apply on top of it.
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,6 +280,7 @@ pub fn main() -> ExitCode {
             data: cli.data,
             points: cli.points,
             model: cli.model,
+            settings: cli.settings,
         }),
     };
     match result {

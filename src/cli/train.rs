@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::TrainArgs;
 use crate::files::write_atomic;
 use crate::latent::disentangle;
+use crate::metrics::MetricsLog;
 use crate::protocol::{Event, SampleGrid, Snapshot, StartRequest};
 use crate::render;
 use crate::train::{self, Autosave, DeviceChoice, device};
@@ -29,16 +30,6 @@ pub struct TrainCmd {
     /// state and step count. The architecture flags must match it; --epochs is the new total.
     #[arg(long)]
     pub resume: Option<PathBuf>,
-}
-
-/// One row of `metrics.csv`.
-struct Row {
-    step: u64,
-    epoch: u64,
-    loss: f32,
-    terms: [f32; 4],
-    test: Option<(f32, Vec<f32>)>,
-    elapsed_secs: f64,
 }
 
 pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
@@ -77,8 +68,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let mut rows: Vec<Row> = Vec::new();
-    let mut term_names: Vec<String> = Vec::new();
+    let mut metrics = MetricsLog::default();
     let mut snapshot: Option<Arc<Snapshot>> = None;
     let mut first_below = None;
     let mut samples_per_sec = 0.0f32;
@@ -87,7 +77,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
     let mut sink = |event: Event| match event {
         Event::Started(info) => {
             eprintln!("model: {}", info.architecture);
-            term_names = info.term_names;
+            metrics = MetricsLog::new(&info.term_names);
             bar.set_length(info.total_steps);
             bar.set_position(info.start_step);
         }
@@ -101,14 +91,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
                     last.loss, batch.samples_per_sec
                 ));
             }
-            rows.extend(batch.steps.iter().map(|s| Row {
-                step: s.step,
-                epoch: s.epoch,
-                loss: s.loss,
-                terms: s.terms,
-                test: None,
-                elapsed_secs: batch.elapsed_secs,
-            }));
+            metrics.steps(&batch.steps, Some(batch.elapsed_secs));
         }
         Event::Eval(report) => {
             if first_below.is_none() && report.test_mse < 0.03 {
@@ -116,20 +99,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             }
             last_input_mse = report.input_mse;
             last_terms = report.terms.clone();
-            match rows.last_mut().filter(|r| r.step == report.step) {
-                Some(row) => {
-                    row.test = Some((report.test_mse, report.terms));
-                    row.elapsed_secs = report.elapsed_secs;
-                }
-                None => rows.push(Row {
-                    step: report.step,
-                    epoch: report.epoch,
-                    loss: f32::NAN,
-                    terms: [f32::NAN; 4],
-                    test: Some((report.test_mse, report.terms)),
-                    elapsed_secs: report.elapsed_secs,
-                }),
-            }
+            metrics.eval(&report);
             bar.println(format!(
                 "step {:>6}  epoch {:>3}  test MSE {:.5}",
                 report.step, report.epoch, report.test_mse
@@ -152,10 +122,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     // Whatever happened, keep what was learned and measured.
-    write_atomic(
-        &out.join("metrics.csv"),
-        metrics_csv(&rows, &term_names).as_bytes(),
-    )?;
+    write_atomic(&out.join("metrics.csv"), metrics.csv().as_bytes())?;
     if let Some(s) = &snapshot {
         let noisy = (s.noisy != s.inputs).then_some(&s.noisy);
         let rows: Vec<render::Canvas> =
@@ -215,7 +182,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
     }
     if let Some(kl) = last_terms
         .get(1)
-        .filter(|_| term_names.get(1).is_some_and(|t| t == "KL"))
+        .filter(|_| metrics.term_names().get(1).is_some_and(|t| t == "KL"))
     {
         println!("test KL term: {kl:.4}");
     }
@@ -457,42 +424,6 @@ fn time_averaged(codes: &[f32], dim: usize, split: usize, channels: usize) -> Ve
 fn percent(v: Option<f32>) -> String {
     v.map(|v| format!("{:.1} %", v * 100.0))
         .unwrap_or_else(|| "n/a".into())
-}
-
-fn metrics_csv(rows: &[Row], term_names: &[String]) -> String {
-    let mut s = String::from("step,epoch,train_loss");
-    for t in term_names {
-        let _ = write!(s, ",train_{t}");
-    }
-    s.push_str(",test_mse");
-    for t in term_names {
-        let _ = write!(s, ",test_{t}");
-    }
-    s.push_str(",elapsed_secs\n");
-    let num = |v: f32| {
-        if v.is_nan() {
-            String::new()
-        } else {
-            v.to_string()
-        }
-    };
-    for r in rows {
-        let _ = write!(s, "{},{},{}", r.step, r.epoch, num(r.loss));
-        for v in &r.terms[..term_names.len().min(4)] {
-            let _ = write!(s, ",{}", num(*v));
-        }
-        match &r.test {
-            Some((mse, terms)) => {
-                let _ = write!(s, ",{mse}");
-                for v in terms {
-                    let _ = write!(s, ",{v}");
-                }
-            }
-            None => s.push_str(&",".repeat(1 + term_names.len())),
-        }
-        let _ = writeln!(s, ",{:.3}", r.elapsed_secs);
-    }
-    s
 }
 
 fn latents_csv(s: &Snapshot, class_names: &[String]) -> String {

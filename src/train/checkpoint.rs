@@ -127,6 +127,39 @@ pub fn save<M: Autoencoder>(
     write_atomic(&dir.join(META_FILE), &json)
 }
 
+/// Copies the checkpoint in `from` (a checkpoint or run folder) into the folder `to`: the files
+/// its description names, then the description, each written atomically (the studio's
+/// **Save model…** of a run that has ended). A damaged source is refused before anything is
+/// written.
+pub fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let (src, meta) = read_meta(from)?;
+    let mut files = Vec::new();
+    for (name, hash) in [
+        (Some(&meta.model_file), meta.model_hash),
+        (meta.optimizer_file.as_ref(), meta.optimizer_hash),
+    ] {
+        let Some(name) = name else { continue };
+        let name = own_file(name)?;
+        let path = src.join(name);
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        if let Some(hash) = hash {
+            anyhow::ensure!(
+                fnv1a(&bytes) == hash,
+                "{} does not match its checkpoint description (damaged?)",
+                path.display()
+            );
+        }
+        files.push((name, bytes));
+    }
+    let meta_bytes = std::fs::read(src.join(META_FILE))?;
+    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    for (name, bytes) in files {
+        write_atomic(&to.join(name), &bytes)?;
+    }
+    write_atomic(&to.join(META_FILE), &meta_bytes)
+}
+
 /// Checks that a description names only this module's own files (not a path elsewhere).
 fn own_file(name: &str) -> anyhow::Result<&str> {
     let known = SLOTS

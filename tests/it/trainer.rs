@@ -171,6 +171,65 @@ fn checkpoint_round_trip_gives_identical_decodes_and_resume_continues() {
 }
 
 #[test]
+fn a_saved_model_opened_again_shows_the_same_codes_and_decodes_without_training() {
+    let data = small_mnist(320, 100);
+    let dir = temp_dir("open-model");
+    let autosave = Autosave {
+        dir: Some(dir.join("autosave")),
+    };
+    let events = run_sync(&request(small_config(2)), &data, &autosave);
+    let before = last_snapshot(&events);
+    // The studio's Save model of a finished run: the autosaved checkpoint, copied.
+    let saved = dir.join("my model");
+    checkpoint::copy(&dir.join("autosave"), &saved).unwrap();
+
+    // Open model: a run resumed from it, paused; its first snapshot is the saved model's.
+    let opened = run_sync(
+        &StartRequest {
+            resume_from: Some(saved.clone()),
+            start_paused: true,
+            ..request(small_config(2))
+        },
+        &data,
+        &Autosave::default(),
+    );
+    assert!(step_losses(&opened).is_empty(), "opening trained nothing");
+    let after = last_snapshot(&opened);
+    assert_eq!(after.step, before.step);
+    assert_eq!(after.latents.dim, before.latents.dim);
+    let largest = after
+        .latents
+        .codes
+        .iter()
+        .zip(&before.latents.codes)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(largest < 1e-6, "codes differ by {largest}");
+    assert_eq!(after.latents.codes.len(), before.latents.codes.len());
+    use latentlab::protocol::LatentDecoder;
+    let z: Vec<f32> = (0..32).map(|i| (i as f32 * 0.61).cos()).collect();
+    assert_eq!(
+        after.decoder.decode(&z).values,
+        before.decoder.decode(&z).values
+    );
+
+    // A damaged save is refused by name, before anything is written.
+    let weights = saved.join(checkpoint::read_meta(&saved).unwrap().1.model_file);
+    let mut bytes = std::fs::read(&weights).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&weights, bytes).unwrap();
+    let e = checkpoint::copy(&saved, &dir.join("copy"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("does not match its checkpoint description"),
+        "{e}"
+    );
+    assert!(!dir.join("copy").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn checkpoint_of_another_architecture_is_refused_naming_both() {
     let data = small_mnist(128, 50);
     let dir = temp_dir("arch");

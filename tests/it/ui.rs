@@ -781,3 +781,125 @@ fn closing_while_training_returns_quickly_and_leaves_no_thread() {
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     assert!(thread.upgrade().is_none(), "the trainer thread has ended");
 }
+
+#[test]
+fn a_saved_model_opens_in_a_new_studio_and_shows_its_scatter_without_training() {
+    let dir = super::temp_dir("ui-open-model");
+    let saved = dir.join("model");
+    let mut h = studio();
+    h.state_mut().settings.epochs = 1;
+    h.state_mut().settings.data = latentlab::settings::BuiltinData::Fashion;
+    h.step();
+    h.get_by_label("Train").click();
+    step_until(&mut h, "the run to end", |a| {
+        a.run().info.is_some() && !a.run().active && a.run().snapshot.is_some()
+    });
+    let before = h.state().run().snapshot.clone().expect("a snapshot");
+    // Save model of the ended run (the File menu's dialog picks the folder).
+    h.state_mut().save_model(&saved);
+    assert!(h.state().notice().is_none(), "{:?}", h.state().notice());
+    drop(h);
+
+    // A new studio, other settings: Open model restores them and shows the saved codes.
+    let mut h = studio();
+    h.state_mut().open_model(&saved);
+    step_until(&mut h, "the opened model's scatter", |a| {
+        a.run().snapshot.is_some() && a.latent_points() > 0
+    });
+    let s = &h.state().settings;
+    assert_eq!(s.data, latentlab::settings::BuiltinData::Fashion);
+    assert_eq!((s.hidden.as_str(), s.latent, s.epochs), ("128", 8, 1));
+    let after = h.state().run().snapshot.clone().expect("a snapshot");
+    assert_eq!(after.step, before.step);
+    assert_eq!(after.latents.codes, before.latents.codes);
+    step_for(&mut h, Duration::from_millis(300));
+    assert_eq!(h.state().run().steps.len(), 0, "nothing trained");
+
+    // A folder that is not a saved model: a notice, and what was shown stays.
+    h.state_mut().open_model(&dir);
+    assert!(
+        h.state()
+            .notice()
+            .is_some_and(|n| n.contains("Cannot open this model")),
+        "{:?}",
+        h.state().notice()
+    );
+    assert!(h.state().run().snapshot.is_some());
+}
+
+#[test]
+fn settings_files_round_trip_and_a_bad_one_changes_nothing() {
+    let dir = super::temp_dir("ui-settings");
+    let mut h = studio();
+    {
+        let s = &mut h.state_mut().settings;
+        s.set_kind(
+            latentlab::settings::ModelKind::Vae,
+            latentlab::settings::BaseNet::Dense,
+        );
+        s.lr = 2e-3;
+        s.epochs = 17;
+    }
+    h.step();
+    let file = dir.join("experiment.toml");
+    h.state_mut().save_settings(&file);
+    let saved = h.state().settings.clone();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("epochs = 17") && text.contains("kind = \"Vae\""),
+        "{text}"
+    );
+
+    let mut h = studio();
+    h.state_mut().open_settings(&file);
+    h.step();
+    assert_eq!(h.state().settings.to_config(), saved.to_config());
+
+    std::fs::write(dir.join("bad.toml"), "epochs = 0\n").unwrap();
+    h.state_mut().open_settings(&dir.join("bad.toml"));
+    let notice = h.state().notice().expect("a notice").to_string();
+    assert!(
+        notice.contains("bad.toml") && notice.contains("epochs is 0"),
+        "{notice}"
+    );
+    assert_eq!(h.state().settings.epochs, 17);
+}
+
+#[test]
+fn a_colour_image_folder_trains_in_colour_and_its_skipped_files_are_listed() {
+    let dir = super::temp_dir("ui-colour");
+    super::folder::colour_shapes(&dir, 40);
+    std::fs::write(dir.join("circle/notes.png"), "not a picture").unwrap();
+    let mut h = studio();
+    {
+        let s = &mut h.state_mut().settings;
+        s.custom_data = Some(latentlab::data::DataSpec::Folder {
+            dir: dir.clone(),
+            options: Default::default(),
+        });
+        s.set_kind(
+            latentlab::settings::ModelKind::Conv,
+            latentlab::settings::BaseNet::Conv,
+        );
+        s.hidden = "8, 16".into();
+    }
+    h.step();
+    // The folder's own controls show.
+    assert!(h.query_by_label("Image size").is_some());
+    h.get_by_label("Train").click();
+    step_until(&mut h, "the triptych", |a| a.triptych_filled());
+    let shape = h.state().run().info.as_ref().map(|i| i.sample_shape);
+    assert_eq!(shape.and_then(|s| s.image()).map(|i| i.channels), Some(3));
+    step_until(&mut h, "the warning", |a| {
+        !a.run().status.warnings.is_empty()
+    });
+    h.get_by_label("1 warning").click();
+    h.step();
+    h.step();
+    assert!(
+        h.query_by_label_contains("notes.png").is_some(),
+        "the list names the file"
+    );
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "stop", |a| !a.run().active);
+}

@@ -1,0 +1,148 @@
+//! Settings files: an experiment as a small TOML file (`latentlab --settings FILE`, the
+//! studio's **Save settings…** / **Open settings…**).
+//!
+//! The file holds the fields of [`TrainConfig`] by their names. Fields left out take the
+//! defaults of the file's model kind (so `model.kind = "Vae"` alone gives the VAE's reference
+//! settings), an unknown field is an error naming it (a typo never passes silently), and the
+//! result is validated like any other configuration. A saved file writes every field.
+//!
+//! ```toml
+//! epochs = 20
+//! lr = 0.002
+//! data = "Fashion"
+//!
+//! [model]
+//! kind = "Vae"
+//! latent = 2
+//! ```
+
+use std::path::Path;
+
+use super::{BaseNet, ModelKind, SparsityKind, TrainConfig};
+
+/// The text of a settings file for `config`.
+pub fn to_text(config: &TrainConfig) -> Result<String, String> {
+    let body = toml::to_string_pretty(config).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "# Latent Lab settings: open with `latentlab --settings FILE` or the studio's\n\
+         # Open settings. Fields left out take the model kind's defaults.\n\n{body}"
+    ))
+}
+
+/// Reads a settings file's text (see the module documentation); `origin` names it in errors.
+pub fn parse(text: &str, origin: &str) -> Result<TrainConfig, String> {
+    let table: toml::Table = text.parse().map_err(|e| format!("{origin}: {e}"))?;
+    let model = table.get("model").and_then(|m| m.as_table());
+    let pick = |key: &str| model.and_then(|m| m.get(key)).cloned();
+    let field = |what: &str, e: toml::de::Error| format!("{origin}: model.{what}: {e}");
+    let kind: ModelKind = match pick("kind") {
+        Some(v) => v.try_into().map_err(|e| field("kind", e))?,
+        None => ModelKind::Dense,
+    };
+    let base: BaseNet = match pick("base") {
+        Some(v) => v.try_into().map_err(|e| field("base", e))?,
+        None => BaseNet::Dense,
+    };
+    let sparsity: SparsityKind = match pick("sparsity") {
+        Some(v) => v.try_into().map_err(|e| field("sparsity", e))?,
+        None => SparsityKind::L1,
+    };
+    let defaults = TrainConfig::for_kind(kind, base, sparsity);
+    let mut merged = toml::Table::try_from(&defaults).map_err(|e| e.to_string())?;
+    merge(&mut merged, table, "", origin)?;
+    let config: TrainConfig = toml::Value::Table(merged)
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("{origin}: {e}"))?;
+    config.validate().map_err(|e| format!("{origin}: {e}"))
+}
+
+/// Reads a settings file.
+pub fn read(path: &Path) -> Result<TrainConfig, String> {
+    crate::data::check_file_size(path).map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Lays `file` over `into`: a table field merges key by key where the default is a table
+/// of fields (`model`, `noise`); anything else replaces whole (a data source with its own
+/// fields). A key the defaults do not have is an error.
+fn merge(
+    into: &mut toml::Table,
+    file: toml::Table,
+    prefix: &str,
+    origin: &str,
+) -> Result<(), String> {
+    for (key, value) in file {
+        let name = format!("{prefix}{key}");
+        match (into.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(v)) if is_struct(&key) => {
+                merge(inner, v, &format!("{name}."), origin)?;
+            }
+            (Some(slot), v) => *slot = v,
+            (None, _) => {
+                return Err(format!(
+                    "{origin}: unknown setting `{name}` (known here: {})",
+                    into.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fields whose default is a table of fields to merge into (not an enum with data).
+fn is_struct(key: &str) -> bool {
+    matches!(key, "model" | "noise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{DataSpec, Fit, FolderOptions};
+
+    #[test]
+    fn a_saved_file_reads_back_as_the_same_configuration() {
+        let mut config = TrainConfig::for_kind(ModelKind::Sparse, BaseNet::Conv, SparsityKind::Kl);
+        config.data = DataSpec::Folder {
+            dir: "/data/my photos".into(),
+            options: FolderOptions {
+                size: 48,
+                grey: true,
+                fit: Fit::Letterbox,
+            },
+        };
+        config.lr = 3e-4;
+        config.epochs = 7;
+        let text = to_text(&config).unwrap();
+        assert!(text.contains("lr = 0.0003"), "{text}");
+        assert_eq!(parse(&text, "saved.toml").unwrap(), config);
+    }
+
+    #[test]
+    fn fields_left_out_take_the_kinds_defaults() {
+        let c = parse("epochs = 3\n[model]\nkind = \"Vae\"\n", "f.toml").unwrap();
+        let vae = TrainConfig::for_kind(ModelKind::Vae, BaseNet::Dense, SparsityKind::L1);
+        assert_eq!(c.model, vae.model);
+        assert_eq!((c.epochs, c.beta), (3, vae.beta));
+        let c = parse("data = \"Fashion\"\n", "f.toml").unwrap();
+        assert_eq!(c.data, DataSpec::Fashion);
+        assert_eq!(c.model, TrainConfig::default().model);
+    }
+
+    #[test]
+    fn typos_bad_values_and_broken_syntax_are_refused_with_the_file_and_field() {
+        for (text, expected) in [
+            ("latnet = 2\n", "f.toml: unknown setting `latnet`"),
+            ("[model]\nlatnet = 2\n", "unknown setting `model.latnet`"),
+            ("[model]\nkind = \"Transformer\"\n", "model.kind"),
+            ("[model]\nlatent = 0\n", "latent size is 0"),
+            ("lr = -1.0\n", "learning rate"),
+            ("lr = \"fast\"\n", "f.toml"),
+            ("epochs = [\n", "f.toml"),
+        ] {
+            let e = parse(text, "f.toml").unwrap_err();
+            assert!(e.contains(expected), "{text:?}: {e}");
+        }
+    }
+}
