@@ -291,4 +291,69 @@ mod tests {
             "the worker is alive"
         );
     }
+
+    /// Loads forever, reporting progress, until told to stop.
+    fn endless_loader(
+        _: &DataSpec,
+        _: u64,
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<DataSplit, LoadError> {
+        for done in 0.. {
+            if !progress(done, usize::MAX) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Err(LoadError::Cancelled)
+    }
+
+    /// A load reports its progress; a Stop cancels it and the run ends stopped at step 0; a
+    /// Start during a load cancels it and loads for the new run.
+    #[test]
+    fn a_long_load_reports_progress_and_stop_or_a_new_start_cancels_it() {
+        let trainer =
+            Trainer::spawn_with(DeviceChoice::Cpu, endless_loader, Box::new(|| {})).unwrap();
+        let start = |run| {
+            Command::Start(Box::new(StartRequest {
+                run_id: run,
+                config: TrainConfig::default(),
+                resume_from: None,
+                start_paused: false,
+                checkpoint_dir: None,
+            }))
+        };
+        let next = || {
+            trainer
+                .recv_timeout(Duration::from_secs(30))
+                .expect("an event")
+        };
+        trainer.send(start(1));
+        let e = next();
+        assert!(matches!((e.run, e.event), (1, Event::Loading { .. })));
+        trainer.send(start(2));
+        let mut ended = Vec::new();
+        let mut loading = Vec::new();
+        while loading.is_empty() {
+            let e = next();
+            match e.event {
+                Event::Finished(end) => ended.push((e.run, end.step, end.stopped)),
+                Event::Loading { .. } if e.run == 2 => loading.push(2),
+                Event::Loading { .. } => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(ended, [(1, 0, true)], "the first load was cancelled");
+        trainer.send(Command::Stop);
+        loop {
+            let e = next();
+            match e.event {
+                Event::Loading { .. } => continue,
+                Event::Finished(end) => {
+                    assert_eq!((e.run, end.step, end.stopped), (2, 0, true));
+                    break;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
 }

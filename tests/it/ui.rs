@@ -903,3 +903,17 @@ fn a_colour_image_folder_trains_in_colour_and_its_skipped_files_are_listed() {
     h.get_by_label("Stop").click();
     step_until(&mut h, "stop", |a| !a.run().active);
 }
+
+/// A file or folder dropped on the window, as the windowing integration hands it over.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
