@@ -91,7 +91,8 @@ pub fn read(
     let mut skipped: Vec<String> = Vec::new();
     let (entries, class_names) = list(dir, &mut skipped)?;
     let size = options.size;
-    let mut rgb: Vec<f32> = Vec::with_capacity(entries.len().min(1 << 20) * 3 * size * size);
+    check_budget(dir, entries.len(), size, super::max_data_bytes())?;
+    let mut rgb: Vec<f32> = Vec::with_capacity(entries.len() * 3 * size * size);
     let mut labels: Vec<u32> = Vec::new();
     let mut coloured = false;
     for (c, chunk) in entries.chunks(CHUNK).enumerate() {
@@ -141,6 +142,21 @@ pub fn read(
         split.warnings.push(skipped_warning(&skipped));
     }
     Ok(split)
+}
+
+/// Refuses, before decoding anything, a folder whose images at `size` would hold more sample
+/// bytes (one byte per pixel and channel, as in an IDX file) than `limit`.
+fn check_budget(dir: &Path, count: usize, size: usize, limit: usize) -> Result<(), LoadError> {
+    let bytes = (count as u64).saturating_mul(3 * (size * size) as u64);
+    if bytes > limit as u64 {
+        return Err(LoadError::Folder {
+            path: dir.to_path_buf(),
+            why: format!(
+                "{count} images of {size}×{size} in colour are {bytes} bytes of samples, more than the limit of {limit}; choose a smaller --image-size or raise --max-data-mb"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// One warning for all skipped files: a summary line, then one line per file with its reason.
@@ -300,8 +316,8 @@ fn children(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(paths)
 }
 
-/// One image as `size × size` RGB values in [0, 1] (interleaved), and whether it has colour;
-/// the error says why it cannot be used.
+/// One image file as `size × size` RGB values in [0, 1] (interleaved), and whether it has
+/// colour; the error says why it cannot be used.
 fn decode(path: &Path, options: &FolderOptions) -> Result<(Vec<f32>, bool), String> {
     super::check_file_size(path).map_err(|e| match e {
         LoadError::TooLarge { bytes, limit, .. } => {
@@ -309,11 +325,17 @@ fn decode(path: &Path, options: &FolderOptions) -> Result<(Vec<f32>, bool), Stri
         }
         other => other.to_string(),
     })?;
-    if std::fs::metadata(path).map_err(|e| e.to_string())?.len() == 0 {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    decode_bytes(&bytes, options)
+}
+
+/// [`decode`] of a file's bytes: the format is recognised by content, never by name.
+pub fn decode_bytes(bytes: &[u8], options: &FolderOptions) -> Result<(Vec<f32>, bool), String> {
+    if bytes.is_empty() {
         return Err("empty file".into());
     }
-    let mut reader = image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
         .map_err(|e| format!("cannot read it: {e}"))?;
     if reader.format().is_none() {
         return Err("not an image in a known format (PNG, JPEG, BMP, GIF, WebP, TIFF)".into());
@@ -379,4 +401,22 @@ fn luma(rgb: &[f32]) -> Vec<f32> {
     rgb.chunks_exact(3)
         .map(|p| 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2])
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_too_large_at_its_image_size_is_refused_before_decoding() {
+        let dir = Path::new("photos");
+        assert!(check_budget(dir, 100_000, 32, 1 << 30).is_ok());
+        let e = check_budget(dir, 100_000, 256, 1 << 30)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("100000 images of 256×256") && e.contains("--image-size"),
+            "{e}"
+        );
+    }
 }

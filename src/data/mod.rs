@@ -155,7 +155,9 @@ pub enum DataSpec {
     /// gives default options, printing shows the paths only.
     Csv {
         train: PathBuf,
+        #[serde(default)]
         test: Option<PathBuf>,
+        #[serde(default)]
         options: CsvOptions,
     },
     /// A user's folder of WAV recordings, one subfolder per speaker (see
@@ -165,6 +167,7 @@ pub enum DataSpec {
     /// 90/10 with the run's seed. Spelled `folder:DIR`: parsing gives default options.
     Folder {
         dir: PathBuf,
+        #[serde(default)]
         options: FolderOptions,
     },
 }

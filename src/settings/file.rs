@@ -1,7 +1,8 @@
 //! Settings files: an experiment as a small TOML file (`latentlab --settings FILE`, the
 //! studio's **Save settings…** / **Open settings…**).
 //!
-//! The file holds the fields of [`TrainConfig`] by their names. Fields left out take the
+//! The file holds the fields of [`TrainConfig`] by their names; `data` may also be spelt as on
+//! the command line (`data = "folder:photos"`, `data = "fashion"`). Fields left out take the
 //! defaults of the file's model kind (so `model.kind = "Vae"` alone gives the VAE's reference
 //! settings), an unknown field is an error naming it (a typo never passes silently), and the
 //! result is validated like any other configuration. A saved file writes every field.
@@ -31,7 +32,14 @@ pub fn to_text(config: &TrainConfig) -> Result<String, String> {
 
 /// Reads a settings file's text (see the module documentation); `origin` names it in errors.
 pub fn parse(text: &str, origin: &str) -> Result<TrainConfig, String> {
-    let table: toml::Table = text.parse().map_err(|e| format!("{origin}: {e}"))?;
+    let mut table: toml::Table = text.parse().map_err(|e| format!("{origin}: {e}"))?;
+    // The command line's spelling of a data source, as the serialised form.
+    if let Some(toml::Value::String(spelt)) = table.get("data")
+        && let Ok(spec) = spelt.parse::<crate::data::DataSpec>()
+    {
+        let value = toml::Value::try_from(&spec).map_err(|e| format!("{origin}: data: {e}"))?;
+        table.insert("data".into(), value);
+    }
     let model = table.get("model").and_then(|m| m.as_table());
     let pick = |key: &str| model.and_then(|m| m.get(key)).cloned();
     let field = |what: &str, e: toml::de::Error| format!("{origin}: model.{what}: {e}");
@@ -127,6 +135,15 @@ mod tests {
         assert_eq!((c.epochs, c.beta), (3, vae.beta));
         let c = parse("data = \"Fashion\"\n", "f.toml").unwrap();
         assert_eq!(c.data, DataSpec::Fashion);
+        // The command line's spelling, and a data table without its options.
+        let c = parse("data = \"folder:my photos\"\n", "f.toml").unwrap();
+        let folder = DataSpec::Folder {
+            dir: "my photos".into(),
+            options: FolderOptions::default(),
+        };
+        assert_eq!(c.data, folder);
+        let c = parse("[data.Folder]\ndir = \"my photos\"\n", "f.toml").unwrap();
+        assert_eq!(c.data, folder);
         assert_eq!(c.model, TrainConfig::default().model);
     }
 

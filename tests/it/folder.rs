@@ -226,7 +226,7 @@ fn unusable_files_are_skipped_and_listed_with_their_reasons() {
         "{w}"
     );
     for (file, why) in [
-        ("notes.png", "Invalid PNG signature"),
+        ("notes.png", "not an image in a known format"),
         ("zero.jpg", "empty file"),
         ("cut.png", ""),
         ("loose.png", "lies beside the class folders"),
@@ -402,4 +402,37 @@ pub fn colour_shapes(dir: &Path, per_class: usize) {
             );
         }
     }
+}
+
+#[test]
+#[ignore = "writes the image fuzz corpus once"]
+fn write_fuzz_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/image");
+    let grad = |w: u32, h: u32| {
+        ImageBuffer::from_fn(w, h, |x, y| Rgb([(x * 40) as u8, (y * 40) as u8, 128]))
+    };
+    let deep = DynamicImage::ImageLuma16(ImageBuffer::from_fn(5, 4, |x, y| {
+        Luma([(x * 9000 + y * 3000) as u16])
+    }));
+    save(&deep, &dir.join("grey16.png"), ImageFormat::Png);
+    save(
+        &DynamicImage::ImageRgb8(grad(6, 5)),
+        &dir.join("palette.gif"),
+        ImageFormat::Gif,
+    );
+    save(
+        &DynamicImage::ImageRgb8(grad(6, 5)),
+        &dir.join("rgb.jpg"),
+        ImageFormat::Jpeg,
+    );
+    let rgba = DynamicImage::ImageRgba8(ImageBuffer::from_fn(5, 6, |x, y| {
+        Rgba([(x * 50) as u8, 0, (y * 40) as u8, 200])
+    }));
+    save(&rgba, &dir.join("rgba.webp"), ImageFormat::WebP);
+    save(
+        &DynamicImage::ImageRgb8(grad(7, 3)),
+        &dir.join("rgb.bmp"),
+        ImageFormat::Bmp,
+    );
+    save(&grey(4, 4, 90), &dir.join("grey.tiff"), ImageFormat::Tiff);
 }

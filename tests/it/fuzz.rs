@@ -1,5 +1,5 @@
-//! Mutation fuzzing of every reader of user files: IDX, CSV series, WAV and checkpoint
-//! descriptions. Not libFuzzer: cargo-fuzz needs a nightly compiler and this project builds on
+//! Mutation fuzzing of every reader of user files: IDX, CSV series, WAV, checkpoint
+//! descriptions, settings files and images (the image-folder loader's decoder). Not libFuzzer: cargo-fuzz needs a nightly compiler and this project builds on
 //! stable, so this is a seeded mutator in the AFL style (bit flips, interesting bytes and
 //! integers, cuts, deletions, insertions, duplications, splices, and for text the tokens a
 //! parser trips on) over the small corpus of valid files in `tests/fuzz-corpus/`, each input
@@ -7,13 +7,15 @@
 //! that made it, and the test fails. Inputs that once crashed are kept in the corpus.
 //!
 //! `cargo test` runs 50 000 inputs per reader (seconds); the ignored test runs each reader for
-//! five minutes: `cargo test --release --test it fuzz_every_reader_for_five_minutes -- --ignored --nocapture`.
+//! five minutes: `cargo test --release --test it fuzz_every_reader_for_five_minutes -- --ignored --nocapture`
+//! (`LATENTLAB_FUZZ=settings,image` picks readers by name).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use latentlab::data::{audio, csv, idx};
+use latentlab::data::{FolderOptions, audio, csv, folder, idx};
+use latentlab::settings;
 use latentlab::train::checkpoint;
 
 /// One reader under test and its seeds.
@@ -94,6 +96,41 @@ fn targets() -> Vec<Target> {
                 let _ = checkpoint::parse_meta(b, Path::new("checkpoint.json"));
             },
             accepts: |b| checkpoint::parse_meta(b, Path::new("checkpoint.json")).is_ok(),
+        },
+        Target {
+            name: "settings",
+            corpus: vec![
+                include_bytes!("../fuzz-corpus/settings/saved.toml"),
+                include_bytes!("../fuzz-corpus/settings/short.toml"),
+            ],
+            text: true,
+            run: |b| {
+                let _ = settings::file::parse(&String::from_utf8_lossy(b), "fuzz.toml");
+            },
+            accepts: |b| settings::file::parse(&String::from_utf8_lossy(b), "fuzz.toml").is_ok(),
+        },
+        Target {
+            name: "image",
+            corpus: vec![
+                include_bytes!("../fuzz-corpus/image/grey16.png"),
+                include_bytes!("../fuzz-corpus/image/palette.gif"),
+                include_bytes!("../fuzz-corpus/image/rgb.jpg"),
+                include_bytes!("../fuzz-corpus/image/rgba.webp"),
+                include_bytes!("../fuzz-corpus/image/rgb.bmp"),
+                include_bytes!("../fuzz-corpus/image/grey.tiff"),
+            ],
+            text: false,
+            run: |b| {
+                for fit in [latentlab::data::Fit::Crop, latentlab::data::Fit::Letterbox] {
+                    let options = FolderOptions {
+                        size: 8,
+                        fit,
+                        ..Default::default()
+                    };
+                    let _ = folder::decode_bytes(b, &options);
+                }
+            },
+            accepts: |b| folder::decode_bytes(b, &FolderOptions::default()).is_ok(),
         },
     ]
 }
@@ -237,9 +274,12 @@ fn report(name: &str, execs: u64, secs: f64, findings: &[(u64, Vec<u8>)]) {
     }
 }
 
+/// Fuzzes every reader, or those `LATENTLAB_FUZZ` names (comma-separated).
 fn fuzz_all(execs: u64, time: Duration) {
+    let only = std::env::var("LATENTLAB_FUZZ").unwrap_or_default();
+    let chosen = |name: &str| only.is_empty() || only.split(',').any(|n| n.trim() == name);
     let mut crashed = Vec::new();
-    for target in targets() {
+    for target in targets().into_iter().filter(|t| chosen(t.name)) {
         let t0 = Instant::now();
         let (done, findings) = fuzz(&target, execs, time, 0x5eed);
         report(target.name, done, t0.elapsed().as_secs_f64(), &findings);

@@ -206,7 +206,6 @@ fn a_saved_model_opened_again_shows_the_same_codes_and_decodes_without_training(
         .fold(0.0f32, f32::max);
     assert!(largest < 1e-6, "codes differ by {largest}");
     assert_eq!(after.latents.codes.len(), before.latents.codes.len());
-    use latentlab::protocol::LatentDecoder;
     let z: Vec<f32> = (0..32).map(|i| (i as f32 * 0.61).cos()).collect();
     assert_eq!(
         after.decoder.decode(&z).values,

@@ -871,12 +871,20 @@ fn a_colour_image_folder_trains_in_colour_and_its_skipped_files_are_listed() {
     super::folder::colour_shapes(&dir, 40);
     std::fs::write(dir.join("circle/notes.png"), "not a picture").unwrap();
     let mut h = studio();
-    {
-        let s = &mut h.state_mut().settings;
-        s.custom_data = Some(latentlab::data::DataSpec::Folder {
+    // The folder dropped on the window becomes the data.
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(dir.clone())));
+    h.step();
+    assert_eq!(
+        h.state().settings.custom_data,
+        Some(latentlab::data::DataSpec::Folder {
             dir: dir.clone(),
             options: Default::default(),
-        });
+        })
+    );
+    {
+        let s = &mut h.state_mut().settings;
         s.set_kind(
             latentlab::settings::ModelKind::Conv,
             latentlab::settings::BaseNet::Conv,
