@@ -9,6 +9,7 @@ use thiserror::Error;
 use crate::data::{DataSpec, Noise};
 
 pub mod file;
+pub mod lessons;
 
 /// The autoencoder kinds. A new kind is one file under `model/`, one variant here and one arm
 /// in `with_model_type!`.

@@ -102,6 +102,10 @@ pub struct StudioApp {
     /// Where the views were drawn last frame (loss plot, reconstructions, latent view,
     /// explorer), for **Export figure…**.
     view_rects: [Rect; 4],
+    /// The built-in lessons (the Lessons menu).
+    lessons: Vec<crate::settings::file::SettingsFile>,
+    /// The lesson whose text is shown above the controls.
+    lesson: Option<crate::settings::file::Lesson>,
     /// What the last figure export came to, set by its screenshot callback.
     figure_result: std::sync::Arc<std::sync::Mutex<Option<Result<String, String>>>>,
     /// The settings a restart would use, while the user is asked to confirm.
@@ -161,6 +165,8 @@ impl StudioApp {
             show_warnings: false,
             view_rects: [Rect::NOTHING; 4],
             figure_result: Default::default(),
+            lessons: crate::settings::lessons::builtin(),
+            lesson: None,
             confirm_restart: None,
             stats: FrameStats::new(log_frame_stats),
             show_stats: log_frame_stats,
@@ -507,7 +513,46 @@ impl StudioApp {
                     self.export_metrics(&path);
                 }
             });
+            ui.menu_button("Lessons", |ui| {
+                let mut chosen = None;
+                for (i, f) in self.lessons.iter().enumerate() {
+                    if let Some(lesson) = &f.lesson
+                        && ui.button(&lesson.title).clicked()
+                    {
+                        chosen = Some(i);
+                    }
+                }
+                if let Some(i) = chosen {
+                    self.start_lesson(i);
+                }
+            })
+            .response
+            .on_hover_text("Ready experiments, one click each, with what to look at and try");
         });
+    }
+
+    /// The built-in lessons' titles, in menu order.
+    pub fn lesson_titles(&self) -> Vec<&str> {
+        self.lessons
+            .iter()
+            .filter_map(|f| f.lesson.as_ref().map(|l| l.title.as_str()))
+            .collect()
+    }
+
+    /// The lesson shown, if any.
+    pub fn lesson(&self) -> Option<&crate::settings::file::Lesson> {
+        self.lesson.as_ref()
+    }
+
+    /// Loads lesson `i` (its settings and text) and starts training it; a run in progress ends.
+    pub fn start_lesson(&mut self, i: usize) {
+        let Some(f) = self.lessons.get(i).cloned() else {
+            return;
+        };
+        self.stop();
+        self.settings = Settings::from_config(&f.config);
+        self.lesson = f.lesson;
+        self.start(false);
     }
 
     /// Asks for a CSV file of series and trains the next run on it.
@@ -532,8 +577,9 @@ impl StudioApp {
     /// Takes a settings file's experiment as the settings (the current ones stay on error).
     pub fn open_settings(&mut self, path: &std::path::Path) {
         match crate::settings::file::read(path) {
-            Ok(config) => {
-                self.settings = Settings::from_config(&config);
+            Ok(file) => {
+                self.settings = Settings::from_config(&file.config);
+                self.lesson = file.lesson;
                 self.run.status.last_event = format!("Settings from {}", path.display());
             }
             Err(e) => self.notice = Some(format!("Cannot open these settings: {e}")),
@@ -546,7 +592,7 @@ impl StudioApp {
             .settings
             .to_config()
             .map_err(|e| e.to_string())
-            .and_then(|c| crate::settings::file::to_text(&c))
+            .and_then(|c| crate::settings::file::to_text(&c, self.lesson.as_ref()))
             .and_then(|text| {
                 crate::files::write_atomic(path, text.as_bytes()).map_err(|e| format!("{e:#}"))
             });
@@ -892,7 +938,10 @@ impl eframe::App for StudioApp {
             .exact_size(300.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical()
-                    .show(ui, |ui| controls_ui(ui, &mut self.settings, run))
+                    .show(ui, |ui| {
+                        lesson_ui(ui, &mut self.lesson);
+                        controls_ui(ui, &mut self.settings, run)
+                    })
                     .inner
             })
             .inner;
@@ -1128,6 +1177,28 @@ pub struct Launch {
     pub model: Option<ModelKind>,
     /// A settings file to start from (`--settings`), applied before the options above.
     pub settings: Option<std::path::PathBuf>,
+}
+
+/// The shown lesson's title and text, with a button that hides it.
+fn lesson_ui(ui: &mut egui::Ui, lesson: &mut Option<crate::settings::file::Lesson>) {
+    let Some(l) = lesson else {
+        return;
+    };
+    let mut close = false;
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.strong(&l.title);
+            close = ui
+                .small_button("Hide")
+                .on_hover_text("Hide the lesson text (the Lessons menu brings it back)")
+                .clicked();
+        });
+        ui.label(l.text.trim());
+    });
+    if close {
+        *lesson = None;
+    }
+    ui.add_space(6.0);
 }
 
 /// Opens the studio window and runs until it is closed.

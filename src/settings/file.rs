@@ -19,11 +19,43 @@
 
 use std::path::Path;
 
+use serde::Deserialize;
+
 use super::{BaseNet, ModelKind, SparsityKind, TrainConfig};
 
-/// The text of a settings file for `config`.
-pub fn to_text(config: &TrainConfig) -> Result<String, String> {
-    let body = toml::to_string_pretty(config).map_err(|e| e.to_string())?;
+/// What a lesson adds to a settings file: a `[lesson]` table the studio shows beside the run.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lesson {
+    pub title: String,
+    /// What to look at and what to try next, in plain words.
+    pub text: String,
+    /// Where the lesson stands in the menu (lower first).
+    #[serde(default)]
+    pub order: u32,
+}
+
+/// A settings file read: the configuration, and the lesson text when it is a lesson.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsFile {
+    pub config: TrainConfig,
+    pub lesson: Option<Lesson>,
+}
+
+/// The text of a settings file for `config`, with `lesson`'s text when one is shown (a
+/// teacher's edited lesson saves as a lesson).
+pub fn to_text(config: &TrainConfig, lesson: Option<&Lesson>) -> Result<String, String> {
+    let mut body = toml::to_string_pretty(config).map_err(|e| e.to_string())?;
+    if let Some(l) = lesson {
+        let mut table = toml::Table::new();
+        table.insert("title".into(), l.title.clone().into());
+        table.insert("text".into(), l.text.clone().into());
+        table.insert("order".into(), i64::from(l.order).into());
+        let mut outer = toml::Table::new();
+        outer.insert("lesson".into(), table.into());
+        body.push('\n');
+        body.push_str(&toml::to_string_pretty(&outer).map_err(|e| e.to_string())?);
+    }
     Ok(format!(
         "# Latent Lab settings: open with `latentlab --settings FILE` or the studio's\n\
          # Open settings. Fields left out take the model kind's defaults.\n\n{body}"
@@ -31,8 +63,13 @@ pub fn to_text(config: &TrainConfig) -> Result<String, String> {
 }
 
 /// Reads a settings file's text (see the module documentation); `origin` names it in errors.
-pub fn parse(text: &str, origin: &str) -> Result<TrainConfig, String> {
+pub fn parse(text: &str, origin: &str) -> Result<SettingsFile, String> {
     let mut table: toml::Table = text.parse().map_err(|e| format!("{origin}: {e}"))?;
+    let lesson = table
+        .remove("lesson")
+        .map(|v| v.try_into::<Lesson>())
+        .transpose()
+        .map_err(|e| format!("{origin}: lesson: {e}"))?;
     // The command line's spelling of a data source, as the serialised form.
     if let Some(toml::Value::String(spelt)) = table.get("data")
         && let Ok(spec) = spelt.parse::<crate::data::DataSpec>()
@@ -61,11 +98,12 @@ pub fn parse(text: &str, origin: &str) -> Result<TrainConfig, String> {
     let config: TrainConfig = toml::Value::Table(merged)
         .try_into()
         .map_err(|e: toml::de::Error| format!("{origin}: {e}"))?;
-    config.validate().map_err(|e| format!("{origin}: {e}"))
+    let config = config.validate().map_err(|e| format!("{origin}: {e}"))?;
+    Ok(SettingsFile { config, lesson })
 }
 
 /// Reads a settings file.
-pub fn read(path: &Path) -> Result<TrainConfig, String> {
+pub fn read(path: &Path) -> Result<SettingsFile, String> {
     crate::data::check_file_size(path).map_err(|e| e.to_string())?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -122,27 +160,41 @@ mod tests {
         };
         config.lr = 3e-4;
         config.epochs = 7;
-        let text = to_text(&config).unwrap();
+        let text = to_text(&config, None).unwrap();
         assert!(text.contains("lr = 0.0003"), "{text}");
-        assert_eq!(parse(&text, "saved.toml").unwrap(), config);
+        let read = parse(&text, "saved.toml").unwrap();
+        assert_eq!((read.config.clone(), read.lesson), (config.clone(), None));
+        let lesson = Lesson {
+            title: "Photos".into(),
+            text: "Look at: \"quotes\"\nand lines.".into(),
+            order: 3,
+        };
+        let read = parse(&to_text(&config, Some(&lesson)).unwrap(), "l.toml").unwrap();
+        assert_eq!((read.config, read.lesson), (config, Some(lesson)));
     }
 
     #[test]
     fn fields_left_out_take_the_kinds_defaults() {
-        let c = parse("epochs = 3\n[model]\nkind = \"Vae\"\n", "f.toml").unwrap();
+        let c = parse("epochs = 3\n[model]\nkind = \"Vae\"\n", "f.toml")
+            .unwrap()
+            .config;
         let vae = TrainConfig::for_kind(ModelKind::Vae, BaseNet::Dense, SparsityKind::L1);
         assert_eq!(c.model, vae.model);
         assert_eq!((c.epochs, c.beta), (3, vae.beta));
-        let c = parse("data = \"Fashion\"\n", "f.toml").unwrap();
+        let c = parse("data = \"Fashion\"\n", "f.toml").unwrap().config;
         assert_eq!(c.data, DataSpec::Fashion);
         // The command line's spelling, and a data table without its options.
-        let c = parse("data = \"folder:my photos\"\n", "f.toml").unwrap();
+        let c = parse("data = \"folder:my photos\"\n", "f.toml")
+            .unwrap()
+            .config;
         let folder = DataSpec::Folder {
             dir: "my photos".into(),
             options: FolderOptions::default(),
         };
         assert_eq!(c.data, folder);
-        let c = parse("[data.Folder]\ndir = \"my photos\"\n", "f.toml").unwrap();
+        let c = parse("[data.Folder]\ndir = \"my photos\"\n", "f.toml")
+            .unwrap()
+            .config;
         assert_eq!(c.data, folder);
         assert_eq!(c.model, TrainConfig::default().model);
     }
@@ -157,6 +209,11 @@ mod tests {
             ("lr = -1.0\n", "learning rate"),
             ("lr = \"fast\"\n", "f.toml"),
             ("epochs = [\n", "f.toml"),
+            ("[lesson]\ntitle = \"t\"\n", "lesson: missing field `text`"),
+            (
+                "[lesson]\ntitle = \"t\"\ntext = \"x\"\ncolour = 1\n",
+                "unknown field `colour`",
+            ),
         ] {
             let e = parse(text, "f.toml").unwrap_err();
             assert!(e.contains(expected), "{text:?}: {e}");

@@ -925,3 +925,50 @@ impl egui::DroppedFile for Dropped {
         std::fs::read(&self.0).map_err(|e| e.to_string())
     }
 }
+
+#[test]
+fn every_lesson_loads_in_one_click_shows_its_text_and_trains() {
+    let mut h = studio();
+    let titles: Vec<String> = h
+        .state()
+        .lesson_titles()
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    assert_eq!(titles.len(), 10, "{titles:?}");
+    // The first one through the menu, as a teacher would.
+    h.get_by_label("Lessons").click();
+    h.step();
+    h.step();
+    h.get_by_label(&titles[0]).click();
+    h.step();
+    for (i, title) in titles.iter().enumerate() {
+        if i > 0 {
+            h.state_mut().start_lesson(i);
+        }
+        h.step();
+        assert_eq!(
+            h.state().lesson().map(|l| l.title.as_str()),
+            Some(title.as_str())
+        );
+        assert!(
+            h.query_by_label(title).is_some(),
+            "{title}: its text is shown"
+        );
+        step_until(&mut h, title, |a| a.run().active && a.run().status.step > 0);
+        assert!(
+            h.state().notice().is_none(),
+            "{title}: {:?}",
+            h.state().notice()
+        );
+    }
+    let kind = h.state().settings.kind;
+    assert_eq!(kind, latentlab::settings::ModelKind::Voice);
+    h.get_by_label("Hide").click();
+    // The frame that reads the click still lays the text out; the next one moves the buttons.
+    h.step();
+    h.step();
+    assert!(h.state().lesson().is_none());
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "stop", |a| !a.run().active);
+}
