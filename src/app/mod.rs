@@ -1186,14 +1186,14 @@ fn lesson_ui(ui: &mut egui::Ui, lesson: &mut Option<crate::settings::file::Lesso
     };
     let mut close = false;
     egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.horizontal(|ui| {
-            ui.strong(&l.title);
-            close = ui
-                .small_button("Hide")
-                .on_hover_text("Hide the lesson text (the Lessons menu brings it back)")
-                .clicked();
-        });
-        ui.label(l.text.trim());
+        // Wrapped at the panel's width, the title too (titles are longer than the panel).
+        ui.set_max_width(ui.available_width());
+        ui.add(egui::Label::new(egui::RichText::new(&l.title).strong()).wrap());
+        ui.add(egui::Label::new(l.text.trim()).wrap());
+        close = ui
+            .small_button("Hide")
+            .on_hover_text("Hide the lesson text (the Lessons menu brings it back)")
+            .clicked();
     });
     if close {
         *lesson = None;
