@@ -27,6 +27,9 @@ pub enum Command {
     SetNoise(Noise),
     /// Change the VAE's KL weight β, from the next step on.
     SetBeta(f32),
+    /// Slow motion: at most this many steps per second (`None`: full speed). A `Step` while
+    /// paused does not wait for it.
+    SetSpeed(Option<f64>),
     /// Write a checkpoint of the current weights to this folder.
     SaveCheckpoint(PathBuf),
 }
@@ -84,6 +87,11 @@ pub enum Event {
     BetaChanged {
         step: u64,
         beta: f32,
+    },
+    SpeedChanged {
+        step: u64,
+        /// `None`: full speed.
+        steps_per_sec: Option<f64>,
     },
     CheckpointSaved {
         step: u64,

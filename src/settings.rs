@@ -584,6 +584,10 @@ pub struct Settings {
     pub eval_every: u64,
     /// Test points encoded for the scatter views (at most the test split's size).
     pub max_points: usize,
+    /// Slow motion: at most this many training steps per second (`None`: full speed); live,
+    /// and not remembered between sessions.
+    #[serde(skip)]
+    pub speed: Option<f64>,
 }
 
 impl Default for Settings {
@@ -613,6 +617,7 @@ impl Default for Settings {
             kl_warmup_steps: c.kl_warmup_steps,
             eval_every: c.eval_every,
             max_points: c.max_latent_points,
+            speed: None,
         }
     }
 }
@@ -706,6 +711,7 @@ impl Settings {
             kl_warmup_steps: config.kl_warmup_steps,
             eval_every: config.eval_every,
             max_points: config.max_latent_points,
+            speed: None,
         }
     }
 
@@ -780,6 +786,7 @@ impl Settings {
             beta: from.beta,
             epochs: from.epochs,
             max_points: from.max_points,
+            speed: from.speed,
             ..self.clone()
         }
     }

@@ -61,6 +61,28 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
             .on_hover_text("Stop and clear everything; the next Train starts from scratch")
             .clicked();
     });
+    ui.horizontal(|ui| {
+        let mut slow = s.speed.is_some();
+        if ui
+            .checkbox(&mut slow, "Slow motion")
+            .on_hover_text(
+                "Train at most a few steps per second, so the class can watch single updates \
+                 move the scatter and the reconstructions (Step still takes one at a time)",
+            )
+            .changed()
+        {
+            s.speed = slow.then_some(2.0);
+        }
+        if let Some(rate) = &mut s.speed {
+            ui.add(
+                egui::Slider::new(rate, 1.0..=100.0)
+                    .logarithmic(true)
+                    .suffix(" steps/s")
+                    .max_decimals(0),
+            )
+            .on_hover_text("The most training steps per second");
+        }
+    });
     if !run.next_run.is_empty() {
         ui.weak(format!(
             "Changed {}: applies to the next run.",

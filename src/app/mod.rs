@@ -294,6 +294,10 @@ impl StudioApp {
             start_paused: paused,
             checkpoint_dir: Some(self.run_checkpoints(run_id)),
         })));
+        if self.settings.speed.is_some() {
+            // Read by the run before its first step.
+            self.trainer.send(Command::SetSpeed(self.settings.speed));
+        }
         self.clear_views();
         self.run_settings = Some(self.settings.clone());
     }
@@ -1152,6 +1156,10 @@ impl StudioApp {
         if s.beta != run.beta {
             run.beta = s.beta;
             self.trainer.send(Command::SetBeta(s.beta));
+        }
+        if s.speed != run.speed {
+            run.speed = s.speed;
+            self.trainer.send(Command::SetSpeed(s.speed));
         }
         // Settings that cannot start a run (a width list being typed) ask nothing yet: the
         // field is marked and the run goes on.

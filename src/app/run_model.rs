@@ -172,6 +172,15 @@ impl RunModel {
             Event::BetaChanged { step, beta } => {
                 status.last_event = format!("β {beta:.2} from step {step}");
             }
+            Event::SpeedChanged {
+                step,
+                steps_per_sec,
+            } => {
+                status.last_event = match steps_per_sec {
+                    Some(r) => format!("Slow motion: at most {r:.0} steps/s from step {step}"),
+                    None => format!("Full speed from step {step}"),
+                };
+            }
             Event::CheckpointSaved { step, .. } => {
                 status.last_event = format!("Checkpoint saved at step {step}");
             }

@@ -231,6 +231,10 @@ struct Trainer<'a, M: Autoencoder> {
     clock: Clock,
     /// When to flush, evaluate, snapshot and autosave.
     cadence: Cadence,
+    /// Slow motion: at most this many steps per second (`Command::SetSpeed`), and when the
+    /// next step may begin.
+    max_rate: Option<f64>,
+    next_step_at: Option<Instant>,
     /// Step losses not yet sent, and samples/s.
     window: Throughput,
     /// Seconds spent in training steps in this process.
@@ -336,6 +340,8 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
                 config.snapshot_interval_secs,
                 Instant::now(),
             ),
+            max_rate: None,
+            next_step_at: None,
             window: Throughput::default(),
             train_secs: 0.0,
             last_test_mse: None,
@@ -377,26 +383,36 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let mut batches_epoch = 0;
         let mut stopped = false;
         while t.step < t.total_steps {
-            // Commands first: block only while paused with no single step requested.
+            // Commands first: block while paused with no single step requested, and in slow
+            // motion until the next step is due (a requested single step does not wait).
             loop {
-                let cmd = if paused && step_budget == 0 {
-                    match control.recv_timeout(Duration::from_millis(200)) {
+                let held = paused && step_budget == 0;
+                let wait = if held {
+                    Some(Duration::from_millis(200))
+                } else {
+                    t.next_step_at
+                        .filter(|_| step_budget == 0)
+                        .and_then(|at| at.checked_duration_since(Instant::now()))
+                };
+                let cmd = match wait {
+                    Some(wait) => match control.recv_timeout(wait) {
                         Ok(c) => c,
-                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Timeout) if held => continue,
+                        // The next step is due.
+                        Err(RecvTimeoutError::Timeout) => break,
                         Err(RecvTimeoutError::Disconnected) => {
                             stopped = true;
                             break;
                         }
-                    }
-                } else {
-                    match control.try_recv() {
+                    },
+                    None => match control.try_recv() {
                         Ok(c) => c,
                         Err(TryRecvError::Empty) => break,
                         Err(TryRecvError::Disconnected) => {
                             stopped = true;
                             break;
                         }
-                    }
+                    },
                 };
                 match t.command(cmd, &model, &mut paused, &mut step_budget, sink) {
                     Flow::Go => {}
@@ -416,6 +432,9 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
                 batches_epoch = epoch;
             }
             let pos = (t.step % t.steps_per_epoch) as usize;
+            t.next_step_at = t
+                .max_rate
+                .map(|rate| Instant::now() + Duration::from_secs_f64(1.0 / rate));
             model = match t.train_step(model, &batches[pos], epoch) {
                 Ok(m) => m,
                 Err((m, loss)) => {
@@ -505,6 +524,15 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
                 *step_budget += 1;
             }
             Command::Stop => return Flow::Stop,
+            Command::SetSpeed(rate) => {
+                let rate = rate.filter(|r| r.is_finite() && *r > 0.0);
+                self.max_rate = rate;
+                self.next_step_at = rate.map(|r| Instant::now() + Duration::from_secs_f64(1.0 / r));
+                sink(Event::SpeedChanged {
+                    step: self.step,
+                    steps_per_sec: rate,
+                });
+            }
             Command::SetLearningRate(lr) => {
                 if lr.is_finite() && lr > 0.0 {
                     self.lr = lr;

@@ -389,6 +389,61 @@ fn worker_obeys_pause_resume_step_lr_and_stop() {
 }
 
 #[test]
+fn slow_motion_caps_the_step_rate_and_full_speed_lifts_it() {
+    let trainer = Trainer::spawn(DeviceChoice::Cpu, Box::new(|| {})).unwrap();
+    let mut config = small_config(1000);
+    config.data = latentlab::data::DataSpec::Mnist;
+    trainer.send(Command::Start(Box::new(request(config))));
+    // Read by the run before its first step.
+    trainer.send(Command::SetSpeed(Some(5.0)));
+    let mut log = Vec::new();
+    let long = Duration::from_secs(60);
+    assert!(wait_for(&trainer, &mut log, long, |e| matches!(
+        e,
+        Event::SpeedChanged {
+            steps_per_sec: Some(r),
+            ..
+        } if *r == 5.0
+    )));
+    assert!(wait_for(&trainer, &mut log, long, |e| matches!(
+        e,
+        Event::Steps(_)
+    )));
+    let (first, t0) = (max_step(&log), Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    while let Some(e) = trainer.try_recv() {
+        log.push(e.event);
+    }
+    let (taken, secs) = (max_step(&log) - first, t0.elapsed().as_secs_f64());
+    // At most 5 a second (one more for the step under way when the clock started).
+    assert!(
+        (taken as f64) <= 5.0 * secs + 1.0,
+        "{taken} steps in {secs:.2} s at a cap of 5/s"
+    );
+    eprintln!("slow motion: {taken} steps in {secs:.2} s at a cap of 5 steps/s");
+
+    // Full speed again, reported; the run goes on.
+    trainer.send(Command::SetSpeed(None));
+    assert!(wait_for(&trainer, &mut log, long, |e| matches!(
+        e,
+        Event::SpeedChanged {
+            steps_per_sec: None,
+            ..
+        }
+    )));
+    let after = max_step(&log) + 20;
+    assert!(wait_for(&trainer, &mut log, long, |e| matches!(
+        e,
+        Event::Steps(b) if b.steps.last().is_some_and(|s| s.step > after)
+    )));
+    trainer.send(Command::Stop);
+    assert!(wait_for(&trainer, &mut log, long, |e| matches!(
+        e,
+        Event::Finished(_)
+    )));
+}
+
+#[test]
 fn dropping_the_worker_mid_run_returns_quickly() {
     let trainer = Trainer::spawn(DeviceChoice::Cpu, Box::new(|| {})).unwrap();
     trainer.send(Command::Start(Box::new(request(small_config(1000)))));

@@ -972,3 +972,32 @@ fn every_lesson_loads_in_one_click_shows_its_text_and_trains() {
     h.get_by_label("Stop").click();
     step_until(&mut h, "stop", |a| !a.run().active);
 }
+
+#[test]
+fn slow_motion_in_the_studio_caps_the_steps_a_second() {
+    let mut h = studio();
+    h.get_by_label("Slow motion").click();
+    h.step();
+    assert_eq!(h.state().settings.speed, Some(2.0));
+    h.get_by_label("Train").click();
+    step_until(&mut h, "the first step", |a| a.run().status.step > 0);
+    let (first, t0) = (h.state().run().status.step, Instant::now());
+    step_for(&mut h, Duration::from_millis(2500));
+    let (taken, secs) = (
+        h.state().run().status.step - first,
+        t0.elapsed().as_secs_f64(),
+    );
+    assert!(
+        (taken as f64) <= 2.0 * secs + 1.0,
+        "{taken} steps in {secs:.2} s at a cap of 2/s"
+    );
+    // Unticked: full speed, sent to the running model.
+    h.get_by_label("Slow motion").click();
+    h.step();
+    assert_eq!(h.state().settings.speed, None);
+    step_until(&mut h, "full speed", |a| {
+        a.run().status.last_event.starts_with("Full speed") || a.run().status.step > first + 40
+    });
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "stop", |a| !a.run().active);
+}
