@@ -104,6 +104,8 @@ pub struct StudioApp {
     view_rects: [Rect; 4],
     /// The built-in lessons (the Lessons menu).
     lessons: Vec<crate::settings::file::SettingsFile>,
+    /// Presentation view is on, and the zoom it replaced.
+    presenting: Option<f32>,
     /// The lesson whose text is shown above the controls.
     lesson: Option<crate::settings::file::Lesson>,
     /// What the last figure export came to, set by its screenshot callback.
@@ -167,6 +169,7 @@ impl StudioApp {
             figure_result: Default::default(),
             lessons: crate::settings::lessons::builtin(),
             lesson: None,
+            presenting: None,
             confirm_restart: None,
             stats: FrameStats::new(log_frame_stats),
             show_stats: log_frame_stats,
@@ -517,6 +520,19 @@ impl StudioApp {
                     self.export_metrics(&path);
                 }
             });
+            ui.menu_button("View", |ui| {
+                let on = self.presenting.is_some();
+                if ui
+                    .selectable_label(on, "Presentation view (F11)")
+                    .on_hover_text(
+                        "Large text, thick lines, high contrast, the controls folded away, full \
+                         screen: readable at the back of a room. F11 or Esc leaves it.",
+                    )
+                    .clicked()
+                {
+                    self.set_presenting(ctx, !on);
+                }
+            });
             ui.menu_button("Lessons", |ui| {
                 let mut chosen = None;
                 for (i, f) in self.lessons.iter().enumerate() {
@@ -532,7 +548,68 @@ impl StudioApp {
             })
             .response
             .on_hover_text("Ready experiments, one click each, with what to look at and try");
+            if self.presenting.is_some() {
+                ui.separator();
+                self.presenting_run_bar(ui);
+            }
         });
+    }
+
+    /// The run's buttons in the menu bar while the controls are folded away.
+    fn presenting_run_bar(&mut self, ui: &mut egui::Ui) {
+        let (active, paused) = (self.run.active, self.run.paused);
+        if ui
+            .add_enabled(!active, egui::Button::new("Train"))
+            .clicked()
+        {
+            self.start(false);
+        }
+        if ui
+            .add_enabled(
+                active,
+                egui::Button::new(if paused { "Resume" } else { "Pause" }),
+            )
+            .clicked()
+        {
+            self.toggle_pause();
+        }
+        if ui.button("Step").clicked() {
+            self.step_once();
+        }
+        if ui.add_enabled(active, egui::Button::new("Stop")).clicked() {
+            self.stop();
+        }
+        if let Some(l) = &self.lesson {
+            ui.separator();
+            ui.label(&l.title);
+        }
+        if ui.button("Exit presentation").clicked() {
+            let ctx = ui.ctx().clone();
+            self.set_presenting(&ctx, false);
+        }
+    }
+
+    /// Presentation view on or off: zoom (text, lines, points) ×1.5 and high contrast, the
+    /// controls folded into the menu bar, full screen.
+    pub fn set_presenting(&mut self, ctx: &egui::Context, on: bool) {
+        match (on, self.presenting) {
+            (true, None) => {
+                self.presenting = Some(ctx.zoom_factor());
+                ctx.set_zoom_factor(PRESENTATION_ZOOM);
+                ctx.set_visuals(high_contrast());
+            }
+            (false, Some(zoom)) => {
+                self.presenting = None;
+                ctx.set_zoom_factor(zoom);
+                ctx.set_visuals(egui::Visuals::dark());
+            }
+            _ => return,
+        }
+        ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(on));
+    }
+
+    pub fn presenting(&self) -> bool {
+        self.presenting.is_some()
     }
 
     /// The built-in lessons' titles, in menu order.
@@ -907,6 +984,11 @@ impl eframe::App for StudioApp {
         if ctx.input(|i| i.key_pressed(Key::F12)) {
             self.show_stats = !self.show_stats;
         }
+        if ctx.input(|i| i.key_pressed(Key::F11))
+            || (self.presenting.is_some() && ctx.input(|i| i.key_pressed(Key::Escape)))
+        {
+            self.set_presenting(&ctx, self.presenting.is_none());
+        }
 
         let stats_text = self
             .show_stats
@@ -938,17 +1020,22 @@ impl eframe::App for StudioApp {
             paused: self.run.paused,
             next_run: &next_run,
         };
-        let actions = egui::Panel::left("controls")
-            .exact_size(300.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .show(ui, |ui| {
-                        lesson_ui(ui, &mut self.lesson);
-                        controls_ui(ui, &mut self.settings, run)
-                    })
-                    .inner
-            })
-            .inner;
+        let actions = if self.presenting.is_some() {
+            // The controls fold away; the menu bar keeps Train, Pause, Step and Stop.
+            controls::Actions::default()
+        } else {
+            egui::Panel::left("controls")
+                .exact_size(300.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .show(ui, |ui| {
+                            lesson_ui(ui, &mut self.lesson);
+                            controls_ui(ui, &mut self.settings, run)
+                        })
+                        .inner
+                })
+                .inner
+        };
         self.apply_setting_changes();
         if actions.train {
             self.start(false);
@@ -1185,6 +1272,32 @@ pub struct Launch {
     pub model: Option<ModelKind>,
     /// A settings file to start from (`--settings`), applied before the options above.
     pub settings: Option<std::path::PathBuf>,
+}
+
+/// How much presentation view enlarges everything.
+const PRESENTATION_ZOOM: f32 = 1.5;
+
+/// egui's dark look with black backgrounds, white text and thicker strokes, for projectors.
+fn high_contrast() -> egui::Visuals {
+    use egui::{Color32, Stroke};
+    let mut v = egui::Visuals::dark();
+    v.override_text_color = Some(Color32::WHITE);
+    v.panel_fill = Color32::BLACK;
+    v.window_fill = Color32::BLACK;
+    v.extreme_bg_color = Color32::BLACK;
+    v.faint_bg_color = Color32::from_gray(24);
+    for w in [
+        &mut v.widgets.noninteractive,
+        &mut v.widgets.inactive,
+        &mut v.widgets.hovered,
+        &mut v.widgets.active,
+        &mut v.widgets.open,
+    ] {
+        w.fg_stroke.width = 2.0;
+        w.bg_stroke = Stroke::new(w.bg_stroke.width.max(1.0) * 1.5, Color32::from_gray(170));
+    }
+    v.widgets.noninteractive.fg_stroke.color = Color32::WHITE;
+    v
 }
 
 /// The shown lesson's title and text, with a button that hides it.

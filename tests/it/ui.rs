@@ -1001,3 +1001,32 @@ fn slow_motion_in_the_studio_caps_the_steps_a_second() {
     h.get_by_label("Stop").click();
     step_until(&mut h, "stop", |a| !a.run().active);
 }
+
+#[test]
+fn presentation_view_enlarges_the_text_folds_the_controls_and_keeps_the_run_buttons() {
+    let mut h = studio();
+    // On screen, in pixels: egui lays out in points, and the zoom sets pixels per point.
+    let height = |h: &Harness<'_, StudioApp>| {
+        h.get_by_label("Inputs and reconstructions").rect().height() * h.ctx.pixels_per_point()
+    };
+    let before = height(&h);
+    assert!(h.query_by_label("Latent size").is_some());
+    h.key_press(egui::Key::F11);
+    h.step();
+    h.step();
+    assert!(h.state().presenting());
+    let after = height(&h);
+    assert!(after > 1.4 * before, "the heading grew from {before} to {after}");
+    assert!(h.query_by_label("Latent size").is_none(), "the controls are folded");
+    // The run goes on from the menu bar.
+    h.get_by_label("Train").click();
+    step_until(&mut h, "steps", |a| a.run().status.step > 2);
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "stop", |a| !a.run().active);
+    h.get_by_label("Exit presentation").click();
+    h.step();
+    h.step();
+    assert!(!h.state().presenting());
+    assert!((height(&h) - before).abs() < 0.5);
+    assert!(h.query_by_label("Latent size").is_some());
+}
