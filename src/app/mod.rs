@@ -589,13 +589,14 @@ impl StudioApp {
         }
     }
 
-    /// Presentation view on or off: zoom (text, lines, points) ×1.5 and high contrast, the
+    /// Presentation view on or off: zoom (text, lines, points; see [`presentation_zoom`]) and high contrast, the
     /// controls folded into the menu bar, full screen.
     pub fn set_presenting(&mut self, ctx: &egui::Context, on: bool) {
         match (on, self.presenting) {
             (true, None) => {
-                self.presenting = Some(ctx.zoom_factor());
-                ctx.set_zoom_factor(PRESENTATION_ZOOM);
+                let zoom = ctx.zoom_factor();
+                self.presenting = Some(zoom);
+                ctx.set_zoom_factor(presentation_zoom(ctx, zoom));
                 ctx.set_visuals(high_contrast());
             }
             (false, Some(zoom)) => {
@@ -1274,8 +1275,19 @@ pub struct Launch {
     pub settings: Option<std::path::PathBuf>,
 }
 
-/// How much presentation view enlarges everything.
-const PRESENTATION_ZOOM: f32 = 1.5;
+/// How much presentation view enlarges everything: as much as keeps about 1000 points across
+/// the screen (the width the studio's views are laid out for), at least ×1.25: ×1.9 on a
+/// 1920-pixel projector, ×1.28 on a 1280-pixel one.
+fn presentation_zoom(ctx: &egui::Context, zoom: f32) -> f32 {
+    let points = ctx.input(|i| {
+        i.viewport()
+            .monitor_size
+            .map_or(i.content_rect().width(), |m| m.x)
+    });
+    // Points at the current zoom, back to the screen's pixels at zoom 1.
+    let pixels = points * zoom;
+    (pixels / 1000.0).clamp(1.25, 2.5)
+}
 
 /// egui's dark look with black backgrounds, white text and thicker strokes, for projectors.
 fn high_contrast() -> egui::Visuals {

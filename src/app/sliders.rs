@@ -116,7 +116,7 @@ impl Sliders {
         side: impl FnOnce(&mut egui::Ui),
     ) {
         self.refresh(ui.ctx(), timings);
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.heading("Latent sliders");
             let ready = !self.values.is_empty();
             if ui

@@ -14,7 +14,7 @@ pub struct StatusActions {
 
 pub fn status_ui(ui: &mut egui::Ui, s: &Status, extra: Option<&str>) -> StatusActions {
     let mut actions = StatusActions::default();
-    ui.horizontal_wrapped(|ui| {
+    ui.horizontal(|ui| {
         if let Some((done, total)) = s.loading {
             ui.add(
                 egui::ProgressBar::new(done as f32 / total.max(1) as f32)
@@ -57,12 +57,16 @@ pub fn status_ui(ui: &mut egui::Ui, s: &Status, extra: Option<&str>) -> StatusAc
             ui.separator();
             ui.label(format!("test MSE {mse:.4}"));
         }
-        ui.separator();
-        ui.label(&s.last_event);
+        // One line whatever the window's width: the frame-time readout and the last event
+        // take what is left, cut with an ellipsis (the whole text on hover).
         if let Some(extra) = extra {
             ui.separator();
-            ui.monospace(extra);
+            ui.add(egui::Label::new(egui::RichText::new(extra).monospace()).truncate())
+                .on_hover_text(extra);
         }
+        ui.separator();
+        ui.add(egui::Label::new(&s.last_event).truncate())
+            .on_hover_text(&s.last_event);
     });
     actions
 }

@@ -1016,8 +1016,15 @@ fn presentation_view_enlarges_the_text_folds_the_controls_and_keeps_the_run_butt
     h.step();
     assert!(h.state().presenting());
     let after = height(&h);
-    assert!(after > 1.4 * before, "the heading grew from {before} to {after}");
-    assert!(h.query_by_label("Latent size").is_none(), "the controls are folded");
+    // ×1.28 in a 1280-point window (×1.9 on a 1920-pixel projector).
+    assert!(
+        after > 1.25 * before,
+        "the heading grew from {before} to {after}"
+    );
+    assert!(
+        h.query_by_label("Latent size").is_none(),
+        "the controls are folded"
+    );
     // The run goes on from the menu bar.
     h.get_by_label("Train").click();
     step_until(&mut h, "steps", |a| a.run().status.step > 2);
