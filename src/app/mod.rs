@@ -26,6 +26,7 @@ mod traversals;
 mod triptych;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use egui::{Key, Rect, UiBuilder, Vec2};
@@ -102,6 +103,12 @@ pub struct StudioApp {
     /// Where the views were drawn last frame (loss plot, reconstructions, latent view,
     /// explorer), for **Export figure…**.
     view_rects: [Rect; 4],
+    /// Milliseconds the trainer's events wait before asking for a frame (0: at once).
+    frame_cap: Arc<AtomicU64>,
+    /// The window is drawn by a software renderer (llvmpipe on a VM or a remote desktop).
+    software_renderer: bool,
+    /// When the user last moved, clicked, scrolled or typed.
+    last_interaction: Instant,
     /// The built-in lessons (the Lessons menu).
     lessons: Vec<crate::settings::file::SettingsFile>,
     /// Presentation view is on, and the zoom it replaced.
@@ -144,7 +151,20 @@ impl StudioApp {
             .unwrap_or_default();
         style(&cc.egui_ctx);
         let ctx = cc.egui_ctx.clone();
-        let trainer = Trainer::spawn(device, Box::new(move || ctx.request_repaint()))?;
+        // The trainer's events ask for a frame at once, or after the cap set by `cap_frames`.
+        let frame_cap = Arc::new(AtomicU64::new(0));
+        let cap = frame_cap.clone();
+        let trainer = Trainer::spawn(
+            device,
+            Box::new(move || match cap.load(Ordering::Relaxed) {
+                0 => ctx.request_repaint(),
+                ms => ctx.request_repaint_after(Duration::from_millis(ms)),
+            }),
+        )?;
+        let software_renderer = cc
+            .wgpu_render_state
+            .as_ref()
+            .is_some_and(|rs| rs.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu);
         Ok(Self {
             settings,
             trainer,
@@ -167,6 +187,9 @@ impl StudioApp {
             show_warnings: false,
             view_rects: [Rect::NOTHING; 4],
             figure_result: Default::default(),
+            frame_cap,
+            software_renderer,
+            last_interaction: Instant::now(),
             lessons: crate::settings::lessons::builtin(),
             lesson: None,
             presenting: None,
@@ -613,6 +636,34 @@ impl StudioApp {
         self.presenting.is_some()
     }
 
+    /// On a software renderer, while a run trains and nobody touches the window, frames come at
+    /// most [`CAPPED_FPS`] a second: each costs the renderer ~100 ms of CPU that training would
+    /// otherwise have. Any input lifts the cap for a second. Returns whether it is on.
+    fn cap_frames(&mut self, ctx: &egui::Context) -> bool {
+        let touched =
+            ctx.input(|i| i.pointer.is_moving() || i.pointer.any_down() || !i.events.is_empty());
+        if touched {
+            self.last_interaction = Instant::now();
+        }
+        let capped = self.software_renderer
+            && self.run.active
+            && !self.run.paused
+            && self.last_interaction.elapsed() > Duration::from_secs(1);
+        let ms = if capped { 1000 / CAPPED_FPS } else { 0 };
+        self.frame_cap.store(ms, Ordering::Relaxed);
+        capped
+    }
+
+    /// Treats the window as drawn by a software renderer (UI tests have no renderer to ask).
+    pub fn assume_software_renderer(&mut self) {
+        self.software_renderer = true;
+    }
+
+    /// How long the trainer's events wait before asking for a frame, in ms (0: at once).
+    pub fn frame_cap_ms(&self) -> u64 {
+        self.frame_cap.load(Ordering::Relaxed)
+    }
+
     /// The built-in lessons' titles, in menu order.
     pub fn lesson_titles(&self) -> Vec<&str> {
         self.lessons
@@ -991,9 +1042,22 @@ impl eframe::App for StudioApp {
             self.set_presenting(&ctx, self.presenting.is_none());
         }
 
-        let stats_text = self
-            .show_stats
-            .then(|| self.stats.report().replace('\n', " | "));
+        let capped = self.cap_frames(&ctx);
+        let stats_text = match (capped, self.show_stats) {
+            (false, false) => None,
+            (capped, show) => Some(
+                [
+                    capped.then(|| {
+                        format!("{CAPPED_FPS} frames/s while training (software renderer; moving the mouse draws at full rate)")
+                    }),
+                    show.then(|| self.stats.report().replace('\n', " | ")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" | "),
+            ),
+        };
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(&ctx, ui));
         self.collect_figure_result();
         let status = egui::Panel::bottom("status")
@@ -1274,6 +1338,9 @@ pub struct Launch {
     /// A settings file to start from (`--settings`), applied before the options above.
     pub settings: Option<std::path::PathBuf>,
 }
+
+/// Frames a second while training on a software renderer, untouched.
+const CAPPED_FPS: u64 = 4;
 
 /// How much presentation view enlarges everything: as much as keeps about 1000 points across
 /// the screen (the width the studio's views are laid out for), at least ×1.25: ×1.9 on a

@@ -1037,3 +1037,35 @@ fn presentation_view_enlarges_the_text_folds_the_controls_and_keeps_the_run_butt
     assert!((height(&h) - before).abs() < 0.5);
     assert!(h.query_by_label("Latent size").is_some());
 }
+
+#[test]
+fn on_a_software_renderer_training_draws_few_frames_until_the_mouse_moves() {
+    let mut h = studio();
+    h.state_mut().assume_software_renderer();
+    h.get_by_label("Train").click();
+    step_until(&mut h, "steps", |a| a.run().status.step > 0);
+    assert_eq!(h.state().frame_cap_ms(), 0, "the click is fresh: full rate");
+    step_for(&mut h, Duration::from_millis(1200));
+    assert_eq!(
+        h.state().frame_cap_ms(),
+        250,
+        "untouched while training: 4 frames/s"
+    );
+    assert!(
+        h.query_by_label_contains("4 frames/s while training")
+            .is_some()
+    );
+    h.event(egui::Event::PointerMoved(egui::pos2(600.0, 300.0)));
+    h.step();
+    assert_eq!(h.state().frame_cap_ms(), 0, "the mouse moved: full rate");
+    h.get_by_label("Pause").click();
+    step_until(&mut h, "pause", |a| a.run().paused);
+    step_for(&mut h, Duration::from_millis(1200));
+    assert_eq!(
+        h.state().frame_cap_ms(),
+        0,
+        "paused: nothing to save the CPU for"
+    );
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "stop", |a| !a.run().active);
+}
