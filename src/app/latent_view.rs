@@ -256,7 +256,13 @@ impl LatentView {
         let Some(atlas) = render::compose(&tiles, ATLAS_COLS, 0) else {
             return;
         };
-        self.atlas.set(ctx, "thumbnail-atlas", &atlas);
+        // Colour pictures stay as they are; grey ones, curves and spectrograms become glyphs
+        // drawn in their class's colour, transparent where they are dark.
+        if shape.image().is_some_and(|s| s.channels >= 3) {
+            self.atlas.set(ctx, "thumbnail-atlas", &atlas);
+        } else {
+            self.atlas.set_glyph(ctx, "thumbnail-atlas", &atlas);
+        }
     }
 
     /// True while a t-SNE is being computed.
@@ -625,12 +631,16 @@ impl LatentView {
                     egui::vec2(1.0 / ATLAS_COLS as f32, 1.0 / rows),
                 );
                 let at = response.transform.position_from_point(p);
-                painter.image(
-                    atlas.id(),
-                    egui::Rect::from_center_size(at, size),
-                    uv,
-                    Color32::WHITE,
-                );
+                let tint = if shape.image().is_some_and(|s| s.channels >= 3) {
+                    Color32::WHITE
+                } else {
+                    snap.latents
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(i))
+                        .map_or(Color32::WHITE, |&c| class_colour(c as usize))
+                };
+                painter.image(atlas.id(), egui::Rect::from_center_size(at, size), uv, tint);
             }
         }
         if !response.response.clicked() {

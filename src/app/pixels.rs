@@ -14,6 +14,20 @@ fn color_image(c: &Canvas) -> ColorImage {
     ColorImage::new([c.width, c.height], pixels)
 }
 
+/// White with the canvas's brightness as its opacity: a glyph that takes the colour it is
+/// drawn with and hides nothing behind its dark parts.
+fn glyph_image(c: &Canvas) -> ColorImage {
+    let pixels = c
+        .rgb
+        .chunks_exact(3)
+        .map(|p| {
+            let a = p.iter().copied().max().unwrap_or(0);
+            Color32::from_rgba_unmultiplied(255, 255, 255, a)
+        })
+        .collect();
+    ColorImage::new([c.width, c.height], pixels)
+}
+
 /// A texture slot that is created on first use and updated in place afterwards.
 #[derive(Default)]
 pub struct Texture {
@@ -32,6 +46,15 @@ impl Texture {
         match &mut self.handle {
             Some(h) => h.set(image, options),
             None => self.handle = Some(ctx.load_texture(name, image, options)),
+        }
+    }
+
+    /// Sets the texture to `canvas` as a glyph (see [`glyph_image`]).
+    pub fn set_glyph(&mut self, ctx: &egui::Context, name: &str, canvas: &Canvas) {
+        let image = glyph_image(canvas);
+        match &mut self.handle {
+            Some(h) => h.set(image, TextureOptions::LINEAR),
+            None => self.handle = Some(ctx.load_texture(name, image, TextureOptions::LINEAR)),
         }
     }
 
