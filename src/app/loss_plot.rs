@@ -175,7 +175,9 @@ impl LossPlot {
         self.test_mse.lin.total()
     }
 
-    pub fn ui<'a>(&'a mut self, ui: &mut egui::Ui) {
+    /// Draws the plot, with `marks` (learning-rate and noise changes, pauses…) as labelled
+    /// vertical lines at their steps.
+    pub fn ui<'a>(&'a mut self, ui: &mut egui::Ui, marks: &[super::run_model::Mark]) {
         ui.horizontal(|ui| {
             ui.heading("Loss");
             ui.checkbox(&mut self.log_scale, "Log scale");
@@ -223,7 +225,41 @@ impl LossPlot {
         let blue = Color32::from_rgb(60, 130, 255);
         let orange = Color32::from_rgb(255, 140, 0);
         let this = &*self;
+        // Labels sit at the height of the highest point drawn (the plot's bounds would grow to
+        // fit labels placed above them, frame after frame).
+        let top = [&self.raw, &self.smooth, &self.test_mse]
+            .iter()
+            .flat_map(|s| s.points(log).iter().map(|p| p.y))
+            .filter(|y| y.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max);
         plot.show(ui, |plot_ui| {
+            let grey = Color32::from_gray(150);
+            // Marks at one step share a line and a label ("paused, resumed").
+            let mut at_step: Vec<(u64, String)> = Vec::new();
+            for m in marks.iter().filter(|_| top.is_finite()) {
+                match at_step.last_mut() {
+                    Some((step, label)) if *step == m.step => {
+                        label.push_str(", ");
+                        label.push_str(&m.label);
+                    }
+                    _ => at_step.push((m.step, m.label.clone())),
+                }
+            }
+            for (step, label) in at_step {
+                plot_ui.add(
+                    egui_plot::VLine::new("events", step as f64)
+                        .color(grey.gamma_multiply(0.6))
+                        .width(1.0),
+                );
+                plot_ui.add(
+                    egui_plot::Text::new(
+                        "events",
+                        PlotPoint::new(step as f64, top),
+                        egui::RichText::new(label).small().color(grey),
+                    )
+                    .anchor(egui::Align2::LEFT_TOP),
+                );
+            }
             let line = |name: &str, s: &'a Series| {
                 Line::new(name.to_string(), PlotPoints::Borrowed(s.points(log)))
             };

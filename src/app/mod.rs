@@ -1150,7 +1150,9 @@ impl eframe::App for StudioApp {
                 ),
             ];
             self.view_rects = cells;
-            ui.scope_builder(UiBuilder::new().max_rect(cells[0]), |ui| self.loss.ui(ui));
+            ui.scope_builder(UiBuilder::new().max_rect(cells[0]), |ui| {
+                self.loss.ui(ui, &self.run.marks)
+            });
             ui.scope_builder(UiBuilder::new().max_rect(cells[1]), |ui| {
                 self.triptych.ui(ui)
             });

@@ -27,6 +27,14 @@ pub struct Status {
     pub warnings: Vec<String>,
 }
 
+/// Something that happened during a run at a step, marked on the loss plot's time axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    pub step: u64,
+    /// What happened, in a few words ("lr 3.0e-4", "paused").
+    pub label: String,
+}
+
 /// What an event changed, for the views that keep their own derived state (textures, plots).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -45,6 +53,8 @@ pub enum Change {
 pub struct RunModel {
     /// The run whose events count; events tagged with another id are ignored.
     pub run_id: u64,
+    /// The run's learning-rate, noise, β and speed changes, pauses and resumes, in order.
+    pub marks: Vec<Mark>,
     pub active: bool,
     pub paused: bool,
     pub info: Option<RunInfo>,
@@ -62,6 +72,7 @@ impl Default for RunModel {
     fn default() -> Self {
         Self {
             run_id: 0,
+            marks: Vec::new(),
             active: false,
             paused: false,
             info: None,
@@ -105,6 +116,7 @@ impl RunModel {
         self.snapshot = None;
         self.steps.clear();
         self.evals.clear();
+        self.marks.clear();
         self.reported_lr = None;
         self.status = Status {
             device: std::mem::take(&mut self.status.device),
@@ -150,19 +162,30 @@ impl RunModel {
                 return Change::Snapshot;
             }
             Event::Paused { step } => {
+                self.mark(step, "paused".into());
+                let status = &mut self.status;
                 self.paused = true;
                 status.step = step;
                 status.last_event = format!("Paused at step {step}");
             }
             Event::Resumed { step } => {
+                self.mark(step, "resumed".into());
+                let status = &mut self.status;
                 self.paused = false;
                 status.last_event = format!("Resumed at step {step}");
             }
             Event::LearningRateChanged { step, lr } => {
+                self.mark(step, format!("lr {lr:.1e}"));
+                let status = &mut self.status;
                 self.reported_lr = Some(lr);
                 status.last_event = format!("Learning rate {lr:.1e} from step {step}");
             }
             Event::NoiseChanged { step, noise } => {
+                self.mark(
+                    step,
+                    format!("noise {} {:.2}", noise.kind.label(), noise.level),
+                );
+                let status = &mut self.status;
                 status.last_event = format!(
                     "Noise {} {:.2} from step {step}",
                     noise.kind.label(),
@@ -170,12 +193,19 @@ impl RunModel {
                 );
             }
             Event::BetaChanged { step, beta } => {
+                self.mark(step, format!("β {beta:.2}"));
+                let status = &mut self.status;
                 status.last_event = format!("β {beta:.2} from step {step}");
             }
             Event::SpeedChanged {
                 step,
                 steps_per_sec,
             } => {
+                self.mark(
+                    step,
+                    steps_per_sec.map_or("full speed".into(), |r| format!("{r:.0} steps/s")),
+                );
+                let status = &mut self.status;
                 status.last_event = match steps_per_sec {
                     Some(r) => format!("Slow motion: at most {r:.0} steps/s from step {step}"),
                     None => format!("Full speed from step {step}"),
@@ -211,6 +241,10 @@ impl RunModel {
             }
         }
         Change::Quiet
+    }
+
+    fn mark(&mut self, step: u64, label: String) {
+        self.marks.push(Mark { step, label });
     }
 
     // --- Reads. ---
@@ -372,6 +406,37 @@ mod tests {
             parts: None,
             encode_secs: 0.0,
         })
+    }
+
+    #[test]
+    fn changes_pauses_and_resumes_are_marked_at_their_steps() {
+        let mut m = RunModel::default();
+        let id = m.begin(1, false);
+        m.apply(id, Event::Started(info()));
+        m.apply(id, Event::LearningRateChanged { step: 5, lr: 3e-4 });
+        m.apply(id, Event::Paused { step: 9 });
+        m.apply(id, Event::Resumed { step: 9 });
+        m.apply(
+            id,
+            Event::SpeedChanged {
+                step: 12,
+                steps_per_sec: Some(2.0),
+            },
+        );
+        let marks: Vec<(u64, &str)> = m.marks.iter().map(|k| (k.step, k.label.as_str())).collect();
+        assert_eq!(
+            marks,
+            [
+                (5, "lr 3.0e-4"),
+                (9, "paused"),
+                (9, "resumed"),
+                (12, "2 steps/s")
+            ]
+        );
+        assert!(m.status.last_event.starts_with("Slow motion"));
+        // A new run starts without them.
+        m.begin(1, false);
+        assert!(m.marks.is_empty());
     }
 
     #[test]
