@@ -278,6 +278,19 @@ pub trait LatentDecoder: Send + Sync {
     fn sample_shape(&self) -> SampleShape;
     /// Decodes `codes` (`[n, latent_dim]`, row-major) into samples (images in [0, 1]).
     fn decode(&self, codes: &[f32]) -> SampleGrid;
+    /// Encodes one sample (a drawing): its code, and for stochastic kinds its spread. `None`
+    /// when the sample is not of the model's shape or the model cannot say.
+    fn encode(&self, _sample: &[f32]) -> Option<Encoding> {
+        None
+    }
+}
+
+/// One sample's code, as the model's encoder gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoding {
+    pub code: Vec<f32>,
+    /// σ of each code dimension (a VAE's), when the kind has one.
+    pub spread: Option<Vec<f32>>,
 }
 
 impl std::fmt::Debug for dyn LatentDecoder {

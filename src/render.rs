@@ -201,6 +201,18 @@ pub fn thumbnail_size(shape: SampleShape) -> [usize; 2] {
     }
 }
 
+/// True when samples of `shape` have colours of their own (colour images); grey images,
+/// curves and spectrograms are drawn as glyphs a view may tint.
+pub fn has_colour(shape: SampleShape) -> bool {
+    shape.image().is_some_and(|s| s.channels >= 3)
+}
+
+/// The grid a user can draw a sample of `shape` on: `[channels, height, width]` for images,
+/// `None` for series and sounds.
+pub fn drawing_grid(shape: SampleShape) -> Option<[usize; 3]> {
+    shape.image().map(|s| [s.channels, s.height, s.width])
+}
+
 /// One sample as a thumbnail of [`thumbnail_size`] (shrunk with a box filter).
 pub fn thumbnail(shape: SampleShape, values: &[f32]) -> Canvas {
     let [w, h] = thumbnail_size(shape);

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use egui::Color32;
-use egui_plot::{Legend, MarkerShape, Plot, PlotPoint, PlotPoints, PlotTransform, Points};
+use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, PlotTransform, Points};
 
 use super::pixels::Texture;
 use crate::data::Factors;
@@ -39,6 +39,51 @@ impl Default for AxisPair {
 
 /// Test images drawn as point markers, at most this many at once.
 const MAX_THUMBNAILS: usize = 300;
+/// How a code is placed in the view, as the test codes were (a t-SNE map cannot place new
+/// points).
+#[derive(Debug, Clone, Default)]
+enum Place {
+    #[default]
+    Nowhere,
+    /// These two dimensions of the code (from `offset`, the part's start) as x and y; one
+    /// dimension draws at y = 0.
+    Dims {
+        offset: usize,
+        x: usize,
+        y: Option<usize>,
+    },
+    /// The part's code projected on two principal axes.
+    Pca { offset: usize, dim: usize, pca: Pca },
+}
+
+impl Place {
+    /// Where `code` (a whole code) lands, and its 1σ radii when `spread` is given and the axes
+    /// are its own dimensions.
+    fn locate(
+        &self,
+        code: &[f32],
+        spread: Option<&[f32]>,
+    ) -> Option<(PlotPoint, Option<[f64; 2]>)> {
+        match self {
+            Place::Nowhere => None,
+            Place::Dims { offset, x, y } => {
+                let at = |d: usize| code.get(offset + d).map(|&v| v as f64);
+                let p = PlotPoint::new(at(*x)?, y.map_or(Some(0.0), at)?);
+                let radii = spread.and_then(|s| {
+                    let r = |d: usize| s.get(offset + d).map(|&v| v as f64);
+                    Some([r(*x)?, y.map_or(Some(0.0), r)?])
+                });
+                Some((p, radii))
+            }
+            Place::Pca { offset, dim, pca } => {
+                let part = code.get(*offset..offset + dim)?;
+                let p = pca.project(part);
+                Some((PlotPoint::new(*p.first()?, *p.get(1)?), None))
+            }
+        }
+    }
+}
+
 /// Thumbnails come from an atlas of the first this many test images.
 const ATLAS_IMAGES: usize = 4096;
 const ATLAS_COLS: usize = 64;
@@ -121,6 +166,11 @@ pub struct LatentView {
     pub raw_dims: AxisPair,
     /// Draw a subset of the points as their images.
     pub thumbnails: bool,
+    /// A code from outside the test set (a student's drawing), shown as a marked point, with
+    /// its σ ellipse when the view shows its own two dimensions.
+    pub drawn: Option<crate::protocol::Encoding>,
+    /// How the view places a code, from the last rebuild.
+    place: Place,
     images: Option<Arc<SampleGrid>>,
     atlas: Texture,
     tsne: TsneState,
@@ -258,11 +308,18 @@ impl LatentView {
         };
         // Colour pictures stay as they are; grey ones, curves and spectrograms become glyphs
         // drawn in their class's colour, transparent where they are dark.
-        if shape.image().is_some_and(|s| s.channels >= 3) {
+        if render::has_colour(shape) {
             self.atlas.set(ctx, "thumbnail-atlas", &atlas);
         } else {
             self.atlas.set_glyph(ctx, "thumbnail-atlas", &atlas);
         }
+    }
+
+    /// Where [`Self::drawn`] lands in the view, if it can be placed.
+    pub fn drawn_point(&self) -> Option<[f64; 2]> {
+        let e = self.drawn.as_ref()?;
+        let (p, _) = self.place.locate(&e.code, None)?;
+        Some([p.x, p.y])
     }
 
     /// True while a t-SNE is being computed.
@@ -390,6 +447,34 @@ impl LatentView {
                     })
                     .collect(),
                 _ => Vec::new(),
+            },
+        };
+        let offset = self.part_range(&snap).map_or(0, |r| r.start);
+        self.place = match dim {
+            0 => Place::Nowhere,
+            1 => Place::Dims {
+                offset,
+                x: 0,
+                y: None,
+            },
+            2 => Place::Dims {
+                offset,
+                x: 0,
+                y: Some(1),
+            },
+            _ if self.projection == Projection::Raw => Place::Dims {
+                offset,
+                x: raw[0],
+                y: Some(raw[1]),
+            },
+            _ if tsne_ready => Place::Nowhere,
+            _ => match &pca {
+                Some(pca) if pca.components.len() >= 2 => Place::Pca {
+                    offset,
+                    dim,
+                    pca: pca.clone(),
+                },
+                _ => Place::Nowhere,
             },
         };
         let space = match &part {
@@ -576,6 +661,10 @@ impl LatentView {
         }
         let series = &self.series;
         let selected = self.selected.and_then(|i| self.coords.get(i).copied());
+        let drawn = self
+            .drawn
+            .as_ref()
+            .and_then(|e| self.place.locate(&e.code, e.spread.as_deref()));
         let response = Plot::new("latent_scatter")
             .legend(Legend::default().position(egui_plot::Corner::RightTop))
             .data_aspect(1.0)
@@ -601,6 +690,30 @@ impl LatentView {
                             .filled(false)
                             .radius(9.0)
                             .color(Color32::WHITE),
+                    );
+                }
+                if let Some((p, radii)) = drawn {
+                    let yellow = Color32::from_rgb(255, 230, 60);
+                    // The VAE's uncertainty: the 1σ and 2σ ellipses around μ.
+                    for (k, [rx, ry]) in radii.into_iter().flat_map(|r| [(1.0, r), (2.0, r)]) {
+                        let ring: Vec<[f64; 2]> = (0..=48)
+                            .map(|i| {
+                                let t = i as f64 / 48.0 * std::f64::consts::TAU;
+                                [p.x + k * rx * t.cos(), p.y + k * ry * t.sin()]
+                            })
+                            .collect();
+                        plot_ui.add(
+                            Line::new("your drawing", PlotPoints::from(ring))
+                                .color(yellow.gamma_multiply(if k == 1.0 { 0.9 } else { 0.45 }))
+                                .width(1.5),
+                        );
+                    }
+                    plot_ui.add(
+                        Points::new("your drawing", PlotPoints::Owned(vec![p]))
+                            .shape(MarkerShape::Diamond)
+                            .filled(true)
+                            .radius(8.0)
+                            .color(yellow),
                     );
                 }
             });
@@ -631,7 +744,7 @@ impl LatentView {
                     egui::vec2(1.0 / ATLAS_COLS as f32, 1.0 / rows),
                 );
                 let at = response.transform.position_from_point(p);
-                let tint = if shape.image().is_some_and(|s| s.channels >= 3) {
+                let tint = if render::has_colour(shape) {
                     Color32::WHITE
                 } else {
                     snap.latents

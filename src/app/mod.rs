@@ -8,6 +8,7 @@
 mod activity;
 mod controls;
 mod dialogs;
+mod draw;
 mod figure;
 mod frame_stats;
 mod interpolation;
@@ -109,6 +110,8 @@ pub struct StudioApp {
     software_renderer: bool,
     /// When the user last moved, clicked, scrolled or typed.
     last_interaction: Instant,
+    /// Draw your own: the canvas window and the drawing's code.
+    pub draw: draw::Draw,
     /// The built-in lessons (the Lessons menu).
     lessons: Vec<crate::settings::file::SettingsFile>,
     /// Presentation view is on, and the zoom it replaced.
@@ -190,6 +193,7 @@ impl StudioApp {
             frame_cap,
             software_renderer,
             last_interaction: Instant::now(),
+            draw: draw::Draw::default(),
             lessons: crate::settings::lessons::builtin(),
             lesson: None,
             presenting: None,
@@ -246,6 +250,11 @@ impl StudioApp {
     }
 
     /// The 2-D scatter's title (which projection, how much variance).
+    /// Where the drawing's code lands in the scatter, if it is drawn there.
+    pub fn drawn_point(&self) -> Option<[f64; 2]> {
+        self.latent.drawn_point()
+    }
+
     pub fn scatter_title(&self) -> &str {
         self.latent.title()
     }
@@ -1073,6 +1082,17 @@ impl eframe::App for StudioApp {
         }
         self.warnings_window(&ctx);
         self.open_dropped(&ctx);
+        let decoder = self
+            .run
+            .snapshot
+            .as_ref()
+            .map(|s| (s.decoder.clone(), s.step));
+        self.draw.window(
+            &ctx,
+            decoder.as_ref().map(|d| &d.0),
+            decoder.as_ref().map_or(0, |d| d.1),
+        );
+        self.latent.drawn = self.draw.open.then(|| self.draw.encoding.clone()).flatten();
 
         let next_run = self
             .run_settings
@@ -1182,6 +1202,16 @@ impl eframe::App for StudioApp {
                             "Traversals",
                         )
                         .on_hover_text("Each latent dimension swept on its own, one row each");
+                        if ui
+                            .selectable_label(self.draw.open, "Draw")
+                            .on_hover_text(
+                                "Draw a digit with the mouse: the model encodes it as it trains, \
+                                 and it appears as a point here",
+                            )
+                            .clicked()
+                        {
+                            self.draw.open = !self.draw.open;
+                        }
                         if ui
                             .add_enabled(
                                 self.run.snapshot.is_some(),

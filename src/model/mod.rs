@@ -161,6 +161,12 @@ pub trait Autoencoder: Module + 'static {
     /// `[batch, latent]` → raw outputs `[batch, values]`.
     fn decode(&self, codes: Tensor<2>) -> Tensor<2>;
 
+    /// For stochastic kinds, the spread σ of each code around the mean [`Self::encode`] gives,
+    /// `[batch, latent]`; `None` for deterministic ones.
+    fn encode_spread(&self, _samples: Tensor<2>) -> Option<Tensor<2>> {
+        None
+    }
+
     /// Names of the loss terms, as plotted and written to `metrics.csv`.
     fn term_names(&self) -> Vec<String> {
         vec!["reconstruction".to_string()]
@@ -495,6 +501,17 @@ impl<M: Autoencoder> CpuDecoder<M> {
 impl<M: Autoencoder> LatentDecoder for CpuDecoder<M> {
     fn latent_dim(&self) -> usize {
         self.latent_dim
+    }
+
+    fn encode(&self, sample: &[f32]) -> Option<crate::protocol::Encoding> {
+        if sample.len() != self.shape.len() {
+            return None;
+        }
+        let x = samples_tensor(sample.to_vec(), self.shape, &self.device);
+        let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+        let code = try_to_vec(model.encode(x.clone())).ok()?;
+        let spread = model.encode_spread(x).and_then(|s| try_to_vec(s).ok());
+        Some(crate::protocol::Encoding { code, spread })
     }
 
     fn sample_shape(&self) -> SampleShape {

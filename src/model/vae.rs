@@ -82,6 +82,10 @@ impl<N: Network> Autoencoder for VaeAe<N> {
         self.moments(images).0
     }
 
+    fn encode_spread(&self, images: Tensor<2>) -> Option<Tensor<2>> {
+        Some((self.moments(images).1 * 0.5).exp())
+    }
+
     fn decode(&self, codes: Tensor<2>) -> Tensor<2> {
         self.net.decode(codes)
     }

@@ -1069,3 +1069,65 @@ fn on_a_software_renderer_training_draws_few_frames_until_the_mouse_moves() {
     h.get_by_label("Stop").click();
     step_until(&mut h, "stop", |a| !a.run().active);
 }
+
+#[test]
+fn a_drawing_is_encoded_by_the_training_model_and_marked_in_the_scatter() {
+    let mut h = studio();
+    {
+        let s = &mut h.state_mut().settings;
+        s.set_kind(
+            latentlab::settings::ModelKind::Vae,
+            latentlab::settings::BaseNet::Dense,
+        );
+        s.hidden = "128".into();
+    }
+    h.step();
+    h.get_by_label("Train").click();
+    step_until(&mut h, "a snapshot", |a| a.run().snapshot.is_some());
+    h.get_by_label("Draw").click();
+    // A new window takes a frame to size itself before it shows its content.
+    for _ in 0..4 {
+        h.step();
+    }
+    assert!(h.state().draw.open);
+    assert!(h.state().draw.encoding.is_none(), "nothing drawn yet");
+    // A vertical stroke down the middle of the canvas, as a student draws a 1.
+    let top = h
+        .get_by_label_contains("Draw with the mouse")
+        .rect()
+        .left_bottom();
+    let from = top + egui::vec2(112.0, 40.0);
+    drag(&mut h, from, from + egui::vec2(4.0, 150.0));
+    h.step();
+    let encoding = h
+        .state()
+        .draw
+        .encoding
+        .clone()
+        .expect("the drawing is encoded");
+    assert_eq!(encoding.code.len(), 2);
+    let spread = encoding.spread.expect("a VAE gives its σ");
+    assert!(
+        spread.iter().all(|s| s.is_finite() && *s > 0.0),
+        "{spread:?}"
+    );
+    let ink: f32 = h.state().draw.sample().expect("a canvas").iter().sum();
+    assert!(ink > 10.0, "the stroke inked the canvas ({ink})");
+    assert!(h.query_by_label("its reconstruction").is_some());
+    // The scatter (a 2-D VAE's raw plane) shows the drawing with its σ ellipses.
+    let p = h.state().drawn_point().expect("placed in the scatter");
+    assert_eq!(
+        [p[0] as f32, p[1] as f32],
+        [encoding.code[0], encoding.code[1]]
+    );
+    h.get_by_label("Clear").click();
+    h.step();
+    h.step();
+    assert!(h.state().draw.encoding.is_none());
+    assert!(
+        h.query_by_label("Stop").is_some_and(|b| b.rect().left() < 300.0),
+        "the window leaves the controls free"
+    );
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "stop", |a| !a.run().active);
+}
