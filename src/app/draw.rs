@@ -122,6 +122,7 @@ impl Draw {
         egui::Window::new("Draw your own")
             .open(&mut open)
             .resizable(false)
+            .min_width(2.0 * CANVAS + 24.0)
             .default_pos([right - 560.0, 60.0])
             .show(ctx, |ui| {
                 let Some([_, h, w]) = self.grid else {

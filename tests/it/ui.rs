@@ -1125,7 +1125,8 @@ fn a_drawing_is_encoded_by_the_training_model_and_marked_in_the_scatter() {
     h.step();
     assert!(h.state().draw.encoding.is_none());
     assert!(
-        h.query_by_label("Stop").is_some_and(|b| b.rect().left() < 300.0),
+        h.query_by_label("Stop")
+            .is_some_and(|b| b.rect().left() < 300.0),
         "the window leaves the controls free"
     );
     h.get_by_label("Stop").click();
