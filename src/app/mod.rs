@@ -110,6 +110,8 @@ pub struct StudioApp {
     software_renderer: bool,
     /// When the user last moved, clicked, scrolled or typed.
     last_interaction: Instant,
+    /// The timeline's replay is running, since its last moment changed.
+    replaying: Option<Instant>,
     /// Draw your own: the canvas window and the drawing's code.
     pub draw: draw::Draw,
     /// The built-in lessons (the Lessons menu).
@@ -194,6 +196,7 @@ impl StudioApp {
             software_renderer,
             last_interaction: Instant::now(),
             draw: draw::Draw::default(),
+            replaying: None,
             lessons: crate::settings::lessons::builtin(),
             lesson: None,
             presenting: None,
@@ -673,6 +676,59 @@ impl StudioApp {
         self.frame_cap.load(Ordering::Relaxed)
     }
 
+    /// The timeline: a scrubber over the run's kept snapshots (every view shows the moment it
+    /// picks), Play to replay them, Back to live to follow the run again.
+    fn timeline_ui(&mut self, ctx: &egui::Context, ui: &mut egui::Ui) {
+        let last = self.run.history.len() - 1;
+        let shown = self.run.replay.unwrap_or(last);
+        let mut at = shown;
+        ui.horizontal(|ui| {
+            ui.label("Timeline").on_hover_text(
+                "Drag to any earlier moment of the run: the reconstructions, the latent views and \
+                 the sliders show the model as it was then. Older moments are kept more sparsely.",
+            );
+            let playing = self.replaying.is_some();
+            if ui
+                .button(if playing { "Stop replay" } else { "Play" })
+                .on_hover_text("Replay the run from its start, a few moments a second")
+                .clicked()
+            {
+                self.replaying = if playing { None } else { Some(Instant::now()) };
+                if !playing {
+                    at = 0;
+                }
+            }
+            if ui
+                .add_enabled(self.run.replay.is_some(), egui::Button::new("Back to live"))
+                .on_hover_text("Follow the run as it trains")
+                .clicked()
+            {
+                self.replaying = None;
+                at = last;
+            }
+            let step = self.run.history[shown].step;
+            ui.add(
+                egui::Slider::new(&mut at, 0..=last)
+                    .show_value(false)
+                    .text(format!("step {step}")),
+            );
+        });
+        if let Some(since) = self.replaying {
+            if since.elapsed() >= Duration::from_millis(REPLAY_MS) {
+                self.replaying = Some(Instant::now());
+                at = (at + 1).min(last);
+                if at == last {
+                    self.replaying = None;
+                }
+            }
+            ctx.request_repaint_after(Duration::from_millis(REPLAY_MS));
+        }
+        if at != shown {
+            let change = self.run.show_moment(Some(at));
+            self.follow(ctx, change);
+        }
+    }
+
     /// The built-in lessons' titles, in menu order.
     pub fn lesson_titles(&self) -> Vec<&str> {
         self.lessons
@@ -1069,6 +1125,10 @@ impl eframe::App for StudioApp {
         };
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(&ctx, ui));
         self.collect_figure_result();
+        // The timeline sits above the status bar once a run has two moments to choose from.
+        if self.run.history.len() > 1 {
+            egui::Panel::bottom("timeline").show(ui, |ui| self.timeline_ui(&ctx, ui));
+        }
         let status = egui::Panel::bottom("status")
             .show(ui, |ui| {
                 status_ui(ui, &self.run.status, stats_text.as_deref())
@@ -1370,6 +1430,9 @@ pub struct Launch {
     /// A settings file to start from (`--settings`), applied before the options above.
     pub settings: Option<std::path::PathBuf>,
 }
+
+/// How long each moment shows while the timeline replays.
+const REPLAY_MS: u64 = 250;
 
 /// Frames a second while training on a software renderer, untouched.
 const CAPPED_FPS: u64 = 4;

@@ -27,6 +27,10 @@ pub struct Status {
     pub warnings: Vec<String>,
 }
 
+/// Snapshots the timeline keeps (each holds its codes, pictures and a CPU copy of the model:
+/// a few MB for the reference models, so well under 1 GiB).
+pub const HISTORY: usize = 48;
+
 /// Something that happened during a run at a step, marked on the loss plot's time axis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mark {
@@ -55,6 +59,11 @@ pub struct RunModel {
     pub run_id: u64,
     /// The run's learning-rate, noise, β and speed changes, pauses and resumes, in order.
     pub marks: Vec<Mark>,
+    /// Past snapshots for the timeline, oldest first, at most [`HISTORY`]: when full, every
+    /// second one of the older half goes, so the whole run stays covered, denser near now.
+    pub history: Vec<Arc<Snapshot>>,
+    /// The history entry the views show while the timeline is scrubbed (`None`: the latest).
+    pub replay: Option<usize>,
     pub active: bool,
     pub paused: bool,
     pub info: Option<RunInfo>,
@@ -73,6 +82,8 @@ impl Default for RunModel {
         Self {
             run_id: 0,
             marks: Vec::new(),
+            history: Vec::new(),
+            replay: None,
             active: false,
             paused: false,
             info: None,
@@ -117,6 +128,8 @@ impl RunModel {
         self.steps.clear();
         self.evals.clear();
         self.marks.clear();
+        self.history.clear();
+        self.replay = None;
         self.reported_lr = None;
         self.status = Status {
             device: std::mem::take(&mut self.status.device),
@@ -158,6 +171,11 @@ impl RunModel {
                 self.evals.push(r);
             }
             Event::Snapshot(s) => {
+                self.remember(s.clone());
+                if self.replay.is_some() {
+                    // The views stay on the moment the timeline shows.
+                    return Change::Quiet;
+                }
                 self.snapshot = Some(s);
                 return Change::Snapshot;
             }
@@ -241,6 +259,38 @@ impl RunModel {
             }
         }
         Change::Quiet
+    }
+
+    /// Keeps `s` in the history, thinning the older half when it is full.
+    fn remember(&mut self, s: Arc<Snapshot>) {
+        if self.history.len() >= HISTORY {
+            let shown = self.replay.map(|i| self.history[i].step);
+            let half = self.history.len() / 2;
+            let mut i = 0;
+            self.history.retain(|_| {
+                i += 1;
+                i > half || i % 2 == 1
+            });
+            // A shown moment that was thinned away gives way to its neighbour.
+            self.replay = shown.map(|step| {
+                self.history
+                    .iter()
+                    .rposition(|h| h.step <= step)
+                    .unwrap_or(0)
+            });
+        }
+        self.history.push(s);
+    }
+
+    /// Shows history entry `i` in every view (`None`, or the last entry: the latest, live).
+    pub fn show_moment(&mut self, i: Option<usize>) -> Change {
+        let last = self.history.len().checked_sub(1);
+        self.replay = i.filter(|&i| Some(i) != last && i < self.history.len());
+        self.snapshot = match self.replay {
+            Some(i) => Some(self.history[i].clone()),
+            None => self.history.last().cloned().or(self.snapshot.take()),
+        };
+        Change::Snapshot
     }
 
     fn mark(&mut self, step: u64, label: String) {
@@ -406,6 +456,40 @@ mod tests {
             parts: None,
             encode_secs: 0.0,
         })
+    }
+
+    #[test]
+    fn the_timeline_keeps_a_thinned_history_and_shows_any_moment() {
+        let mut m = RunModel::default();
+        let id = m.begin(1, false);
+        m.apply(id, Event::Started(info()));
+        for step in 1..=200 {
+            m.apply(id, Event::Snapshot(snapshot(step)));
+        }
+        let steps: Vec<u64> = m.history.iter().map(|s| s.step).collect();
+        assert!(steps.len() <= HISTORY, "{}", steps.len());
+        assert_eq!(
+            (steps[0], *steps.last().unwrap()),
+            (1, 200),
+            "the whole run"
+        );
+        assert!(steps.windows(2).all(|w| w[0] < w[1]));
+        // Denser near now: the last gaps are smaller than the first.
+        assert!(steps[1] - steps[0] > steps[steps.len() - 1] - steps[steps.len() - 2]);
+
+        // Scrubbing back: every view's snapshot is that moment, and new ones do not move it.
+        assert_eq!(m.show_moment(Some(3)), Change::Snapshot);
+        let past = steps[3];
+        assert_eq!(m.snapshot.as_ref().map(|s| s.step), Some(past));
+        assert_eq!(m.apply(id, Event::Snapshot(snapshot(201))), Change::Quiet);
+        assert_eq!(m.snapshot.as_ref().map(|s| s.step), Some(past));
+        // Back to live: the latest.
+        m.show_moment(None);
+        assert_eq!(m.snapshot.as_ref().map(|s| s.step), Some(201));
+        assert_eq!(
+            m.apply(id, Event::Snapshot(snapshot(202))),
+            Change::Snapshot
+        );
     }
 
     #[test]

@@ -1132,3 +1132,50 @@ fn a_drawing_is_encoded_by_the_training_model_and_marked_in_the_scatter() {
     h.get_by_label("Stop").click();
     step_until(&mut h, "stop", |a| !a.run().active);
 }
+
+#[test]
+fn the_timeline_replays_earlier_moments_in_every_view_and_returns_to_live() {
+    let mut h = studio();
+    h.state_mut().settings.latent = 2;
+    h.state_mut().settings.epochs = 2;
+    h.step();
+    h.get_by_label("Train").click();
+    step_until(&mut h, "the run to end", |a| {
+        !a.run().active && a.run().history.len() >= 3
+    });
+    let first = h.state().run().history[0].clone();
+    let latest = h.state().run().history.last().cloned().expect("history");
+    assert!(first.step < latest.step);
+    // Play starts the replay from the first moment: every view shows it.
+    h.get_by_label("Play").click();
+    h.step();
+    h.step();
+    assert_eq!(
+        h.state().run().snapshot.as_ref().map(|s| s.step),
+        Some(first.step)
+    );
+    step_until(&mut h, "the scatter of the first moment", |a| {
+        a.scatter_coord(0)
+            == Some([
+                first.latents.code(0)[0] as f64,
+                first.latents.code(0)[1] as f64,
+            ])
+    });
+    // The slider and the reconstructions' title both say which step is shown.
+    assert!(
+        h.query_all_by_label(&format!("step {}", first.step))
+            .count()
+            >= 2
+    );
+    // Live: back to the latest.
+    h.get_by_label("Stop replay").click();
+    h.step();
+    h.get_by_label("Back to live").click();
+    h.step();
+    h.step();
+    assert_eq!(
+        h.state().run().snapshot.as_ref().map(|s| s.step),
+        Some(latest.step)
+    );
+    assert_eq!(h.state().run().replay, None);
+}
