@@ -680,6 +680,15 @@ impl StudioApp {
     /// picks), Play to replay them, Back to live to follow the run again.
     fn timeline_ui(&mut self, ctx: &egui::Context, ui: &mut egui::Ui) {
         let last = self.run.history.len() - 1;
+        // The replay moves on first, so that what is drawn below is the moment shown.
+        if let Some(since) = self.replaying {
+            if since.elapsed() >= Duration::from_millis(REPLAY_MS) {
+                let next = (self.run.replay.unwrap_or(last) + 1).min(last);
+                self.replaying = (next < last).then(Instant::now);
+                self.show_moment(ctx, next);
+            }
+            ctx.request_repaint_after(Duration::from_millis(REPLAY_MS));
+        }
         let shown = self.run.replay.unwrap_or(last);
         let mut at = shown;
         ui.horizontal(|ui| {
@@ -707,26 +716,22 @@ impl StudioApp {
                 at = last;
             }
             let step = self.run.history[shown].step;
+            ui.spacing_mut().slider_width = (ui.available_width() - 120.0).max(100.0);
             ui.add(
                 egui::Slider::new(&mut at, 0..=last)
                     .show_value(false)
                     .text(format!("step {step}")),
             );
         });
-        if let Some(since) = self.replaying {
-            if since.elapsed() >= Duration::from_millis(REPLAY_MS) {
-                self.replaying = Some(Instant::now());
-                at = (at + 1).min(last);
-                if at == last {
-                    self.replaying = None;
-                }
-            }
-            ctx.request_repaint_after(Duration::from_millis(REPLAY_MS));
-        }
         if at != shown {
-            let change = self.run.show_moment(Some(at));
-            self.follow(ctx, change);
+            self.show_moment(ctx, at);
         }
+    }
+
+    /// Every view shows history entry `i` (the last one: live).
+    fn show_moment(&mut self, ctx: &egui::Context, i: usize) {
+        let change = self.run.show_moment(Some(i));
+        self.follow(ctx, change);
     }
 
     /// The built-in lessons' titles, in menu order.
@@ -1125,15 +1130,15 @@ impl eframe::App for StudioApp {
         };
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(&ctx, ui));
         self.collect_figure_result();
-        // The timeline sits above the status bar once a run has two moments to choose from.
-        if self.run.history.len() > 1 {
-            egui::Panel::bottom("timeline").show(ui, |ui| self.timeline_ui(&ctx, ui));
-        }
         let status = egui::Panel::bottom("status")
             .show(ui, |ui| {
                 status_ui(ui, &self.run.status, stats_text.as_deref())
             })
             .inner;
+        // The timeline sits above the status bar once a run has two moments to choose from.
+        if self.run.history.len() > 1 {
+            egui::Panel::bottom("timeline").show(ui, |ui| self.timeline_ui(&ctx, ui));
+        }
         if status.cancel_loading {
             self.stop();
         }
