@@ -1179,3 +1179,35 @@ fn the_timeline_replays_earlier_moments_in_every_view_and_returns_to_live() {
     );
     assert_eq!(h.state().run().replay, None);
 }
+
+#[test]
+fn export_metrics_writes_the_loss_history_as_the_cli_does() {
+    let dir = super::temp_dir("ui-metrics");
+    let mut h = studio();
+    h.state_mut().settings.epochs = 1;
+    h.step();
+    h.get_by_label("Train").click();
+    step_until(&mut h, "the run to end", |a| {
+        !a.run().active && a.run().info.is_some()
+    });
+    let path = dir.join("metrics.csv");
+    h.state_mut().export_metrics(&path);
+    let csv = std::fs::read_to_string(&path).expect("written");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "step,epoch,train_loss,train_reconstruction,test_mse,test_reconstruction,elapsed_secs"
+        )
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(
+        rows.len() as u64,
+        h.state().run().status.step,
+        "one row per step"
+    );
+    let evals = rows
+        .iter()
+        .filter(|r| !r.split(',').nth(4).unwrap_or("").is_empty());
+    assert_eq!(evals.count(), h.state().run().evals.len());
+}
