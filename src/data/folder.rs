@@ -117,7 +117,7 @@ pub fn read(
     if count == 0 {
         return Err(LoadError::Folder {
             path: dir.to_path_buf(),
-            why: format!("no readable images{}", listed(&skipped)),
+            why: format!("no readable images{}", super::skipped_in_error(&skipped)),
         });
     }
     let channels = if coloured && !options.grey { 3 } else { 1 };
@@ -139,7 +139,7 @@ pub fn read(
     };
     let mut split = super::split(data, seed, dir)?;
     if !skipped.is_empty() {
-        split.warnings.push(skipped_warning(&skipped));
+        split.warnings.push(super::skipped_warning(&skipped));
     }
     Ok(split)
 }
@@ -159,38 +159,11 @@ fn check_budget(dir: &Path, count: usize, size: usize, limit: usize) -> Result<(
     Ok(())
 }
 
-/// One warning for all skipped files: a summary line, then one line per file with its reason.
-pub fn skipped_warning(skipped: &[String]) -> String {
-    format!(
-        "skipped {} file{} that could not be used:\n{}",
-        skipped.len(),
-        if skipped.len() == 1 { "" } else { "s" },
-        skipped.join("\n")
-    )
-}
-
-/// "; skipped a: why, b: why" for an error message, at most five named.
-fn listed(skipped: &[String]) -> String {
-    if skipped.is_empty() {
-        return String::new();
-    }
-    let more = skipped.len().saturating_sub(5);
-    format!(
-        "; skipped {}{}",
-        skipped[..skipped.len().min(5)].join("; "),
-        if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        }
-    )
-}
-
 /// The image files under `dir` with their classes, and the class names (empty when flat).
 fn list(dir: &Path, skipped: &mut Vec<String>) -> Result<(Vec<Entry>, Vec<String>), LoadError> {
     let mut visited = HashSet::new();
     visited.insert(canonical(dir)?);
-    let top = children(dir)?;
+    let top = super::list_dir(dir)?;
     let mut classes: Vec<(String, Vec<PathBuf>)> = Vec::new();
     let mut loose = Vec::new();
     for path in top {
@@ -216,7 +189,7 @@ fn list(dir: &Path, skipped: &mut Vec<String>) -> Result<(Vec<Entry>, Vec<String
         if loose.is_empty() {
             return Err(LoadError::Folder {
                 path: dir.to_path_buf(),
-                why: format!("holds no files{}", listed(skipped)),
+                why: format!("holds no files{}", super::skipped_in_error(skipped)),
             });
         }
         let entries = loose
@@ -275,7 +248,7 @@ fn walk(
         ));
         return;
     }
-    let entries = match children(dir) {
+    let entries = match super::list_dir(dir) {
         Ok(e) => e,
         Err(e) => {
             skipped.push(e.to_string());
@@ -301,19 +274,6 @@ fn canonical(dir: &Path) -> Result<PathBuf, LoadError> {
         path: dir.to_path_buf(),
         source,
     })
-}
-
-/// A folder's entries in name order.
-fn children(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|source| LoadError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    paths.sort();
-    Ok(paths)
 }
 
 /// One image file as `size × size` RGB values in [0, 1] (interleaved), and whether it has

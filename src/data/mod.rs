@@ -677,6 +677,48 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
+/// A folder's entries in name order (the loaders of image and WAV folders).
+fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| LoadError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// One load warning for all the files a folder loader skipped: a summary line, then one line
+/// per file with its reason.
+fn skipped_warning(skipped: &[String]) -> String {
+    format!(
+        "skipped {} file{} that could not be used:\n{}",
+        skipped.len(),
+        if skipped.len() == 1 { "" } else { "s" },
+        skipped.join("\n")
+    )
+}
+
+/// "; skipped a: why; b: why" for the error of a folder with nothing usable, at most five
+/// named; empty when nothing was skipped.
+fn skipped_in_error(skipped: &[String]) -> String {
+    if skipped.is_empty() {
+        return String::new();
+    }
+    let more = skipped.len().saturating_sub(5);
+    format!(
+        "; skipped {}{}",
+        skipped[..skipped.len().min(5)].join("; "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
+}
+
 /// Shuffled mini-batches of indices for one epoch; the incomplete last batch is dropped,
 /// as in the PyTorch reference. A dataset smaller than one batch gives one batch of all of it.
 pub fn epoch_batches(n: usize, batch_size: usize, rng: &mut Rng) -> Vec<Vec<usize>> {

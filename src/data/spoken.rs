@@ -107,24 +107,12 @@ pub fn spoken_digits() -> Result<DataSplit, LoadError> {
 /// with its reason in the warnings; WAV files directly in the folder count as one speaker
 /// named after it.
 pub fn wav_folder(dir: &Path, seed: u64) -> Result<DataSplit, LoadError> {
-    let io = |path: &Path, source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     let is_wav = |p: &Path| {
         p.is_file()
             && p.extension()
                 .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("wav"))
     };
-    let list = |d: &Path| -> Result<Vec<PathBuf>, LoadError> {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(d)
-            .map_err(|e| io(d, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        paths.sort();
-        Ok(paths)
-    };
-    let top = list(dir)?;
+    let top = super::list_dir(dir)?;
     let mut speakers: Vec<(String, Vec<PathBuf>)> = Vec::new();
     let loose: Vec<PathBuf> = top.iter().filter(|p| is_wav(p)).cloned().collect();
     if !loose.is_empty() {
@@ -134,7 +122,10 @@ pub fn wav_folder(dir: &Path, seed: u64) -> Result<DataSplit, LoadError> {
         speakers.push((name, loose));
     }
     for sub in top.iter().filter(|p| p.is_dir()) {
-        let files: Vec<PathBuf> = list(sub)?.into_iter().filter(|p| is_wav(p)).collect();
+        let files: Vec<PathBuf> = super::list_dir(sub)?
+            .into_iter()
+            .filter(|p| is_wav(p))
+            .collect();
         if !files.is_empty() {
             let name = sub
                 .file_name()
@@ -171,22 +162,13 @@ pub fn wav_folder(dir: &Path, seed: u64) -> Result<DataSplit, LoadError> {
             path: dir.to_path_buf(),
             why: format!(
                 "no readable WAV recordings in its speaker subfolders{}",
-                if skipped.is_empty() {
-                    String::new()
-                } else {
-                    format!("; skipped {}", skipped.join(", "))
-                }
+                super::skipped_in_error(&skipped)
             ),
         });
     }
     let mut split = super::split(data, seed, dir)?;
     if !skipped.is_empty() {
-        split.warnings.push(format!(
-            "skipped {} file{}: {}",
-            skipped.len(),
-            if skipped.len() == 1 { "" } else { "s" },
-            skipped.join("; ")
-        ));
+        split.warnings.push(super::skipped_warning(&skipped));
     }
     Ok(split)
 }
