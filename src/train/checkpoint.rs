@@ -139,17 +139,7 @@ pub fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {
         (meta.optimizer_file.as_ref(), meta.optimizer_hash),
     ] {
         let Some(name) = name else { continue };
-        let name = own_file(name)?;
-        let path = src.join(name);
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        if let Some(hash) = hash {
-            anyhow::ensure!(
-                fnv1a(&bytes) == hash,
-                "{} does not match its checkpoint description (damaged?)",
-                path.display()
-            );
-        }
+        let (_, bytes) = read_checked(&src, name, hash)?;
         files.push((name, bytes));
     }
     let meta_bytes = std::fs::read(src.join(META_FILE))?;
@@ -334,7 +324,7 @@ pub fn export_torch(dir: &Path, samples: &[f32], device: &Device) -> anyhow::Res
         let codes = model.encode(x);
         let outputs = crate::model::output(model.decode(codes.clone()), shape.value_range());
         let mut input_shape = vec![n];
-        input_shape.extend(description["input_shape"].as_array().into_iter().flatten().filter_map(|v| v.as_u64()).map(|v| v as usize));
+        input_shape.extend(crate::model::torch::input_dims(shape));
         let check = [
             NamedTensor { name: "inputs".into(), shape: input_shape.clone(), values: samples.to_vec() },
             NamedTensor { name: "codes".into(), shape: vec![n, model.latent_dim()], values: crate::model::to_vec(codes) },

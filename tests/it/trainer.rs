@@ -221,7 +221,7 @@ fn a_saved_model_opened_again_shows_the_same_codes_and_decodes_without_training(
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("does not match its checkpoint description"),
+        e.contains("is damaged: its contents are not what checkpoint.json recorded"),
         "{e}"
     );
     assert!(!dir.join("copy").exists());
