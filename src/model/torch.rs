@@ -108,6 +108,14 @@ pub fn safetensors(tensors: &[NamedTensor], metadata: &BTreeMap<String, String>)
     out
 }
 
+/// One sample's dimensions as PyTorch shapes it: `[C, H, W]` for images, `[C, T]` for series.
+pub fn input_dims(shape: SampleShape) -> Vec<usize> {
+    match shape.image() {
+        Some(i) => vec![i.channels, i.height, i.width],
+        None => vec![shape.channels(), shape.len() / shape.channels().max(1)],
+    }
+}
+
 /// What `scripts/load_in_torch.py` needs to rebuild the network: which body (dense or conv),
 /// its widths, how a code is read from the encoder's output, and how outputs are squashed.
 /// Kinds the script cannot rebuild (sequence, voice, conditional and two-code models) are
@@ -145,10 +153,7 @@ pub fn description(config: &ModelConfig, shape: SampleShape) -> Result<serde_jso
         "format": "latentlab-torch/1",
         "kind": config.kind,
         "network": if body == BaseNet::Conv { "conv" } else { "dense" },
-        "input_shape": match shape.image() {
-            Some(i) => vec![i.channels, i.height, i.width],
-            None => vec![shape.channels(), shape.len() / shape.channels().max(1)],
-        },
+        "input_shape": input_dims(shape),
         "hidden": config.hidden,
         "latent": config.latent,
         "encoder_outputs": code_out,
