@@ -37,25 +37,38 @@ fn row(ui: &mut egui::Ui, label: &str, add: impl FnOnce(&mut egui::Ui) -> egui::
     ui.end_row();
 }
 
+/// Train, Pause/Resume, Step and Stop, with their text at `size` (the style's when `None`):
+/// the controls' Run row, and the menu bar's in presentation view.
+pub fn run_buttons(ui: &mut egui::Ui, run: RunStatus<'_>, size: Option<f32>, a: &mut Actions) {
+    let button = |text: &str| {
+        let text = egui::RichText::new(text);
+        Button::new(match size {
+            Some(size) => text.size(size),
+            None => text,
+        })
+    };
+    a.train = ui
+        .add_enabled(!run.active, button("Train"))
+        .on_hover_text("Start training a fresh model")
+        .clicked();
+    let pause_label = if run.paused { "Resume" } else { "Pause" };
+    a.pause_toggle = ui
+        .add_enabled(run.active, button(pause_label))
+        .on_hover_text("Space bar toggles too")
+        .clicked();
+    a.step = ui
+        .add(button("Step"))
+        .on_hover_text("Train on exactly one batch, then pause")
+        .clicked();
+    a.stop = ui.add_enabled(run.active, button("Stop")).clicked();
+}
+
 pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> Actions {
     let mut a = Actions::default();
     ui.heading("Run");
     ui.horizontal_wrapped(|ui| {
         let big = |text: &str| Button::new(egui::RichText::new(text).size(18.0));
-        a.train = ui
-            .add_enabled(!run.active, big("Train"))
-            .on_hover_text("Start training a fresh model")
-            .clicked();
-        let pause_label = if run.paused { "Resume" } else { "Pause" };
-        a.pause_toggle = ui
-            .add_enabled(run.active, big(pause_label))
-            .on_hover_text("Space bar toggles too")
-            .clicked();
-        a.step = ui
-            .add(big("Step"))
-            .on_hover_text("Train on exactly one batch, then pause")
-            .clicked();
-        a.stop = ui.add_enabled(run.active, big("Stop")).clicked();
+        run_buttons(ui, run, Some(18.0), &mut a);
         a.reset = ui
             .add(big("Reset"))
             .on_hover_text("Stop and clear everything; the next Train starts from scratch")

@@ -2,14 +2,17 @@
 //! figures, metrics), View (presentation view), Lessons; dropped files; the warnings window and
 //! the lesson text above the controls.
 
+use super::controls::{Actions, RunStatus, run_buttons};
 use super::{StudioApp, figure};
 use crate::data::DataSpec;
 use crate::protocol::Command;
 use crate::settings::Settings;
 
 impl StudioApp {
-    /// The File menu: data, settings, models, figures and metrics in and out.
-    pub(super) fn menu_ui(&mut self, ctx: &egui::Context, ui: &mut egui::Ui) {
+    /// The menu bar: File (data, settings, models, figures and metrics in and out), View,
+    /// Lessons, and in presentation view the run's buttons, whose actions it returns.
+    pub(super) fn menu_ui(&mut self, ctx: &egui::Context, ui: &mut egui::Ui) -> Actions {
+        let mut actions = Actions::default();
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
                 if ui.button("Open image folder...").clicked()
@@ -113,35 +116,22 @@ impl StudioApp {
             .on_hover_text("Ready experiments, one click each, with what to look at and try");
             if self.presenting.is_some() {
                 ui.separator();
-                self.presenting_run_bar(ui);
+                actions = self.presenting_run_bar(ui);
             }
         });
+        actions
     }
 
-    /// The run's buttons in the menu bar while the controls are folded away.
-    pub(super) fn presenting_run_bar(&mut self, ui: &mut egui::Ui) {
-        let (active, paused) = (self.run.active, self.run.paused);
-        if ui
-            .add_enabled(!active, egui::Button::new("Train"))
-            .clicked()
-        {
-            self.start(false);
-        }
-        if ui
-            .add_enabled(
-                active,
-                egui::Button::new(if paused { "Resume" } else { "Pause" }),
-            )
-            .clicked()
-        {
-            self.toggle_pause();
-        }
-        if ui.button("Step").clicked() {
-            self.step_once();
-        }
-        if ui.add_enabled(active, egui::Button::new("Stop")).clicked() {
-            self.stop();
-        }
+    /// The run's buttons in the menu bar while the controls are folded away; what they asked
+    /// for is carried out with the controls' own actions.
+    pub(super) fn presenting_run_bar(&mut self, ui: &mut egui::Ui) -> Actions {
+        let mut actions = Actions::default();
+        let run = RunStatus {
+            active: self.run.active,
+            paused: self.run.paused,
+            next_run: &[],
+        };
+        run_buttons(ui, run, None, &mut actions);
         if let Some(l) = &self.lesson {
             ui.separator();
             ui.label(&l.title);
@@ -150,6 +140,7 @@ impl StudioApp {
             let ctx = ui.ctx().clone();
             self.set_presenting(&ctx, false);
         }
+        actions
     }
 
     /// Presentation view on or off: zoom (text, lines, points; see [`presentation_zoom`]) and high contrast, the

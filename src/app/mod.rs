@@ -702,7 +702,9 @@ impl eframe::App for StudioApp {
                 .join(" | "),
             ),
         };
-        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(&ctx, ui));
+        let menu_actions = egui::Panel::top("menu")
+            .show(ui, |ui| self.menu_ui(&ctx, ui))
+            .inner;
         self.collect_figure_result();
         let status = egui::Panel::bottom("status")
             .show(ui, |ui| {
@@ -746,7 +748,7 @@ impl eframe::App for StudioApp {
         };
         let actions = if self.presenting.is_some() {
             // The controls fold away; the menu bar keeps Train, Pause, Step and Stop.
-            controls::Actions::default()
+            menu_actions
         } else {
             egui::Panel::left("controls")
                 .exact_size(300.0)
