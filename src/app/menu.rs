@@ -2,6 +2,8 @@
 //! figures, metrics), View (presentation view), Lessons; dropped files; the warnings window and
 //! the lesson text above the controls.
 
+use anyhow::Context as _;
+
 use super::controls::{Actions, RunStatus, run_buttons};
 use super::{StudioApp, figure};
 use crate::data::DataSpec;
@@ -229,13 +231,10 @@ impl StudioApp {
             .to_config()
             .map_err(|e| e.to_string())
             .and_then(|c| crate::settings::file::to_text(&c, self.lesson.as_ref()))
-            .and_then(|text| {
-                crate::files::write_atomic(path, text.as_bytes()).map_err(|e| format!("{e:#}"))
-            });
-        match written {
-            Ok(()) => self.run.status.last_event = format!("Saved {}", path.display()),
-            Err(e) => self.notice = Some(format!("Cannot save the settings: {e}")),
-        }
+            .map_err(anyhow::Error::msg)
+            .and_then(|text| crate::files::write_atomic(path, text.as_bytes()))
+            .context("Cannot save the settings");
+        self.report_saved(path, written);
     }
 
     /// Restores a saved model's settings and data and shows its latent space: a run resumed
@@ -274,10 +273,8 @@ impl StudioApp {
             .map_or(&[][..], |i| &i.term_names[..]);
         let csv =
             crate::metrics::MetricsLog::from_history(names, &self.run.steps, &self.run.evals).csv();
-        match crate::files::write_atomic(path, csv.as_bytes()) {
-            Ok(()) => self.run.status.last_event = format!("Saved {}", path.display()),
-            Err(e) => self.notice = Some(format!("{e:#}")),
-        }
+        let written = crate::files::write_atomic(path, csv.as_bytes());
+        self.report_saved(path, written);
     }
 
     /// Writes a view as a PNG once the next frame is drawn (a screenshot, cut to the view).

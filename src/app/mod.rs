@@ -123,7 +123,7 @@ pub struct StudioApp {
     /// The lesson whose text is shown above the controls.
     lesson: Option<crate::settings::file::Lesson>,
     /// What the last figure export came to, set by its screenshot callback.
-    figure_result: std::sync::Arc<std::sync::Mutex<Option<Result<String, String>>>>,
+    figure_result: Arc<std::sync::Mutex<Option<Result<String, String>>>>,
     /// The settings a restart would use, while the user is asked to confirm.
     confirm_restart: Option<Settings>,
     stats: FrameStats,
@@ -254,12 +254,12 @@ impl StudioApp {
         self.latent.len()
     }
 
-    /// The 2-D scatter's title (which projection, how much variance).
     /// Where the drawing's code lands in the scatter, if it is drawn there.
     pub fn drawn_point(&self) -> Option<[f64; 2]> {
         self.latent.drawn_point()
     }
 
+    /// The 2-D scatter's title (which projection, how much variance).
     pub fn scatter_title(&self) -> &str {
         self.latent.title()
     }
@@ -475,10 +475,8 @@ impl StudioApp {
                 .add_filter("PNG image", &["png"])
                 .save_file()
         {
-            match self.interpolation.save(&path) {
-                Ok(()) => self.run.status.last_event = format!("Saved {}", path.display()),
-                Err(e) => self.notice = Some(format!("{e:#}")),
-            }
+            let written = self.interpolation.save(&path);
+            self.report_saved(&path, written);
         }
     }
 
@@ -523,7 +521,13 @@ impl StudioApp {
         else {
             return;
         };
-        match crate::files::write_atomic(&path, &wav) {
+        let written = crate::files::write_atomic(&path, &wav);
+        self.report_saved(&path, written);
+    }
+
+    /// Says in the status bar that `path` was written, or in a notice why it was not.
+    fn report_saved(&mut self, path: &std::path::Path, written: anyhow::Result<()>) {
+        match written {
             Ok(()) => self.run.status.last_event = format!("Saved {}", path.display()),
             Err(e) => self.notice = Some(format!("{e:#}")),
         }
