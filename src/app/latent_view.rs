@@ -406,7 +406,6 @@ impl LatentView {
         };
         let n = snap.latents.len();
         let (codes, dim, part) = self.view_codes(&snap);
-        let code = |i: usize| &codes[i * dim..(i + 1) * dim];
         // The snapshot's axes are the whole code's; a part gets its own.
         let pca = match &part {
             None => snap.latents.stats.pca.clone(),
@@ -421,34 +420,7 @@ impl LatentView {
                 .result
                 .as_ref()
                 .is_some_and(|(k, y)| y.len() == n && k.part == self.part);
-        self.coords = match dim {
-            0 => Vec::new(),
-            1 => (0..n).map(|i| PlotPoint::new(code(i)[0], 0.0)).collect(),
-            2 => (0..n)
-                .map(|i| PlotPoint::new(code(i)[0], code(i)[1]))
-                .collect(),
-            _ if self.projection == Projection::Raw => {
-                let [a, b] = raw;
-                (0..n)
-                    .map(|i| PlotPoint::new(code(i)[a], code(i)[b]))
-                    .collect()
-            }
-            _ if tsne_ready => self
-                .tsne
-                .result
-                .iter()
-                .flat_map(|(_, y)| y.iter().map(|p| PlotPoint::new(p[0], p[1])))
-                .collect(),
-            _ => match &pca {
-                Some(pca) if pca.components.len() >= 2 => (0..n)
-                    .map(|i| {
-                        let p = pca.project(code(i));
-                        PlotPoint::new(p[0], p[1])
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            },
-        };
+        // How a code is placed: the test codes below, and any other code (a drawing) later.
         let offset = self.part_range(&snap).map_or(0, |r| r.start);
         self.place = match dim {
             0 => Place::Nowhere,
@@ -476,6 +448,23 @@ impl LatentView {
                 },
                 _ => Place::Nowhere,
             },
+        };
+        self.coords = if tsne_ready {
+            // A t-SNE map places only the points it was computed for.
+            self.tsne
+                .result
+                .iter()
+                .flat_map(|(_, y)| y.iter().map(|p| PlotPoint::new(p[0], p[1])))
+                .collect()
+        } else {
+            (0..n)
+                .map(|i| {
+                    self.place
+                        .locate(snap.latents.code(i), None)
+                        .map(|(p, _)| p)
+                })
+                .collect::<Option<Vec<_>>>()
+                .unwrap_or_default()
         };
         let space = match &part {
             Some(name) => format!("{name} code"),
