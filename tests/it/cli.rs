@@ -723,6 +723,19 @@ fn python_with_torch() -> Option<std::path::PathBuf> {
         })
 }
 
+/// `latentlab export --format safetensors` of run folder `run` into `out`.
+fn export_safetensors(run: &Path, out: &Path) -> Output {
+    latentlab(&[
+        "export",
+        "--run",
+        run.to_str().unwrap(),
+        "--format",
+        "safetensors",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 #[test]
 fn safetensors_exports_rebuild_in_pytorch_and_reconstruct_as_latent_lab_does() {
     let dir = temp_dir("cli-torch");
@@ -746,15 +759,7 @@ fn safetensors_exports_rebuild_in_pytorch_and_reconstruct_as_latent_lab_does() {
         let o = train_on(&mnist, &run, flags);
         assert!(o.status.success(), "{name}: {}", stderr(&o));
         let out = dir.join(format!("torch-{name}"));
-        let o = latentlab(&[
-            "export",
-            "--run",
-            run.to_str().unwrap(),
-            "--format",
-            "safetensors",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = export_safetensors(&run, &out);
         assert!(o.status.success(), "{name}: {}", stderr(&o));
         for file in ["model.safetensors", "model.json", "check.safetensors"] {
             assert!(out.join(file).is_file(), "{name}: {file}");
@@ -778,15 +783,7 @@ fn safetensors_exports_rebuild_in_pytorch_and_reconstruct_as_latent_lab_does() {
     let run = dir.join("run-cvae");
     let o = train_on(&mnist, &run, &["--model", "cvae"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = latentlab(&[
-        "export",
-        "--run",
-        run.to_str().unwrap(),
-        "--format",
-        "safetensors",
-        "--out",
-        dir.join("torch-cvae").to_str().unwrap(),
-    ]);
+    let o = export_safetensors(&run, &dir.join("torch-cvae"));
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("PyTorch export covers"),
