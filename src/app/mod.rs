@@ -715,9 +715,10 @@ impl eframe::App for StudioApp {
                 status_ui(ui, &self.run.status, stats_text.as_deref())
             })
             .inner;
-        // The timeline sits above the status bar, always, so that the layout does not jump when
-        // a run's first moments arrive (a click aimed at a button then lands beside it).
-        egui::Panel::bottom("timeline").show(ui, |ui| self.timeline_ui(&ctx, ui));
+        // The timeline sits above the status bar once a run has two moments to choose from.
+        if self.run.history.len() > 1 {
+            egui::Panel::bottom("timeline").show(ui, |ui| self.timeline_ui(&ctx, ui));
+        }
         if status.cancel_loading {
             self.stop();
         }

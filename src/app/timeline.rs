@@ -12,11 +12,6 @@ impl StudioApp {
     /// The timeline: a scrubber over the run's kept snapshots (every view shows the moment it
     /// picks), Play to replay them, Back to live to follow the run again.
     pub(super) fn timeline_ui(&mut self, ctx: &egui::Context, ui: &mut egui::Ui) {
-        if self.run.history.len() < 2 {
-            self.replaying = None;
-            ui.weak("Timeline: the run's moments collect here as it trains, to replay them.");
-            return;
-        }
         let last = self.run.history.len() - 1;
         // The replay moves on first, so that what is drawn below is the moment shown.
         if let Some(since) = self.replaying {
