@@ -715,10 +715,6 @@ impl eframe::App for StudioApp {
                 status_ui(ui, &self.run.status, stats_text.as_deref())
             })
             .inner;
-        // The timeline sits above the status bar once a run has two moments to choose from.
-        if self.run.history.len() > 1 {
-            egui::Panel::bottom("timeline").show(ui, |ui| self.timeline_ui(&ctx, ui));
-        }
         if status.cancel_loading {
             self.stop();
         }
@@ -766,6 +762,12 @@ impl eframe::App for StudioApp {
                 })
                 .inner
         };
+        // The timeline sits under the views once a run has two moments to choose from. Shown
+        // after the controls panel, it spans the views only: its appearing mid-run leaves the
+        // controls' layout (and the Run buttons under a pointer) where they were.
+        if self.run.history.len() > 1 {
+            egui::Panel::bottom("timeline").show(ui, |ui| self.timeline_ui(&ctx, ui));
+        }
         self.apply_setting_changes();
         if actions.train {
             self.start(false);
