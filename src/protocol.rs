@@ -322,6 +322,23 @@ pub struct Snapshot {
     pub encode_secs: f64,
 }
 
+/// Snapshots a run's history keeps (each holds its codes, pictures and a CPU copy of the
+/// model: a few MB for the reference models, so well under 1 GiB).
+pub const HISTORY: usize = 48;
+
+/// Thins a run's kept history of snapshots (or anything kept per moment) so that it stays
+/// bounded: every other entry of its older half goes, so older moments are kept more sparsely
+/// and the recent ones densely. The studio's timeline and the CLI's history figures keep theirs
+/// this way, thinning whenever the history reaches [`HISTORY`].
+pub fn thin_history<T>(history: &mut Vec<T>) {
+    let half = history.len() / 2;
+    let mut i = 0;
+    history.retain(|_| {
+        i += 1;
+        i > half || i % 2 == 1
+    });
+}
+
 /// A code `[content | style]` of a kind that separates the two (CVAE, content/style split):
 /// swapping the content part for another class's draws the same style as that class.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@
 //! Plain bytes; never imports egui or burn.
 
 use crate::data::{ImageShape, SampleShape, SeriesShape, SpectrogramShape};
-use crate::protocol::SampleGrid;
+use crate::protocol::{SampleGrid, Snapshot};
 
 pub type Rgb = [u8; 3];
 
@@ -464,9 +464,150 @@ pub fn comparison(
         .collect()
 }
 
+/// Tiles to a row in the history exports.
+const HISTORY_WRAP: usize = 8;
+/// Height of the bar under each animation frame that shows how far into the run it is.
+const PROGRESS_H: usize = 4;
+
+/// The triptych of one kept moment as rows: inputs (and their corruption, for a run that
+/// corrupts them) then outputs; a series run overlays them in one picture.
+fn moment_rows(s: &Snapshot, scale: usize) -> Vec<Canvas> {
+    let noisy = (s.noisy != s.inputs).then_some(&s.noisy);
+    comparison(&s.inputs, noisy, &s.reconstructions, HISTORY_WRAP, 1, scale)
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// Reconstructions over time, for slides: the inputs on top, then what the model made of them
+/// at up to `rows` moments spread evenly over the kept `history` (its first and last always),
+/// one row per moment, oldest first.
+fn history_strip(history: &[impl AsRef<Snapshot>], rows: usize, scale: usize) -> Option<Canvas> {
+    let last = history.last()?.as_ref();
+    let overlaid = overlays(last.inputs.shape?);
+    let mut parts = moment_rows(last, scale);
+    // A series' moments each overlay their own inputs: there is no separate head row.
+    parts.truncate(if overlaid {
+        0
+    } else {
+        parts.len().saturating_sub(1)
+    });
+    for i in spread(history.len(), rows) {
+        parts.extend(moment_rows(history[i].as_ref(), scale).pop());
+    }
+    stack(&parts, 3)
+}
+
+/// `count` indices spread evenly over `0..len`, the first and the last included (all of them
+/// when there are no more than `count`).
+fn spread(len: usize, count: usize) -> Vec<usize> {
+    if len <= count.max(2) {
+        return (0..len).collect();
+    }
+    let mut picked: Vec<usize> = (0..count)
+        .map(|k| (k * (len - 1) + (count - 1) / 2) / (count - 1))
+        .collect();
+    picked.dedup();
+    picked
+}
+
+/// The frames of the run replayed: each kept moment's triptych with a bar under it that fills
+/// as the run goes on (by step, from the first kept moment to the last).
+fn history_frames(history: &[impl AsRef<Snapshot>], scale: usize) -> Vec<Canvas> {
+    let (Some(first), Some(last)) = (history.first(), history.last()) else {
+        return Vec::new();
+    };
+    let (from, to) = (first.as_ref().step, last.as_ref().step);
+    let frames: Vec<Canvas> = history
+        .iter()
+        .filter_map(|s| {
+            let s = s.as_ref();
+            let picture = stack(&moment_rows(s, scale), 1)?;
+            let mut bar = Canvas::filled(picture.width, PROGRESS_H, GAP_COLOUR);
+            let done = (s.step - from) as f64 / (to - from).max(1) as f64;
+            for x in 0..(done * picture.width as f64).round() as usize {
+                for y in 0..PROGRESS_H {
+                    bar.put(x.min(picture.width - 1), y, OUTPUT);
+                }
+            }
+            stack(&[picture, bar], 1)
+        })
+        .collect();
+    // Every frame on one canvas size, should a moment's grids differ from the others'.
+    let width = frames.iter().map(|f| f.width).max().unwrap_or(0);
+    let height = frames.iter().map(|f| f.height).max().unwrap_or(0);
+    frames
+        .into_iter()
+        .map(|f| {
+            if (f.width, f.height) == (width, height) {
+                return f;
+            }
+            let mut c = Canvas::filled(width, height, GAP_COLOUR);
+            c.blit(&f, 0, 0);
+            c
+        })
+        .collect()
+}
+
+/// A run's kept history as a file, the same from the studio's File menu and the CLI's run
+/// folder: replayed as a GIF (`animated`, every moment a quarter second, as the timeline's Play)
+/// or a PNG strip of the reconstructions at up to a dozen moments.
+pub fn history_file(history: &[impl AsRef<Snapshot>], animated: bool) -> anyhow::Result<Vec<u8>> {
+    if animated {
+        let frames = history_frames(history, 2);
+        anyhow::ensure!(
+            !frames.is_empty(),
+            "the run has no reconstructions to replay yet"
+        );
+        gif(&frames, 250)
+    } else {
+        history_strip(history, 12, 2)
+            .ok_or_else(|| anyhow::anyhow!("the run has no reconstructions to draw yet"))?
+            .png()
+    }
+}
+
+/// Encodes `frames` (of one size) as an animated GIF that loops, each shown `delay_ms`.
+fn gif(frames: &[Canvas], delay_ms: u32) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context as _;
+    use image::codecs::gif::{GifEncoder, Repeat};
+    let mut out = Vec::new();
+    {
+        // Speed 10 of 1..=30: the default's quality at a fraction of its quantising time.
+        let mut encoder = GifEncoder::new_with_speed(&mut out, 10);
+        encoder
+            .set_repeat(Repeat::Infinite)
+            .context("cannot start the GIF")?;
+        for f in frames {
+            let rgba: Vec<u8> = f
+                .rgb
+                .chunks_exact(3)
+                .flat_map(|p| [p[0], p[1], p[2], 255])
+                .collect();
+            let image = image::RgbaImage::from_raw(f.width as u32, f.height as u32, rgba)
+                .context("a GIF frame's size does not match its pixels")?;
+            let delay = image::Delay::from_numer_denom_ms(delay_ms, 1);
+            encoder
+                .encode_frame(image::Frame::from_parts(image, 0, 0, delay))
+                .context("cannot encode a GIF frame")?;
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_history_strip_spreads_its_rows_over_the_whole_run() {
+        let picked = spread(48, 12);
+        assert_eq!(picked.len(), 12);
+        assert_eq!((picked[0], picked[11]), (0, 47));
+        assert!(picked.windows(2).all(|w| w[1] > w[0] && w[1] - w[0] <= 5));
+        assert_eq!(spread(3, 12), [0, 1, 2]);
+        assert_eq!(spread(13, 12).len(), 12);
+    }
 
     fn image_grid() -> SampleGrid {
         let shape = ImageShape {

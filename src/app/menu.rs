@@ -87,6 +87,38 @@ impl StudioApp {
                 {
                     self.export_metrics(&path);
                 }
+                let kept = self.run.history.len() > 1;
+                for (label, hover, file, kind, ext, animated) in [
+                    (
+                        "Export timeline as GIF...",
+                        "The run replayed: every moment the timeline keeps, a bar showing how far in",
+                        "history.gif",
+                        "GIF animation",
+                        "gif",
+                        true,
+                    ),
+                    (
+                        "Export timeline as PNG strip...",
+                        "The test images on top, then their reconstructions at up to a dozen moments \
+                         of the run, oldest first: how the model learned, on one slide",
+                        "history.png",
+                        "PNG image",
+                        "png",
+                        false,
+                    ),
+                ] {
+                    if ui
+                        .add_enabled(kept, egui::Button::new(label))
+                        .on_hover_text(hover)
+                        .clicked()
+                        && let Some(path) = rfd::FileDialog::new()
+                            .set_file_name(file)
+                            .add_filter(kind, &[ext])
+                            .save_file()
+                    {
+                        self.export_history(&path, animated);
+                    }
+                }
             });
             ui.menu_button("View", |ui| {
                 let on = self.presenting.is_some();
@@ -274,6 +306,14 @@ impl StudioApp {
         let csv =
             crate::metrics::MetricsLog::from_history(names, &self.run.steps, &self.run.evals).csv();
         let written = crate::files::write_atomic(path, csv.as_bytes());
+        self.report_saved(path, written);
+    }
+
+    /// Writes the timeline's kept moments: replayed as a GIF (`animated`) or as a PNG strip of
+    /// reconstructions over time, as `latentlab train` writes them into its run folder.
+    pub fn export_history(&mut self, path: &std::path::Path, animated: bool) {
+        let written = crate::render::history_file(&self.run.history, animated)
+            .and_then(|bytes| crate::files::write_atomic(path, &bytes));
         self.report_saved(path, written);
     }
 

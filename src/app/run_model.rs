@@ -27,9 +27,7 @@ pub struct Status {
     pub warnings: Vec<String>,
 }
 
-/// Snapshots the timeline keeps (each holds its codes, pictures and a CPU copy of the model:
-/// a few MB for the reference models, so well under 1 GiB).
-pub const HISTORY: usize = 48;
+use crate::protocol::HISTORY;
 
 /// Something that happened during a run at a step, marked on the loss plot's time axis.
 #[derive(Debug, Clone, PartialEq)]
@@ -265,12 +263,7 @@ impl RunModel {
     fn remember(&mut self, s: Arc<Snapshot>) {
         if self.history.len() >= HISTORY {
             let shown = self.replay.map(|i| self.history[i].step);
-            let half = self.history.len() / 2;
-            let mut i = 0;
-            self.history.retain(|_| {
-                i += 1;
-                i > half || i % 2 == 1
-            });
+            crate::protocol::thin_history(&mut self.history);
             // A shown moment that was thinned away gives way to its neighbour.
             self.replay = shown.map(|step| {
                 self.history

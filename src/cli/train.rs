@@ -22,7 +22,8 @@ pub struct TrainCmd {
     #[command(flatten)]
     pub args: TrainArgs,
 
-    /// Output folder: metrics.csv, checkpoint/, reconstructions.png, latents.csv.
+    /// Output folder: metrics.csv, checkpoint/, reconstructions.png, latents.csv, and the run
+    /// over time as history.png (reconstructions row by row) and history.gif (replayed).
     #[arg(long, default_value = "runs/latest")]
     pub out: PathBuf,
 
@@ -70,6 +71,8 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
     );
     let mut metrics = MetricsLog::default();
     let mut snapshot: Option<Arc<Snapshot>> = None;
+    // Kept as the studio's timeline keeps them, for history.png and history.gif.
+    let mut history: Vec<Arc<Snapshot>> = Vec::new();
     let mut first_below = None;
     let mut samples_per_sec = 0.0f32;
     let mut last_input_mse = None;
@@ -105,7 +108,13 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
                 report.step, report.epoch, report.test_mse
             ));
         }
-        Event::Snapshot(s) => snapshot = Some(s),
+        Event::Snapshot(s) => {
+            if history.len() >= crate::protocol::HISTORY {
+                crate::protocol::thin_history(&mut history);
+            }
+            history.push(s.clone());
+            snapshot = Some(s);
+        }
         Event::Warning(w) => bar.println(format!("warning: {w}")),
         _ => {}
     };
@@ -132,6 +141,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
                 .collect();
         let picture = render::stack(&rows, 2).context("no reconstructions to draw")?;
         write_atomic(&out.join("reconstructions.png"), &picture.png()?)?;
+        write_history(&out, &history)?;
         write_atomic(
             &out.join("latents.csv"),
             latents_csv(s, &data.test.class_names).as_bytes(),
@@ -201,6 +211,15 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             .unwrap_or_default()
     );
     println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// The run over time: `history.png`, the test inputs' reconstructions at up to a dozen kept
+/// moments, and `history.gif`, every kept moment replayed.
+fn write_history(out: &Path, history: &[Arc<Snapshot>]) -> anyhow::Result<()> {
+    for (name, animated) in [("history.png", false), ("history.gif", true)] {
+        write_atomic(&out.join(name), &render::history_file(history, animated)?)?;
+    }
     Ok(())
 }
 

@@ -110,6 +110,65 @@ fn train_writes_metrics_checkpoint_pictures_and_latents() {
 /// Each broken input: a non-zero exit, the file named, no panic.
 /// The shapes set's factors reach the run folder: a β-TCVAE run scores its test codes against
 /// all five and draws one traversal row per latent dimension.
+/// Mean squared difference of two equal-sized rows of grey pixels at `a` and `b` pixels down.
+fn row_distance(img: &image::RgbaImage, a: u32, b: u32, height: u32) -> f64 {
+    let mut sum = 0.0;
+    for y in 0..height {
+        for x in 0..img.width() {
+            let d = img.get_pixel(x, a + y)[0] as f64 - img.get_pixel(x, b + y)[0] as f64;
+            sum += d * d;
+        }
+    }
+    sum / (height * img.width()) as f64
+}
+
+#[test]
+fn train_writes_the_run_over_time_as_a_gif_and_a_png_strip() {
+    let dir = temp_dir("cli-history");
+    let (img, lbl) = write_mnist_idx(&dir, 400);
+    let out = dir.join("run");
+    let spec = format!("idx:{},{}", img.display(), lbl.display());
+    // 3 epochs of 12 steps, an evaluation (and so a kept moment) every 3 steps.
+    let o = train_on(&spec, &out, &["--epochs", "3", "--eval-every", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Each frame: the inputs (28 px at scale 2), a 1 px gap, the outputs, a gap, the bar.
+    let tile = 56;
+    let file = std::io::BufReader::new(std::fs::File::open(out.join("history.gif")).unwrap());
+    let decoder = image::codecs::gif::GifDecoder::new(file).expect("a GIF");
+    let frames = image::AnimationDecoder::into_frames(decoder)
+        .collect_frames()
+        .expect("readable frames");
+    assert!(frames.len() >= 12, "{} frames", frames.len());
+    let (first, last) = (frames[0].buffer(), frames[frames.len() - 1].buffer());
+    assert_eq!(first.height(), 2 * tile + 1 + 1 + 4);
+    let (early, late) = (
+        row_distance(first, 0, tile + 1, tile),
+        row_distance(last, 0, tile + 1, tile),
+    );
+    assert!(
+        late < early * 0.7,
+        "outputs to inputs: {early:.0} at first, {late:.0} at last"
+    );
+    // The bar under the last frame is full, under the first empty.
+    let bar = 2 * tile + 2;
+    let filled = |f: &image::RgbaImage| f.get_pixel(f.width() - 1, bar + 1)[2] > 200;
+    assert!(filled(last) && !filled(first));
+
+    // The strip: the inputs, then a row of outputs for each of a dozen moments, oldest first.
+    let strip = image::open(out.join("history.png")).unwrap().to_rgba8();
+    assert_eq!(strip.height(), tile + 12 * (tile + 3));
+    let row = |k: u32| (tile + 3) * (k + 1);
+    let (early, late) = (
+        row_distance(&strip, 0, row(0), tile),
+        row_distance(&strip, 0, row(11), tile),
+    );
+    assert!(
+        late < early * 0.7,
+        "outputs to inputs: {early:.0} at first, {late:.0} at last"
+    );
+}
+
 #[test]
 fn a_btcvae_on_shapes_writes_traversals_and_its_disentanglement_scores() {
     let dir = temp_dir("cli-shapes");

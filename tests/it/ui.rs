@@ -1179,6 +1179,27 @@ fn the_timeline_replays_earlier_moments_in_every_view_and_returns_to_live() {
         Some(latest.step)
     );
     assert_eq!(h.state().run().replay, None);
+
+    // File > Export timeline: a GIF with a frame per kept moment, and a PNG strip of them.
+    let dir = super::temp_dir("ui-timeline");
+    let (gif, strip) = (dir.join("run.gif"), dir.join("run.png"));
+    h.state_mut().export_history(&gif, true);
+    h.state_mut().export_history(&strip, false);
+    let file = std::io::BufReader::new(std::fs::File::open(&gif).expect("the GIF written"));
+    let decoder = image::codecs::gif::GifDecoder::new(file).expect("a GIF");
+    let frames = image::AnimationDecoder::into_frames(decoder)
+        .collect_frames()
+        .expect("readable frames");
+    assert_eq!(frames.len(), h.state().run().history.len());
+    let strip = image::open(&strip).expect("the strip written");
+    let moments = h.state().run().history.len().min(12) as u32;
+    // The inputs (and their corruption, when the run adds noise), then a row a moment.
+    let head = 1 + u32::from(latest.noisy != latest.inputs);
+    assert_eq!(
+        strip.height(),
+        head * 56 + (head - 1) * 3 + moments * (56 + 3)
+    );
+    assert!(h.state().run().status.last_event.starts_with("Saved"));
 }
 
 #[test]
