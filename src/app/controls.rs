@@ -30,11 +30,25 @@ pub struct RunStatus<'a> {
     pub next_run: &'a [&'static str],
 }
 
-/// A labelled grid row; the label names the widget for screen readers and UI tests.
-fn row(ui: &mut egui::Ui, label: &str, add: impl FnOnce(&mut egui::Ui) -> egui::Response) {
-    let label = ui.label(label);
-    add(ui).labelled_by(label.id);
+/// A labelled grid row; the label names the widget for screen readers and UI tests, and both
+/// say in plain words what the setting does when pointed at.
+fn row(
+    ui: &mut egui::Ui,
+    label: &str,
+    hover: &str,
+    add: impl FnOnce(&mut egui::Ui) -> egui::Response,
+) {
+    let label = ui.label(label).on_hover_text(hover);
+    add(ui).labelled_by(label.id).on_hover_text(hover);
     ui.end_row();
+}
+
+/// The help text a value's doc comment gives it on the command line, for its hover text.
+fn help_of(value: impl clap::ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .and_then(|v| v.get_help().map(|h| h.to_string()))
+        .unwrap_or_default()
 }
 
 /// Train, Pause/Resume, Step and Stop, with their text at `size` (the style's when `None`):
@@ -50,17 +64,27 @@ pub fn run_buttons(ui: &mut egui::Ui, run: RunStatus<'_>, size: Option<f32>, a: 
     a.train = ui
         .add_enabled(!run.active, button("Train"))
         .on_hover_text("Start training a fresh model")
+        .on_disabled_hover_text("A run is in progress: Stop it first to train a fresh model")
         .clicked();
     let pause_label = if run.paused { "Resume" } else { "Pause" };
     a.pause_toggle = ui
         .add_enabled(run.active, button(pause_label))
-        .on_hover_text("Space bar toggles too")
+        .on_hover_text(if run.paused {
+            "Go on training from where it paused (Space bar too)"
+        } else {
+            "Hold training here; every view keeps showing this moment (Space bar too)"
+        })
+        .on_disabled_hover_text("Nothing is training: press Train")
         .clicked();
     a.step = ui
         .add(button("Step"))
         .on_hover_text("Train on exactly one batch, then pause")
         .clicked();
-    a.stop = ui.add_enabled(run.active, button("Stop")).clicked();
+    a.stop = ui
+        .add_enabled(run.active, button("Stop"))
+        .on_hover_text("End the run; the model and every view stay as they are")
+        .on_disabled_hover_text("Nothing is training")
+        .clicked();
 }
 
 pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> Actions {
@@ -109,33 +133,38 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
         .num_columns(2)
         .spacing([8.0, 6.0])
         .show(ui, |ui| {
-            row(ui, "Dataset", |ui| {
-                let selected = match &s.custom_data {
-                    Some(spec) => BuiltinData::ALL
-                        .into_iter()
-                        .find(|d| d.spec() == *spec)
-                        .map_or_else(|| spec.to_string(), |d| d.label().to_string()),
-                    None => s.data.label().to_string(),
-                };
-                ComboBox::from_id_salt("dataset")
-                    .selected_text(selected)
-                    .truncate()
-                    .show_ui(ui, |ui| {
-                        for d in BuiltinData::ALL {
-                            let chosen = s.custom_data.is_none() && s.data == d;
-                            if ui.selectable_label(chosen, d.label()).clicked() {
-                                s.data = d;
-                                s.custom_data = None;
-                                s.fit_model_to_data();
+            row(
+                ui,
+                "Dataset",
+                "What the model learns from: a built-in set, or your own images (a folder) or \
+                 series (a CSV file)",
+                |ui| {
+                    let selected = match &s.custom_data {
+                        Some(spec) => BuiltinData::ALL
+                            .into_iter()
+                            .find(|d| d.spec() == *spec)
+                            .map_or_else(|| spec.to_string(), |d| d.label().to_string()),
+                        None => s.data.label().to_string(),
+                    };
+                    ComboBox::from_id_salt("dataset")
+                        .selected_text(selected)
+                        .truncate()
+                        .show_ui(ui, |ui| {
+                            for d in BuiltinData::ALL {
+                                let chosen = s.custom_data.is_none() && s.data == d;
+                                if ui.selectable_label(chosen, d.label()).clicked() {
+                                    s.data = d;
+                                    s.custom_data = None;
+                                    s.fit_model_to_data();
+                                }
                             }
-                        }
-                        a.open_csv = ui
-                            .selectable_label(false, "Open CSV series...")
-                            .on_hover_text(
-                                "One series per row, first column the class label (UCR layout)",
-                            )
-                            .clicked();
-                        a.open_folder = ui
+                            a.open_csv = ui
+                                .selectable_label(false, "Open CSV series...")
+                                .on_hover_text(
+                                    "One series per row, first column the class label (UCR layout)",
+                                )
+                                .clicked();
+                            a.open_folder = ui
                             .selectable_label(false, "Open image folder...")
                             .on_hover_text(
                                 "PNG, JPEG, BMP, GIF, WebP or TIFF; one subfolder per class, or \
@@ -143,44 +172,62 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                                  opens it too.",
                             )
                             .clicked();
-                    })
-                    .response
-            });
+                        })
+                        .response
+                },
+            );
             if let Some(crate::data::DataSpec::Folder { options, .. }) = &mut s.custom_data {
-                row(ui, "Image size", |ui| {
-                    ui.add(
-                        egui::DragValue::new(&mut options.size)
-                            .range(4..=256)
-                            .suffix(" px"),
-                    )
-                    .on_hover_text("Every image is resized to a square of this side")
-                });
-                row(ui, "Fit", |ui| {
-                    ui.horizontal(|ui| {
-                        ui.selectable_value(&mut options.fit, crate::data::Fit::Crop, "Crop")
-                            .on_hover_text("The largest centred square of each image");
-                        ui.selectable_value(
-                            &mut options.fit,
-                            crate::data::Fit::Letterbox,
-                            "Letterbox",
+                row(
+                    ui,
+                    "Image size",
+                    "Every image is resized to a square of this side",
+                    |ui| {
+                        ui.add(
+                            egui::DragValue::new(&mut options.size)
+                                .range(4..=256)
+                                .suffix(" px"),
                         )
-                        .on_hover_text("The whole image, centred on black");
-                    })
-                    .response
-                });
-                row(ui, "Grey", |ui| {
-                    ui.checkbox(&mut options.grey, "")
-                        .on_hover_text("Read the images grey even when they have colour")
-                });
+                    },
+                );
+                row(
+                    ui,
+                    "Fit",
+                    "How an image that is not square becomes square",
+                    |ui| {
+                        ui.horizontal(|ui| {
+                            ui.selectable_value(&mut options.fit, crate::data::Fit::Crop, "Crop")
+                                .on_hover_text("The largest centred square of each image");
+                            ui.selectable_value(
+                                &mut options.fit,
+                                crate::data::Fit::Letterbox,
+                                "Letterbox",
+                            )
+                            .on_hover_text("The whole image, centred on black");
+                        })
+                        .response
+                    },
+                );
+                row(
+                    ui,
+                    "Grey",
+                    "Read the images grey even when they have colour",
+                    |ui| ui.checkbox(&mut options.grey, ""),
+                );
             }
-            row(ui, "Model kind", |ui| {
+            let kind_help = format!(
+                "What kind of autoencoder, and so what its code is pushed to hold. {}: {}",
+                s.kind.label(),
+                help_of(s.kind)
+            );
+            row(ui, "Model kind", &kind_help, |ui| {
                 let mut kind = s.kind;
                 let r = ComboBox::from_id_salt("model_kind")
                     .selected_text(s.kind.label())
                     .height(400.0)
                     .show_ui(ui, |ui| {
                         for k in ModelKind::ALL {
-                            ui.selectable_value(&mut kind, k, k.label());
+                            ui.selectable_value(&mut kind, k, k.label())
+                                .on_hover_text(help_of(k));
                         }
                     })
                     .response;
@@ -190,101 +237,149 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                 r
             });
             if s.kind.has_base() {
-                row(ui, "Network", |ui| {
-                    let mut base = s.base;
-                    let r = ComboBox::from_id_salt("base_net")
-                        .selected_text(s.base.label())
-                        .show_ui(ui, |ui| {
-                            for b in BaseNet::ALL {
-                                ui.selectable_value(&mut base, b, b.label());
-                            }
-                        })
-                        .response;
-                    if base != s.base {
-                        s.set_kind(s.kind, base);
-                    }
-                    r
-                });
+                row(
+                    ui,
+                    "Network",
+                    "The layers inside: dense (every pixel to every unit), convolutional (small \
+                     filters slid over the image) or recurrent (through a series step by step)",
+                    |ui| {
+                        let mut base = s.base;
+                        let r = ComboBox::from_id_salt("base_net")
+                            .selected_text(s.base.label())
+                            .show_ui(ui, |ui| {
+                                for b in BaseNet::ALL {
+                                    ui.selectable_value(&mut base, b, b.label());
+                                }
+                            })
+                            .response;
+                        if base != s.base {
+                            s.set_kind(s.kind, base);
+                        }
+                        r
+                    },
+                );
             }
             if s.base == BaseNet::Seq && s.kind != ModelKind::Voice {
-                row(ui, "Cell", |ui| {
-                    ComboBox::from_id_salt("cell")
-                        .selected_text(s.cell.label())
-                        .show_ui(ui, |ui| {
-                            for c in [CellKind::Lstm, CellKind::Gru] {
-                                ui.selectable_value(&mut s.cell, c, c.label());
-                            }
-                        })
-                        .response
-                });
-                row(ui, "Bidirectional", |ui| {
-                    ui.checkbox(&mut s.bidirectional, "")
-                        .on_hover_text("The encoder reads each series forwards and backwards")
-                });
+                row(
+                    ui,
+                    "Cell",
+                    "The recurrent unit that reads the series: LSTM, or the smaller GRU",
+                    |ui| {
+                        ComboBox::from_id_salt("cell")
+                            .selected_text(s.cell.label())
+                            .show_ui(ui, |ui| {
+                                for c in [CellKind::Lstm, CellKind::Gru] {
+                                    ui.selectable_value(&mut s.cell, c, c.label());
+                                }
+                            })
+                            .response
+                    },
+                );
+                row(
+                    ui,
+                    "Bidirectional",
+                    "The encoder reads each series forwards and backwards",
+                    |ui| ui.checkbox(&mut s.bidirectional, ""),
+                );
             }
             if s.kind == ModelKind::Sparse {
-                row(ui, "Penalty", |ui| {
-                    ComboBox::from_id_salt("sparsity")
-                        .selected_text(s.sparsity.label())
-                        .show_ui(ui, |ui| {
-                            for k in [SparsityKind::L1, SparsityKind::Kl] {
-                                ui.selectable_value(&mut s.sparsity, k, k.label());
-                            }
-                        })
-                        .response
-                });
-                row(ui, "Penalty weight", |ui| {
-                    ui.add(
-                        DragValue::new(&mut s.sparsity_weight)
-                            .range(0.0..=10.0)
-                            .speed(0.001),
-                    )
-                });
+                row(
+                    ui,
+                    "Penalty",
+                    "How the code is kept sparse: L1 pulls every activation towards zero; KL \
+                     pulls each unit's average activation to a small target",
+                    |ui| {
+                        ComboBox::from_id_salt("sparsity")
+                            .selected_text(s.sparsity.label())
+                            .show_ui(ui, |ui| {
+                                for k in [SparsityKind::L1, SparsityKind::Kl] {
+                                    ui.selectable_value(&mut s.sparsity, k, k.label());
+                                }
+                            })
+                            .response
+                    },
+                );
+                row(
+                    ui,
+                    "Penalty weight",
+                    "What sparsity costs against reconstruction: higher leaves fewer active \
+                     units and blurrier outputs",
+                    |ui| {
+                        ui.add(
+                            DragValue::new(&mut s.sparsity_weight)
+                                .range(0.0..=10.0)
+                                .speed(0.001),
+                        )
+                    },
+                );
             }
-            row(ui, "Latent size", |ui| {
-                ui.add(DragValue::new(&mut s.latent).range(1..=256))
-            });
-            row(ui, "Hidden widths", |ui| {
-                // An invalid list is marked here; the run goes on until it is fixed.
-                let error = s.hidden_widths().err();
+            row(
+                ui,
+                "Latent size",
+                "How many numbers each input is squeezed into, the bottleneck: the fewer, the \
+                 more the model must keep only what matters most",
+                |ui| ui.add(DragValue::new(&mut s.latent).range(1..=256)),
+            );
+            // An invalid list is marked here; the run goes on until it is fixed.
+            let error = s.hidden_widths().err();
+            let hidden_help = match &error {
+                Some(e) => format!("{e}; a running model keeps its widths until this is fixed"),
+                None => "Encoder layer widths, comma-separated; the decoder mirrors them".into(),
+            };
+            row(ui, "Hidden widths", &hidden_help, |ui| {
                 let mut edit = egui::TextEdit::singleline(&mut s.hidden).desired_width(110.0);
                 if error.is_some() {
                     edit = edit.text_color(ui.visuals().error_fg_color);
                 }
-                let response = ui.add(edit);
-                match error {
-                    Some(e) => response.on_hover_text(format!(
-                        "{e}; a running model keeps its widths until this is fixed"
-                    )),
-                    None => response.on_hover_text(
-                        "Encoder layer widths, comma-separated; the decoder mirrors them",
-                    ),
-                }
+                ui.add(edit)
             });
-            row(ui, "Loss", |ui| {
-                ComboBox::from_id_salt("loss")
-                    .selected_text(s.loss.label())
-                    .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut s.loss, LossKind::Bce, LossKind::Bce.label());
-                        ui.selectable_value(&mut s.loss, LossKind::Mse, LossKind::Mse.label());
-                    })
-                    .response
-            });
-            row(ui, "Batch size", |ui| {
-                ui.add(DragValue::new(&mut s.batch_size).range(1..=4096))
-            });
-            row(ui, "Seed", |ui| ui.add(DragValue::new(&mut s.seed)));
-            row(ui, "Epochs", |ui| {
-                ui.add(DragValue::new(&mut s.epochs).range(1..=10_000))
-            });
-            row(ui, "Scatter points", |ui| {
-                ui.add(
-                    DragValue::new(&mut s.max_points)
-                        .range(100..=20_000)
-                        .speed(50),
-                )
-                .on_hover_text("Test points encoded for the latent views (next run)")
-            });
+            row(
+                ui,
+                "Loss",
+                "How a reconstruction's error is measured: binary cross-entropy treats each \
+                 pixel as a probability of ink; mean squared error as a number",
+                |ui| {
+                    ComboBox::from_id_salt("loss")
+                        .selected_text(s.loss.label())
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut s.loss, LossKind::Bce, LossKind::Bce.label());
+                            ui.selectable_value(&mut s.loss, LossKind::Mse, LossKind::Mse.label());
+                        })
+                        .response
+                },
+            );
+            row(
+                ui,
+                "Batch size",
+                "How many examples each training step learns from at once: larger steps are \
+                 steadier, smaller ones come more often",
+                |ui| ui.add(DragValue::new(&mut s.batch_size).range(1..=4096)),
+            );
+            row(
+                ui,
+                "Seed",
+                "Draws the first weights, the order of the data and the noise: the same seed \
+                 trains the same run again",
+                |ui| ui.add(DragValue::new(&mut s.seed)),
+            );
+            row(
+                ui,
+                "Epochs",
+                "How many times training goes through all the data",
+                |ui| ui.add(DragValue::new(&mut s.epochs).range(1..=10_000)),
+            );
+            row(
+                ui,
+                "Scatter points",
+                "Test points encoded for the latent views (next run)",
+                |ui| {
+                    ui.add(
+                        DragValue::new(&mut s.max_points)
+                            .range(100..=20_000)
+                            .speed(50),
+                    )
+                },
+            );
         });
     ui.separator();
 
@@ -297,9 +392,15 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
             .logarithmic(true)
             .text("Learning rate")
             .custom_formatter(|v, _| format!("{v:.1e}")),
+    )
+    .on_hover_text(
+        "How big each training step is: too small learns slowly, too large makes the loss jump \
+         or the run diverge. Changes apply at once, while training",
     );
     ui.horizontal(|ui| {
-        let label = ui.label("Noise");
+        let noise_help = "What corrupts the inputs: the denoising model learns to undo it, the \
+                          others are shown it. Changes apply at once";
+        let label = ui.label("Noise").on_hover_text(noise_help);
         ComboBox::from_id_salt("noise_kind")
             .selected_text(s.noise.kind.label())
             .show_ui(ui, |ui| {
@@ -308,9 +409,14 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                 }
             })
             .response
-            .labelled_by(label.id);
+            .labelled_by(label.id)
+            .on_hover_text(noise_help);
     });
-    ui.add(Slider::new(&mut s.noise.level, 0.0..=1.0).text("Noise level"));
+    ui.add(Slider::new(&mut s.noise.level, 0.0..=1.0).text("Noise level"))
+        .on_hover_text(
+            "How strong the corruption is: the σ of Gaussian noise, or the share of pixels \
+             flipped (salt & pepper) or hidden (masking). Changes apply at once",
+        );
     if s.kind.has_beta() {
         let (text, hover) = match s.kind {
             ModelKind::Btcvae => (

@@ -546,7 +546,13 @@ impl LatentView {
         } else {
             &self.title
         };
-        ui.add(egui::Label::new(egui::RichText::new(title).heading()).truncate());
+        ui.add(egui::Label::new(egui::RichText::new(title).heading()).truncate())
+            .on_hover_text(
+                "Where the model puts each test sample in its code space, one point each, \
+                 coloured by what is known about it: samples the model finds alike land close \
+                 together. Click a point to see it and set the sliders to its code; drag to pan, \
+                 scroll to zoom, click a legend entry to hide its points",
+            );
         let dim = self.snapshot.as_ref().map_or(1, |s| self.view_dim(s));
         let projections = dim > 2;
         let part_names = self
@@ -606,15 +612,25 @@ impl LatentView {
             if projections {
                 ui.separator();
                 let before = self.projection;
-                ui.selectable_value(&mut self.projection, Projection::Pca, "PCA");
-                ui.selectable_value(&mut self.projection, Projection::Tsne, "t-SNE");
-                ui.selectable_value(&mut self.projection, Projection::Raw, "Raw");
+                ui.selectable_value(&mut self.projection, Projection::Pca, "PCA")
+                    .on_hover_text(
+                        "The two directions along which the codes spread most: distances are \
+                         kept as far as a flat picture can",
+                    );
+                ui.selectable_value(&mut self.projection, Projection::Tsne, "t-SNE")
+                    .on_hover_text(
+                        "A map that keeps neighbours together: clusters show clearly, but \
+                         distances between them mean little. Computed in the background",
+                    );
+                ui.selectable_value(&mut self.projection, Projection::Raw, "Raw")
+                    .on_hover_text("Two code numbers of your choice as the axes");
                 let dims_before = self.raw_dims;
                 if self.projection == Projection::Raw {
                     for (axis, d) in ["x", "y"].into_iter().zip(self.raw_dims.0.iter_mut()) {
                         let label = ui.label(axis);
                         ui.add(egui::DragValue::new(d).range(0..=dim - 1).prefix("z"))
-                            .labelled_by(label.id);
+                            .labelled_by(label.id)
+                            .on_hover_text(format!("Which code number the {axis} axis shows"));
                     }
                 }
                 if self.projection != before || self.raw_dims != dims_before {
@@ -627,13 +643,20 @@ impl LatentView {
                             .desired_width(70.0)
                             .text("t-SNE"),
                     );
-                    if ui.button("Cancel").clicked() {
+                    if ui
+                        .button("Cancel")
+                        .on_hover_text("Stop computing the map; Run t-SNE starts it again")
+                        .clicked()
+                    {
                         job.cancel();
                         self.tsne.held = true;
                     }
                 } else if self.projection == Projection::Tsne
                     && self.tsne.held
-                    && ui.button("Run t-SNE").clicked()
+                    && ui
+                        .button("Run t-SNE")
+                        .on_hover_text("Compute the map of the current codes")
+                        .clicked()
                 {
                     self.tsne.held = false;
                 }

@@ -179,8 +179,15 @@ impl LossPlot {
     /// vertical lines at their steps.
     pub fn ui<'a>(&'a mut self, ui: &mut egui::Ui, marks: &[super::run_model::Mark]) {
         ui.horizontal(|ui| {
-            ui.heading("Loss");
-            ui.checkbox(&mut self.log_scale, "Log scale");
+            ui.heading("Loss").on_hover_text(
+                "How wrong the reconstructions are, step by step: the training loss (raw and \
+                 smoothed) and the error on test images the model never trains on. Lines mark \
+                 events (learning-rate and noise changes, pauses); click a legend entry to hide \
+                 its line, drag to pan, scroll to zoom",
+            );
+            ui.checkbox(&mut self.log_scale, "Log scale").on_hover_text(
+                "Equal steps for equal ratios: the slow gains late in a run stay visible",
+            );
             if ui
                 .button("Fit")
                 .on_hover_text("Zoom to show all of it")

@@ -86,7 +86,8 @@ impl Manifold {
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui) {
-        ui.add(egui::Slider::new(&mut self.side, 3..=20).text("Grid size"));
+        ui.add(egui::Slider::new(&mut self.side, 3..=20).text("Grid size"))
+            .on_hover_text("Decodes along each side of the grid");
         ui.weak(&self.caption);
         let bounds = Vec2::new(ui.available_width(), ui.available_height()).max(Vec2::splat(32.0));
         if self.texture.show(ui, bounds).is_none() {

@@ -17,12 +17,22 @@ impl StudioApp {
         let mut actions = Actions::default();
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                if ui.button("Open image folder...").clicked()
+                if ui
+                    .button("Open image folder...")
+                    .on_hover_text(
+                        "Train on your own pictures: one subfolder per class, or all in one \
+                         folder unlabelled",
+                    )
+                    .clicked()
                     && let Some(dir) = rfd::FileDialog::new().pick_folder()
                 {
                     self.open_folder(dir);
                 }
-                if ui.button("Open CSV series...").clicked() {
+                if ui
+                    .button("Open CSV series...")
+                    .on_hover_text("One series per row, first column the class label (UCR layout)")
+                    .clicked()
+                {
                     self.pick_csv();
                 }
                 ui.separator();
@@ -36,7 +46,10 @@ impl StudioApp {
                 {
                     self.open_settings(&path);
                 }
-                if ui.button("Save settings...").clicked()
+                if ui
+                    .button("Save settings...")
+                    .on_hover_text("This experiment as a small TOML file to hand to a class")
+                    .clicked()
                     && let Some(path) = rfd::FileDialog::new()
                         .set_file_name("experiment.toml")
                         .add_filter("Latent Lab settings", &["toml"])
@@ -119,7 +132,9 @@ impl StudioApp {
                         self.export_history(&path, animated);
                     }
                 }
-            });
+            })
+            .response
+            .on_hover_text("Data, settings and models in and out; figures, metrics and the timeline out");
             ui.menu_button("View", |ui| {
                 let on = self.presenting.is_some();
                 if ui
@@ -132,12 +147,14 @@ impl StudioApp {
                 {
                     self.set_presenting(ctx, !on);
                 }
-            });
+            })
+            .response
+            .on_hover_text("Presentation view, for a projector");
             ui.menu_button("Lessons", |ui| {
                 let mut chosen = None;
                 for (i, f) in self.lessons.iter().enumerate() {
                     if let Some(lesson) = &f.lesson
-                        && ui.button(&lesson.title).clicked()
+                        && ui.button(&lesson.title).on_hover_text(&lesson.text).clicked()
                     {
                         chosen = Some(i);
                     }
@@ -170,7 +187,11 @@ impl StudioApp {
             ui.separator();
             ui.label(&l.title);
         }
-        if ui.button("Exit presentation").clicked() {
+        if ui
+            .button("Exit presentation")
+            .on_hover_text("Back to the controls panel and normal text (F11 or Esc)")
+            .clicked()
+        {
             let ctx = ui.ctx().clone();
             self.set_presenting(&ctx, false);
         }

@@ -826,17 +826,30 @@ impl eframe::App for StudioApp {
             let picked = ui
                 .scope_builder(UiBuilder::new().max_rect(cells[2]), |ui| {
                     ui.horizontal_wrapped(|ui| {
-                        ui.selectable_value(&mut self.latent_tab, LatentTab::Scatter, "Scatter");
-                        ui.selectable_value(&mut self.latent_tab, LatentTab::Scatter3d, "3-D");
+                        ui.selectable_value(&mut self.latent_tab, LatentTab::Scatter, "Scatter")
+                            .on_hover_text(
+                                "Every test image as a point at its code (projected to 2-D), \
+                                 coloured by its class: similar images land close together",
+                            );
+                        ui.selectable_value(&mut self.latent_tab, LatentTab::Scatter3d, "3-D")
+                            .on_hover_text("The codes in three dimensions; drag to turn them");
                         ui.selectable_value(
                             &mut self.latent_tab,
                             LatentTab::Activity,
                             "Code activity",
+                        )
+                        .on_hover_text(
+                            "How much each code number is used: near zero for most images means \
+                             a unit the model switched off",
                         );
                         ui.selectable_value(
                             &mut self.latent_tab,
                             LatentTab::Manifold,
                             "Manifold grid",
+                        )
+                        .on_hover_text(
+                            "Decodes of a grid of codes across the latent plane: what the model \
+                             draws everywhere between the test points",
                         );
                         ui.selectable_value(&mut self.latent_tab, LatentTab::Styles, "Styles")
                             .on_hover_text(

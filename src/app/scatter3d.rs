@@ -146,14 +146,18 @@ impl Scatter3d {
         let dim = self.cloud.as_ref().map_or(0, |s| s.latents.dim);
         let before = (self.raw, self.raw_dims);
         ui.horizontal(|ui| {
-            ui.checkbox(&mut self.auto_rotate, "Rotate");
+            ui.checkbox(&mut self.auto_rotate, "Rotate")
+                .on_hover_text("Turn the cloud slowly, so its depth shows without dragging");
             if dim > 3 {
                 ui.separator();
-                ui.selectable_value(&mut self.raw, false, "PCA");
-                ui.selectable_value(&mut self.raw, true, "Raw");
+                ui.selectable_value(&mut self.raw, false, "PCA")
+                    .on_hover_text("The three directions along which the codes spread most");
+                ui.selectable_value(&mut self.raw, true, "Raw")
+                    .on_hover_text("Three code numbers of your choice as the axes");
                 if self.raw {
                     for d in self.raw_dims.iter_mut() {
-                        ui.add(egui::DragValue::new(d).range(0..=dim - 1).prefix("z"));
+                        ui.add(egui::DragValue::new(d).range(0..=dim - 1).prefix("z"))
+                            .on_hover_text("Which code number this axis shows");
                     }
                 }
             }

@@ -117,10 +117,14 @@ impl Sliders {
     ) {
         self.refresh(ui.ctx(), timings);
         ui.horizontal_wrapped(|ui| {
-            ui.heading("Latent sliders");
+            ui.heading("Latent sliders").on_hover_text(
+                "One slider per code number: the decoder draws the picture for the code they \
+                 set, live. Click a point in the scatter to start from its code",
+            );
             let ready = !self.values.is_empty();
             if ui
                 .add_enabled(ready, egui::Button::new("Reset to mean"))
+                .on_hover_text("Every slider to the test codes' average")
                 .clicked()
             {
                 self.values = self.mean.clone();
@@ -164,7 +168,11 @@ impl Sliders {
                             let slider = egui::Slider::new(v, (m - r)..=(m + r))
                                 .text(format!("z{d}"))
                                 .custom_formatter(|v, _| format!("{v:.2}"));
-                            if ui.add(slider).changed() {
+                            let hover = format!(
+                                "Code number {d}: drag to see what it changes in the picture \
+                                 (the range is ±3 σ of the test codes)"
+                            );
+                            if ui.add(slider).on_hover_text(hover).changed() {
                                 self.dirty = true;
                             }
                         }

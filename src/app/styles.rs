@@ -524,9 +524,20 @@ impl Styles {
         };
         let what = if sound { "voice" } else { "class" };
         ui.horizontal(|ui| {
-            ui.selectable_value(&mut self.view, StyleView::Grid, "Swap grid");
-            ui.selectable_value(&mut self.view, StyleView::Convert, "Convert");
-            ui.selectable_value(&mut self.view, StyleView::Attribute, "Attribute vector");
+            ui.selectable_value(&mut self.view, StyleView::Grid, "Swap grid")
+                .on_hover_text(format!(
+                    "Each row keeps one test sample's {second}, each column draws it with \
+                     another {what}'s {first}"
+                ));
+            ui.selectable_value(&mut self.view, StyleView::Convert, "Convert")
+                .on_hover_text(format!(
+                    "Pick one sample for its {second} and a {what} (or a sample) for its {first}"
+                ));
+            ui.selectable_value(&mut self.view, StyleView::Attribute, "Attribute vector")
+                .on_hover_text(
+                    "Pick two groups of points: a slider moves a code along the line between \
+                     their means, decoded live (\"more bold\", \"more slanted\")",
+                );
         });
         // What is left below a view's controls, for its picture.
         let bounds = |ui: &egui::Ui| {
@@ -541,6 +552,7 @@ impl Styles {
             StyleView::Grid => {
                 if ui
                     .add(Slider::new(&mut self.rows, 1..=12).text("Style rows"))
+                    .on_hover_text("How many test samples lend their style, one row each")
                     .changed()
                 {
                     self.refresh_grid(&ctx);

@@ -43,6 +43,7 @@ impl StudioApp {
             if ui
                 .add_enabled(self.run.replay.is_some(), egui::Button::new("Back to live"))
                 .on_hover_text("Follow the run as it trains")
+                .on_disabled_hover_text("The views already show the latest moment")
                 .clicked()
             {
                 self.replaying = None;
@@ -54,7 +55,8 @@ impl StudioApp {
                 egui::Slider::new(&mut at, 0..=last)
                     .show_value(false)
                     .text(format!("step {step}")),
-            );
+            )
+            .on_hover_text("Drag to a moment of the run: every view shows the model as it was");
         });
         if at != shown {
             self.show_moment(ctx, at);

@@ -72,7 +72,11 @@ impl Triptych {
 
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            ui.heading("Inputs and reconstructions");
+            ui.heading("Inputs and reconstructions").on_hover_text(
+                "The same test images throughout the run: as they are, as the model is shown \
+                 them (with noise), and as it redraws them from their codes. The closer the last \
+                 row to the first, the better the model",
+            );
             if let Some(step) = self.step {
                 ui.weak(format!("step {step}"));
             }

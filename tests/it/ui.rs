@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use latentlab::app::StudioApp;
+use latentlab::settings::{BaseNet, ModelKind};
 use latentlab::train::DeviceChoice;
 
 fn studio() -> Harness<'static, StudioApp> {
@@ -1232,4 +1233,160 @@ fn export_metrics_writes_the_loss_history_as_the_cli_does() {
         .iter()
         .filter(|r| !r.split(',').nth(4).unwrap_or("").is_empty());
     assert_eq!(evals.count(), h.state().run().evals.len());
+}
+
+/// The widgets (buttons, boxes, sliders, tabs) a user can point at in the window as it is now,
+/// with where they are and what they are called.
+fn pointable_widgets(h: &Harness<'_, StudioApp>) -> Vec<(egui::Rect, String)> {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::NodeT as _;
+    let roles = [
+        Role::Button,
+        Role::CheckBox,
+        Role::ComboBox,
+        Role::Slider,
+        Role::SpinButton,
+        Role::Tab,
+        Role::RadioButton,
+    ];
+    h.query_all(egui_kittest::kittest::by().predicate(|n| roles.contains(&n.role())))
+        .map(|n| {
+            let ak = n.accesskit_node();
+            let name = ak.label().or_else(|| ak.value()).unwrap_or_default();
+            (n.rect(), format!("{:?} {name:?}", ak.role()))
+        })
+        .collect()
+}
+
+/// Points at each of `widgets` in turn; returns those that show no hover text.
+fn without_hover_text(
+    h: &mut Harness<'_, StudioApp>,
+    widgets: &[(egui::Rect, String)],
+) -> Vec<String> {
+    use egui::accesskit::Role;
+    let mut missing = Vec::new();
+    for (rect, name) in widgets {
+        h.hover_at(rect.center());
+        h.step();
+        h.step();
+        if h.query_by_role(Role::Tooltip).is_none() {
+            missing.push(format!("{name} at {:.0?}", rect.center()));
+        }
+        // Away, so that the next widget's text is its own.
+        h.hover_at(egui::pos2(1279.0, 799.0));
+        h.step();
+    }
+    missing
+}
+
+/// `Slider "z12"` (or its number box) as `Slider "z…"`: the name every code slider shares.
+fn code_slider_name(name: &str) -> Option<String> {
+    let (role, label) = name.split_once(' ')?;
+    let digits = label.strip_prefix("\"z")?.strip_suffix('"')?;
+    digits
+        .chars()
+        .all(|c| c.is_ascii_digit())
+        .then(|| format!("{role} \"z…\""))
+}
+
+#[test]
+fn every_control_and_view_explains_itself_on_hover() {
+    let mut h = studio();
+    // Four dimensions: the projections' own controls show (PCA, t-SNE, raw axes).
+    h.state_mut().settings.latent = 4;
+    h.ctx.all_styles_mut(|s| s.interaction.tooltip_delay = 0.0);
+    h.get_by_label("Train").click();
+    step_until(&mut h, "two moments on the timeline", |a| {
+        a.latent_points() > 100 && a.run().history.len() > 1
+    });
+    h.get_by_label("Pause").click();
+    step_until(&mut h, "pause", |a| a.run().paused);
+    let mut missing = Vec::new();
+    // The views' titles say what each view shows (before the tabs: Draw opens a window).
+    for title in [
+        "Loss",
+        "Inputs and reconstructions",
+        "Latent sliders",
+        "Timeline",
+    ] {
+        // The title in the views, not a control's name in the panel to their left.
+        let rect = h
+            .query_all_by_role_and_label(egui::accesskit::Role::Label, title)
+            .map(|n| n.rect())
+            .find(|r| r.left() > 300.0)
+            .unwrap_or_else(|| panic!("no view titled {title:?}"));
+        missing.extend(without_hover_text(
+            &mut h,
+            &[(rect, format!("view {title:?}"))],
+        ));
+    }
+    let rect = h.get_by_label_contains("Latent space").rect();
+    missing.extend(without_hover_text(
+        &mut h,
+        &[(rect, "view \"Latent space\"".into())],
+    ));
+    // A plot's legend entries hide and show its lines; the plot's title explains them.
+    let legends = |h: &Harness<'_, StudioApp>| {
+        let info = h.state().run().info.clone().expect("a run");
+        ["events", "test MSE", "train", "train (raw)"]
+            .into_iter()
+            .chain(["fraction near zero", "mean |activation|"])
+            .map(String::from)
+            .chain(info.class_names)
+            .chain(info.term_names.iter().map(|t| format!("train {t}")))
+            .map(|l| format!("{:?} {l:?}", egui::accesskit::Role::CheckBox))
+            .collect::<Vec<_>>()
+    };
+    // One slider per code number: the first few stand for the rest (which may be scrolled
+    // out of sight).
+    let same_kind = |name: String| code_slider_name(&name).unwrap_or(name);
+    let mut seen = std::collections::HashSet::new();
+    // Every tab of the latent views shows its own widgets, and each kind its own settings
+    // and views (Draw last: it opens a window over the views).
+    let kinds = [
+        ModelKind::Dense,
+        ModelKind::Sparse,
+        ModelKind::Vae,
+        ModelKind::Cvae,
+    ];
+    for (k, kind) in kinds.into_iter().enumerate() {
+        if k > 0 {
+            h.get_by_label("Stop").click();
+            step_until(&mut h, "stop", |a| !a.run().active);
+            let s = &mut h.state_mut().settings;
+            s.set_kind(kind, BaseNet::Dense);
+            s.hidden = "128".into();
+            s.latent = 4;
+            h.step();
+            h.get_by_label("Train").click();
+            step_until(&mut h, "a snapshot", |a| {
+                a.run().active && a.run().snapshot.as_ref().is_some_and(|s| s.step > 20)
+            });
+            h.get_by_label("Pause").click();
+            step_until(&mut h, "pause", |a| a.run().paused);
+        }
+        seen.extend(legends(&h));
+        let mut tabs = vec!["Scatter", "3-D", "Code activity", "Manifold grid", "Styles"];
+        tabs.push("Traversals");
+        if k + 1 == kinds.len() {
+            tabs.push("Draw");
+        }
+        for tab in tabs {
+            h.get_by_label(tab).click();
+            h.step();
+            h.step();
+            let fresh: Vec<_> = pointable_widgets(&h)
+                .into_iter()
+                .filter(|(_, name)| seen.insert(same_kind(name.clone())))
+                .map(|(rect, name)| (rect, format!("{} {name}", kind.label())))
+                .collect();
+            missing.extend(without_hover_text(&mut h, &fresh));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} without hover text:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
 }
