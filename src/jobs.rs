@@ -3,8 +3,13 @@
 //! the work reports through and polls for cancellation. Dropping a job cancels it and detaches
 //! its thread, which winds down at its next check; the UI thread never waits for it.
 //!
-//! Plain std only: no egui, no burn. The caller brings its repaint as a [`Waker`]. One of the
-//! two files that spawn threads (with `train::worker`).
+//! A job's work runs on a thread pool of its own whose threads run at a lower scheduling
+//! priority than training (nice [`JOB_NICENESS`] on Unix): while a run trains, a projection
+//! takes what training leaves and does not slow it much; while nothing trains, it has every
+//! core. (Training uses rayon's global pool; a job's parallel loops run in its own.)
+//!
+//! Plain std and rayon: no egui, no burn. The caller brings its repaint as a [`Waker`]. One of
+//! the two files that spawn threads (with `train::worker`).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -12,6 +17,20 @@ use std::time::{Duration, Instant};
 
 /// Called to tell the UI something changed, e.g. `ctx.request_repaint()`.
 pub type Waker = Box<dyn Fn() + Send + Sync>;
+
+/// How much lower a job's threads run than training's: Linux gives a nice-10 thread about a
+/// tenth of the CPU time of a nice-0 one when they contend.
+pub const JOB_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority by [`JOB_NICENESS`] (on Linux a thread has
+/// its own nice value); elsewhere, or if refused, it runs at normal priority.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its arguments; `who = 0` names the calling thread.
+    unsafe {
+        let _ = libc::setpriority(libc::PRIO_PROCESS, 0, JOB_NICENESS);
+    }
+}
 
 /// Progress reports wake the UI at most this often; a frame is about 16 ms.
 const WAKE_INTERVAL: Duration = Duration::from_millis(15);
@@ -151,7 +170,17 @@ impl<T: Send + 'static> Job<T> {
             .spawn(move || {
                 let _token = token;
                 let end = end;
-                if let Some(r) = work(&p) {
+                lower_this_threads_priority();
+                // The job's own pool, its threads lowered too; on failure, the global pool.
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .thread_name(|i| format!("job-{i}"))
+                    .start_handler(|_| lower_this_threads_priority())
+                    .build();
+                let result = match &pool {
+                    Ok(pool) => pool.install(|| work(&p)),
+                    Err(_) => work(&p),
+                };
+                if let Some(r) = result {
                     lock(&end.0).result = Some(r);
                     p.wake();
                 }

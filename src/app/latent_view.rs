@@ -13,7 +13,7 @@ use super::pixels::Texture;
 use crate::data::Factors;
 use crate::jobs::Job;
 use crate::latent::pca::Pca;
-use crate::latent::tsne::{TsneParams, tsne};
+use crate::latent::tsne::{TsneParams, embed};
 use crate::protocol::{SampleGrid, Snapshot};
 use crate::render;
 
@@ -90,19 +90,105 @@ const ATLAS_COLS: usize = 64;
 
 /// What a t-SNE embedded: the snapshot's step and the code part drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct TsneKey {
-    step: u64,
-    part: Option<usize>,
+pub(super) struct TsneKey {
+    pub step: u64,
+    pub part: Option<usize>,
 }
 
-/// The t-SNE side of the view: the job running and the last result.
-#[derive(Default)]
-struct TsneState {
-    job: Option<(TsneKey, Job<Vec<[f32; 2]>>)>,
-    /// The embedding of the last finished run.
-    result: Option<(TsneKey, Vec<[f32; 2]>)>,
+/// A view's t-SNE in `D` dimensions (the scatter's 2, the orbiting view's 3): the background
+/// job running and the last map.
+pub(super) struct TsneState<const D: usize> {
+    job: Option<(TsneKey, Job<Vec<[f32; D]>>)>,
+    /// The map of the last finished run.
+    pub result: Option<(TsneKey, Vec<[f32; D]>)>,
     /// The user cancelled: do not restart on new snapshots until asked.
-    held: bool,
+    pub held: bool,
+}
+
+impl<const D: usize> Default for TsneState<D> {
+    fn default() -> Self {
+        Self {
+            job: None,
+            result: None,
+            held: false,
+        }
+    }
+}
+
+impl<const D: usize> TsneState<D> {
+    pub fn running(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Collects a finished map (returns true when one arrived), drops a job no longer
+    /// `wanted`, and starts one for `key` on `codes()` (`[n, dim]`, `dim`) when a map is wanted
+    /// and the last one is of another key. An error: the thread could not start.
+    pub fn drive(
+        &mut self,
+        ctx: &egui::Context,
+        wanted: bool,
+        key: TsneKey,
+        codes: impl FnOnce() -> (Vec<f32>, usize),
+    ) -> std::io::Result<bool> {
+        if let Some((done, job)) = &self.job {
+            if let Some(y) = job.try_take() {
+                self.result = Some((*done, y));
+                self.job = None;
+                return Ok(true);
+            }
+            if job.is_finished() || !wanted {
+                self.job = None;
+            }
+            return Ok(false);
+        }
+        let stale = self.result.as_ref().is_none_or(|(k, _)| *k != key);
+        if wanted && stale && !self.held {
+            let (codes, dim) = codes();
+            let ctx = ctx.clone();
+            let job = Job::spawn(
+                "latentlab-tsne",
+                Box::new(move || ctx.request_repaint()),
+                move |progress| embed::<D>(&codes, dim, TsneParams::default(), progress),
+            )?;
+            self.job = Some((key, job));
+        }
+        Ok(false)
+    }
+
+    /// The map of `n` points for code part `part`, if the last one is.
+    pub fn map_for(&self, n: usize, part: Option<usize>) -> Option<&(TsneKey, Vec<[f32; D]>)> {
+        self.result
+            .as_ref()
+            .filter(|(k, y)| y.len() == n && k.part == part)
+    }
+
+    /// While the map is computed, its progress and Cancel; after a cancel (with t-SNE still
+    /// `chosen`), Run t-SNE.
+    pub fn controls(&mut self, ui: &mut egui::Ui, chosen: bool) {
+        if let Some((_, job)) = &self.job {
+            ui.add(
+                egui::ProgressBar::new(job.progress())
+                    .desired_width(70.0)
+                    .text("t-SNE"),
+            );
+            if ui
+                .button("Cancel")
+                .on_hover_text("Stop computing the map; Run t-SNE starts it again")
+                .clicked()
+            {
+                job.cancel();
+                self.held = true;
+            }
+        } else if chosen
+            && self.held
+            && ui
+                .button("Run t-SNE")
+                .on_hover_text("Compute the map of the current codes")
+                .clicked()
+        {
+            self.held = false;
+        }
+    }
 }
 
 /// Distinct colours for the classes (Tableau 10), repeated with a shift beyond ten.
@@ -173,7 +259,7 @@ pub struct LatentView {
     place: Place,
     images: Option<Arc<SampleGrid>>,
     atlas: Texture,
-    tsne: TsneState,
+    tsne: TsneState<2>,
     snapshot: Option<Arc<Snapshot>>,
     class_names: Vec<String>,
     factors: Option<Arc<Factors>>,
@@ -324,7 +410,7 @@ impl LatentView {
 
     /// True while a t-SNE is being computed.
     pub fn tsne_running(&self) -> bool {
-        self.tsne.job.is_some()
+        self.tsne.running()
     }
 
     /// Starts, collects or cancels the t-SNE as needed; returns true when a result arrived.
@@ -337,32 +423,17 @@ impl LatentView {
             step: snap.step,
             part: self.part,
         };
-        if let Some((done, job)) = &self.tsne.job {
-            if let Some(y) = job.try_take() {
-                self.tsne.result = Some((*done, y));
-                self.tsne.job = None;
-                return true;
-            }
-            if job.is_finished() || !wanted {
-                self.tsne.job = None;
-            }
-            return false;
-        }
-        let stale = self.tsne.result.as_ref().is_none_or(|(k, _)| *k != key);
-        if wanted && stale && !self.tsne.held {
+        // Out of `self` while it runs, so that the codes can be read from the view.
+        let mut state = std::mem::take(&mut self.tsne);
+        let started = state.drive(ctx, wanted, key, || {
             let (codes, dim, _) = self.view_codes(&snap);
-            let codes = codes.into_owned();
-            let ctx = ctx.clone();
-            match Job::spawn(
-                "latentlab-tsne",
-                Box::new(move || ctx.request_repaint()),
-                move |progress| tsne(&codes, dim, TsneParams::default(), progress),
-            ) {
-                Ok(job) => self.tsne.job = Some((key, job)),
-                Err(_) => self.projection = Projection::Pca,
-            }
-        }
-        false
+            (codes.into_owned(), dim)
+        });
+        self.tsne = state;
+        started.unwrap_or_else(|_| {
+            self.projection = Projection::Pca;
+            false
+        })
     }
 
     /// The entries of each code the chosen part holds; `None` for the whole code.
@@ -415,11 +486,7 @@ impl LatentView {
         let raw = self.raw_dims.0.map(|r| r.min(dim.saturating_sub(1)));
         let tsne_ready = self.projection == Projection::Tsne
             && dim > 2
-            && self
-                .tsne
-                .result
-                .as_ref()
-                .is_some_and(|(k, y)| y.len() == n && k.part == self.part);
+            && self.tsne.map_for(n, self.part).is_some();
         // How a code is placed: the test codes below, and any other code (a drawing) later.
         let offset = self.part_range(&snap).map_or(0, |r| r.start);
         self.place = match dim {
@@ -637,29 +704,7 @@ impl LatentView {
                     self.tsne.held = false;
                     self.rebuild();
                 }
-                if let Some((_, job)) = &self.tsne.job {
-                    ui.add(
-                        egui::ProgressBar::new(job.progress())
-                            .desired_width(70.0)
-                            .text("t-SNE"),
-                    );
-                    if ui
-                        .button("Cancel")
-                        .on_hover_text("Stop computing the map; Run t-SNE starts it again")
-                        .clicked()
-                    {
-                        job.cancel();
-                        self.tsne.held = true;
-                    }
-                } else if self.projection == Projection::Tsne
-                    && self.tsne.held
-                    && ui
-                        .button("Run t-SNE")
-                        .on_hover_text("Compute the map of the current codes")
-                        .clicked()
-                {
-                    self.tsne.held = false;
-                }
+                self.tsne.controls(ui, self.projection == Projection::Tsne);
             }
         });
         if self.coords.is_empty() {

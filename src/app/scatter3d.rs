@@ -1,12 +1,13 @@
 //! The 3-D latent scatter: codes projected on three axes (raw for a 3-D latent, else the first
-//! three principal components), drawn with a perspective camera. Drag to orbit, scroll to zoom,
+//! three principal components, a 3-D t-SNE map computed in the background, or three chosen
+//! dimensions), drawn with a perspective camera. Drag to orbit, scroll to zoom,
 //! double-click to reset, optional slow auto-rotation; nearer points are larger and brighter.
 //! The principal axes come with the snapshot (`LatentCloud::stats`); this view only projects on
 //! them and centres and scales the result for display.
 
 use egui::{Color32, Pos2, Sense, Shape, Stroke, Vec2};
 
-use super::latent_view::class_colour;
+use super::latent_view::{Projection, TsneKey, TsneState, class_colour};
 use std::sync::Arc;
 
 use crate::protocol::Snapshot;
@@ -20,8 +21,9 @@ pub struct Scatter3d {
     pub zoom: f32,
     pub auto_rotate: bool,
     title: String,
-    /// Show three chosen latent dimensions instead of principal axes.
-    pub raw: bool,
+    /// How more than three dimensions become three: principal axes, t-SNE, or three chosen.
+    pub projection: Projection,
+    tsne: TsneState<3>,
     pub raw_dims: [usize; 3],
     /// Classes hidden with the legend.
     pub hidden: std::collections::HashSet<usize>,
@@ -40,7 +42,8 @@ impl Default for Scatter3d {
             zoom: 1.0,
             auto_rotate: false,
             title: String::new(),
-            raw: false,
+            projection: Projection::Pca,
+            tsne: TsneState::default(),
             raw_dims: [0, 1, 2],
             hidden: Default::default(),
             cloud: None,
@@ -69,24 +72,36 @@ impl Scatter3d {
         let cloud = &snapshot.latents;
         let n = cloud.len();
         let raw_dims = self.raw_dims.map(|d| d.min(cloud.dim.saturating_sub(1)));
+        let choice = if cloud.dim > 3 {
+            self.projection
+        } else {
+            Projection::Pca
+        };
+        // Until its map is ready, a t-SNE view shows the principal axes.
+        let map = (choice == Projection::Tsne)
+            .then(|| self.tsne.map_for(n, None))
+            .flatten();
         let pca = cloud
             .stats
             .pca
             .as_ref()
-            .filter(|p| cloud.dim > 3 && !self.raw && p.components.len() >= 3);
-        let raw: Vec<[f32; 3]> = (0..n)
-            .map(|i| {
-                let c = cloud.code(i);
-                match pca {
-                    Some(p) => {
-                        let v = p.project(c);
-                        [v[0], v[1], v[2]]
+            .filter(|p| cloud.dim > 3 && choice != Projection::Raw && p.components.len() >= 3);
+        let raw: Vec<[f32; 3]> = match map {
+            Some((_, y)) => y.clone(),
+            None => (0..n)
+                .map(|i| {
+                    let c = cloud.code(i);
+                    match pca {
+                        Some(p) => {
+                            let v = p.project(c);
+                            [v[0], v[1], v[2]]
+                        }
+                        None if choice == Projection::Raw => raw_dims.map(|d| c[d]),
+                        None => [c[0], *c.get(1).unwrap_or(&0.0), *c.get(2).unwrap_or(&0.0)],
                     }
-                    None if self.raw => raw_dims.map(|d| c[d]),
-                    None => [c[0], *c.get(1).unwrap_or(&0.0), *c.get(2).unwrap_or(&0.0)],
-                }
-            })
-            .collect();
+                })
+                .collect(),
+        };
         // Centre and scale so the bulk of the cloud (1.6 RMS radii) fills the view whatever its
         // units; outliers may leave it.
         let mut mean = [0.0f32; 3];
@@ -115,7 +130,11 @@ impl Scatter3d {
             .map(|i| cloud.labels.as_ref().map_or(0, |l| l[i] as usize))
             .collect();
         self.title = match (cloud.dim, pca) {
-            (d, None) if self.raw => format!(
+            (d, _) if map.is_some() => format!(
+                "3-D: t-SNE of {d}-D (perplexity 30, from step {})",
+                map.map_or(0, |m| m.0.step)
+            ),
+            (d, None) if choice == Projection::Raw => format!(
                 "3-D: z{}, z{}, z{} of {d}",
                 raw_dims[0], raw_dims[1], raw_dims[2]
             ),
@@ -144,25 +163,48 @@ impl Scatter3d {
         };
         ui.add(egui::Label::new(egui::RichText::new(title).heading()).truncate());
         let dim = self.cloud.as_ref().map_or(0, |s| s.latents.dim);
-        let before = (self.raw, self.raw_dims);
+        if let Some(snapshot) = self.cloud.clone() {
+            let key = TsneKey {
+                step: snapshot.step,
+                part: None,
+            };
+            let wanted = self.projection == Projection::Tsne && dim > 3;
+            let cloud = &snapshot.latents;
+            match self
+                .tsne
+                .drive(ui.ctx(), wanted, key, || (cloud.codes.clone(), cloud.dim))
+            {
+                Ok(true) => self.rebuild(),
+                Ok(false) => {}
+                Err(_) => self.projection = Projection::Pca,
+            }
+        }
+        let before = (self.projection, self.raw_dims);
         ui.horizontal(|ui| {
             ui.checkbox(&mut self.auto_rotate, "Rotate")
                 .on_hover_text("Turn the cloud slowly, so its depth shows without dragging");
             if dim > 3 {
                 ui.separator();
-                ui.selectable_value(&mut self.raw, false, "PCA")
+                ui.selectable_value(&mut self.projection, Projection::Pca, "PCA")
                     .on_hover_text("The three directions along which the codes spread most");
-                ui.selectable_value(&mut self.raw, true, "Raw")
+                ui.selectable_value(&mut self.projection, Projection::Tsne, "t-SNE")
+                    .on_hover_text(
+                        "A 3-D map that keeps neighbours together: clusters show clearly, but \
+                         distances between them mean little. Computed in the background",
+                    );
+                ui.selectable_value(&mut self.projection, Projection::Raw, "Raw")
                     .on_hover_text("Three code numbers of your choice as the axes");
-                if self.raw {
+                if self.projection == Projection::Raw {
                     for d in self.raw_dims.iter_mut() {
                         ui.add(egui::DragValue::new(d).range(0..=dim - 1).prefix("z"))
                             .on_hover_text("Which code number this axis shows");
                     }
                 }
+                self.tsne.controls(ui, self.projection == Projection::Tsne);
             }
         });
-        if (self.raw, self.raw_dims) != before {
+        if (self.projection, self.raw_dims) != before {
+            self.tsne.held = false;
             self.rebuild();
         }
         // The legend: click a class to hide or show it.
@@ -294,6 +336,21 @@ impl Scatter3d {
             return response.interact_pointer_pos().and_then(nearest);
         }
         None
+    }
+
+    /// The view's title: what the axes are.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// True while the 3-D t-SNE map is computed.
+    pub fn tsne_running(&self) -> bool {
+        self.tsne.running()
+    }
+
+    /// Every point's place in the view (centred and scaled), cloud order.
+    pub fn points(&self) -> &[[f32; 3]] {
+        &self.points
     }
 
     /// How many points were drawn last frame (hidden classes are not).

@@ -27,6 +27,18 @@ pub struct ExportCmd {
     /// `python scripts/load_in_torch.py OUT` rebuilds the network and checks it).
     #[arg(long, value_enum, default_value_t = Format::Projector)]
     pub format: Format,
+
+    /// Projector: which samples to encode: the test split, the training split, or all of
+    /// them (training first).
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Split {
+    Test,
+    Train,
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -66,15 +78,20 @@ pub fn export(cmd: ExportCmd, device_choice: DeviceChoice) -> anyhow::Result<()>
         );
         return Ok(());
     }
-    let cloud = checkpoint::encode_dataset(&dir, &data.test, &device.device)?;
-    let samples = SampleGrid::new(data.test.shape, data.test.values.clone());
+    let chosen = match cmd.split {
+        Split::Test => data.test,
+        Split::Train => data.train,
+        Split::All => joined(data.train, data.test),
+    };
+    let cloud = checkpoint::encode_dataset(&dir, &chosen, &device.device)?;
+    let samples = SampleGrid::new(chosen.shape, chosen.values.clone());
     let summary = write_projector(
         &cmd.out,
         &Embedding {
             codes: &cloud.codes,
             dim: cloud.dim,
             labels: cloud.labels.as_deref(),
-            class_names: &data.test.class_names,
+            class_names: &chosen.class_names,
             samples: &samples,
         },
     )?;
@@ -93,4 +110,18 @@ pub fn export(cmd: ExportCmd, device_choice: DeviceChoice) -> anyhow::Result<()>
         "open https://projector.tensorflow.org, Load, and pick tensors.tsv, metadata.tsv (and the config for the sprite)"
     );
     Ok(())
+}
+
+/// `a`'s samples then `b`'s (two splits of one data set: one shape, one set of classes).
+fn joined(mut a: crate::data::Dataset, b: crate::data::Dataset) -> crate::data::Dataset {
+    a.values.extend(b.values);
+    a.labels = a.labels.zip(b.labels).map(|(mut x, y)| {
+        x.extend(y);
+        x
+    });
+    a.factors = a.factors.zip(b.factors).map(|(mut x, y)| {
+        x.values.extend(y.values);
+        x
+    });
+    a
 }

@@ -5,6 +5,7 @@
 mod bench;
 mod export;
 mod train;
+mod tsne;
 mod voice;
 
 use std::process::ExitCode;
@@ -72,10 +73,12 @@ pub enum Commands {
     Train(train::TrainCmd),
     /// Measure training speed, decode latency and convergence of each model kind.
     Bench(bench::BenchCmd),
-    /// Export a run's test-set embeddings for TensorBoard's Embedding Projector.
+    /// Export a run's embeddings for TensorBoard's Embedding Projector, or its weights for PyTorch.
     Export(export::ExportCmd),
     /// Convert a WAV into the voice of other WAVs with a trained voice model.
     Convert(voice::ConvertCmd),
+    /// Map exported codes with t-SNE (Barnes-Hut), timed, with its 5-NN label accuracy.
+    Tsne(tsne::TsneCmd),
 }
 
 /// Options shared by everything that trains.
@@ -273,6 +276,7 @@ pub fn main() -> ExitCode {
         Some(Commands::Bench(args)) => bench::bench(args, cli.device),
         Some(Commands::Export(args)) => export::export(args, cli.device),
         Some(Commands::Convert(args)) => voice::convert(args, cli.device),
+        Some(Commands::Tsne(args)) => tsne::run(args),
         None => crate::app::run(crate::app::Launch {
             device: cli.device,
             log_frame_stats: cli.frame_stats,

@@ -170,6 +170,81 @@ fn train_writes_the_run_over_time_as_a_gif_and_a_png_strip() {
 }
 
 #[test]
+fn export_all_then_tsne_maps_every_code_and_bad_codes_are_named() {
+    let dir = temp_dir("cli-tsne");
+    let (img, lbl) = write_mnist_idx(&dir, 400);
+    let run = dir.join("run");
+    let spec = format!("idx:{},{}", img.display(), lbl.display());
+    let o = train_on(&spec, &run, &["--epochs", "20", "--latent", "8"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let codes = dir.join("codes");
+    let o = latentlab(&[
+        "export",
+        "--run",
+        run.to_str().unwrap(),
+        "--split",
+        "all",
+        "--out",
+        codes.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // 360 training and 40 test images, in one file.
+    let tensors = std::fs::read_to_string(codes.join("tensors.tsv")).unwrap();
+    assert_eq!(tensors.lines().count(), 400);
+
+    for dims in ["2", "3"] {
+        let out = dir.join(format!("map{dims}.csv"));
+        let o = latentlab(&[
+            "tsne",
+            "--input",
+            codes.to_str().unwrap(),
+            "--dims",
+            dims,
+            "--iterations",
+            "300",
+            "--perplexity",
+            "20",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        // The map keeps the digits apart: its 5-NN votes are right three times as often as
+        // chance (0.1) would be, from a small model of 400 digits (0.48 when written).
+        let accuracy: f32 = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("5-NN label accuracy in the map: "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no accuracy in {stdout}"));
+        assert!(accuracy > 0.3, "{dims}-D: {accuracy}");
+        let csv = std::fs::read_to_string(&out).unwrap();
+        let header = if dims == "2" {
+            "index,label,x,y"
+        } else {
+            "index,label,x,y,z"
+        };
+        assert_eq!(csv.lines().next(), Some(header));
+        assert_eq!(csv.lines().count(), 401);
+    }
+
+    // A damaged code is named by line and column; nothing is written.
+    let mut lines: Vec<String> = tensors.lines().map(String::from).collect();
+    lines[6] = lines[6].replacen('\t', "\tNaN?\t", 1);
+    std::fs::write(codes.join("tensors.tsv"), lines.join("\n")).unwrap();
+    let out = dir.join("bad.csv");
+    let o = latentlab(&[
+        "tsne",
+        "--input",
+        codes.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("line 7, column 2"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
+#[test]
 fn a_btcvae_on_shapes_writes_traversals_and_its_disentanglement_scores() {
     let dir = temp_dir("cli-shapes");
     let out = dir.join("run");

@@ -606,6 +606,49 @@ fn interpolation_manifold_grid_and_export() {
 }
 
 #[test]
+fn the_3d_view_maps_the_codes_with_tsne_in_the_background() {
+    let mut h = studio();
+    train_then_pause(&mut h);
+    h.get_by_label("3-D").click();
+    h.step();
+    h.step();
+    assert!(
+        h.state().scatter3d.title().contains("PCA"),
+        "{}",
+        h.state().scatter3d.title()
+    );
+    // How well the view keeps the digits apart: the 5-NN class votes that are right.
+    let accuracy = |h: &Harness<'_, StudioApp>| {
+        let labels = h
+            .state()
+            .run()
+            .snapshot
+            .as_ref()
+            .unwrap()
+            .latents
+            .labels
+            .clone()
+            .unwrap();
+        let points = h.state().scatter3d.points().as_flattened().to_vec();
+        let votes = latentlab::latent::tsne::knn_votes(&points, 3, &labels, 5);
+        votes.iter().zip(&labels).filter(|(v, l)| v == l).count() as f32 / labels.len() as f32
+    };
+    let pca = accuracy(&h);
+    h.get_by_label("t-SNE").click();
+    step_until(&mut h, "the t-SNE to start", |a| a.scatter3d.tsne_running());
+    step_until(&mut h, "the 3-D t-SNE map", |a| {
+        a.scatter3d.title().contains("t-SNE")
+    });
+    assert_eq!(
+        h.state().scatter3d.points().len(),
+        h.state().latent_points()
+    );
+    let tsne = accuracy(&h);
+    eprintln!("5-NN class accuracy in the 3-D view: PCA {pca:.3}, t-SNE {tsne:.3}");
+    assert!(tsne > pca + 0.05, "t-SNE {tsne} against PCA {pca}");
+}
+
+#[test]
 fn tsne_runs_in_the_background_and_replaces_the_pca_view() {
     let mut h = studio();
     train_then_pause(&mut h);
