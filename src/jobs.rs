@@ -4,9 +4,9 @@
 //! its thread, which winds down at its next check; the UI thread never waits for it.
 //!
 //! A job's work runs on a thread pool of its own whose threads run at a lower scheduling
-//! priority than training (nice [`JOB_NICENESS`] on Unix): while a run trains, a projection
-//! takes what training leaves and does not slow it much; while nothing trains, it has every
-//! core. (Training uses rayon's global pool; a job's parallel loops run in its own.)
+//! priority than training (Linux's idle class): while a run trains, a projection takes only
+//! the time training leaves; while nothing trains, it has every core. (Training uses rayon's
+//! global pool; a job's parallel loops run in its own.)
 //!
 //! Plain std and rayon: no egui, no burn. The caller brings its repaint as a [`Waker`]. One of
 //! the two files that spawn threads (with `train::worker`).
@@ -18,17 +18,22 @@ use std::time::{Duration, Instant};
 /// Called to tell the UI something changed, e.g. `ctx.request_repaint()`.
 pub type Waker = Box<dyn Fn() + Send + Sync>;
 
-/// How much lower a job's threads run than training's: Linux gives a nice-10 thread about a
-/// tenth of the CPU time of a nice-0 one when they contend.
-pub const JOB_NICENESS: i32 = 10;
+/// How much lower a job's threads run than training's where the idle scheduling class is
+/// refused: Linux gives a nice-19 thread about 1/70 of the CPU time of a nice-0 one.
+pub const JOB_NICENESS: i32 = 19;
 
-/// Lowers the calling thread's scheduling priority by [`JOB_NICENESS`] (on Linux a thread has
-/// its own nice value); elsewhere, or if refused, it runs at normal priority.
+/// Puts the calling thread in Linux's idle scheduling class (`SCHED_IDLE`: it runs when no
+/// normal thread wants the core, so it fills the gaps training leaves between its operations
+/// and never takes a core from it), or failing that lowers it by [`JOB_NICENESS`]. Elsewhere
+/// it runs at normal priority.
 fn lower_this_threads_priority() {
     #[cfg(target_os = "linux")]
-    // SAFETY: setpriority only reads its arguments; `who = 0` names the calling thread.
+    // SAFETY: both calls only read their arguments; `0` names the calling thread.
     unsafe {
-        let _ = libc::setpriority(libc::PRIO_PROCESS, 0, JOB_NICENESS);
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            let _ = libc::setpriority(libc::PRIO_PROCESS, 0, JOB_NICENESS);
+        }
     }
 }
 
