@@ -77,6 +77,8 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
     let mut samples_per_sec = 0.0f32;
     let mut last_input_mse = None;
     let mut last_terms: Vec<f32> = Vec::new();
+    let mut saved_at: Option<u64> = None;
+    let mut last_warning: Option<String> = None;
     let mut sink = |event: Event| match event {
         Event::Started(info) => {
             eprintln!("model: {}", info.architecture);
@@ -103,10 +105,13 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             last_input_mse = report.input_mse;
             last_terms = report.terms.clone();
             metrics.eval(&report);
-            bar.println(format!(
-                "step {:>6}  epoch {:>3}  test MSE {:.5}",
-                report.step, report.epoch, report.test_mse
-            ));
+            // `suspend`, not `println`: a hidden bar (stderr not a terminal) prints nothing.
+            bar.suspend(|| {
+                eprintln!(
+                    "step {:>6}  epoch {:>3}  test MSE {:.5}",
+                    report.step, report.epoch, report.test_mse
+                )
+            });
         }
         Event::Snapshot(s) => {
             if history.len() >= crate::protocol::HISTORY {
@@ -115,7 +120,11 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             history.push(s.clone());
             snapshot = Some(s);
         }
-        Event::Warning(w) => bar.println(format!("warning: {w}")),
+        Event::CheckpointSaved { step, .. } => saved_at = Some(step),
+        Event::Warning(w) => {
+            bar.suspend(|| eprintln!("warning: {w}"));
+            last_warning = Some(w);
+        }
         _ => {}
     };
     let result = train::run(
@@ -177,6 +186,16 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
         )?;
     }
     let end = result?;
+    // The run folder promises the final weights: a run whose last save failed (a full disk)
+    // is an error, with the reason, though all else it measured was kept above.
+    if saved_at != Some(end.step) {
+        anyhow::bail!(
+            "trained to step {} but could not save the checkpoint in {}: {}",
+            end.step,
+            out.join("checkpoint").display(),
+            last_warning.unwrap_or_else(|| "no save was reported".into())
+        );
+    }
     if let Some(s) = &snapshot {
         println!(
             "latent near-zero fraction (|z| < {}): {:.1} %",

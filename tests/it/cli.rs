@@ -718,13 +718,19 @@ fn data_over_the_size_limit_is_refused_by_its_header() {
 /// An output path that is a file, or lies under one, is refused by name before any training,
 /// and the file is left as it was.
 #[test]
-fn an_output_path_that_is_a_file_is_a_clear_error() {
+fn an_output_path_that_is_a_file_or_unwritable_is_a_clear_error() {
     let dir = temp_dir("cli-out-file");
     let (img, lbl) = write_mnist_idx(&dir, 200);
     let spec = format!("idx:{},{}", img.display(), lbl.display());
     let file = dir.join("notes.txt");
     std::fs::write(&file, "keep me").unwrap();
-    for out in [file.clone(), file.join("run")] {
+    // A file, a path under a file, and (on Linux) a folder nobody may write into, root
+    // included: refused before training.
+    let mut outs = vec![file.clone(), file.join("run")];
+    if cfg!(target_os = "linux") {
+        outs.push(std::path::PathBuf::from("/sys/latentlab-test-run"));
+    }
+    for out in outs {
         let o = train_on(&spec, &out, &[]);
         assert!(!o.status.success());
         let e = stderr(&o);
@@ -736,6 +742,49 @@ fn an_output_path_that_is_a_file_is_a_clear_error() {
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A real full disk: a 256 KiB tmpfs as the run folder, too small for the checkpoint. Needs root
+/// (to mount it), so it is run by hand: `cargo test --release full_disk -- --ignored`.
+#[test]
+#[ignore = "mounts a small tmpfs: needs root"]
+fn a_full_disk_is_a_clear_error_and_leaves_no_partial_files() {
+    let dir = temp_dir("cli-full-disk");
+    let (img, lbl) = write_mnist_idx(&dir, 200);
+    let spec = format!("idx:{},{}", img.display(), lbl.display());
+    let disk = dir.join("disk");
+    std::fs::create_dir_all(&disk).unwrap();
+    let mount = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&disk)
+        .status()
+        .expect("run mount");
+    assert!(mount.success(), "mounting a tmpfs needs root");
+    let o = train_on(&spec, &disk.join("run"), &["--hidden", "256"]);
+    let listing: Vec<String> = walk(&disk);
+    let _ = Command::new("umount").arg(&disk).status();
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(e.contains("No space left on device"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+    assert!(
+        listing.iter().all(|f| !f.contains(".tmp")),
+        "partial files left: {listing:?}"
+    );
+}
+
+/// Every file under `dir`, as paths.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path.display().to_string());
+        }
+    }
+    out
 }
 
 /// `--data wav:DIR` trains the voice model on a folder of recordings in speaker subfolders

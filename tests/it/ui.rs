@@ -1244,6 +1244,15 @@ fn the_timeline_replays_earlier_moments_in_every_view_and_returns_to_live() {
         head * 56 + (head - 1) * 3 + moments * (56 + 3)
     );
     assert!(h.state().run().status.last_event.starts_with("Saved"));
+    // A folder that cannot be written: a notice naming it; the history is kept.
+    if cfg!(target_os = "linux") {
+        let kept = h.state().run().history.len();
+        h.state_mut()
+            .export_history(std::path::Path::new("/sys/latentlab-test/run.gif"), true);
+        let notice = h.state().notice().unwrap_or_default().to_string();
+        assert!(notice.contains("/sys/latentlab-test"), "{notice}");
+        assert_eq!(h.state().run().history.len(), kept);
+    }
 }
 
 #[test]
