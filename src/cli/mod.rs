@@ -260,6 +260,16 @@ impl TrainArgs {
 /// Runs the command line; the binary's `main` is this.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A subcommand's output piped into `head` that closes early ends it quietly, as other
+    // command line tools do, instead of a panic on the next print (Rust ignores SIGPIPE by
+    // default). The studio keeps ignoring it: a window never dies of its log's reader.
+    #[cfg(unix)]
+    if cli.command.is_some() {
+        // SAFETY: restoring a signal's default action, before any thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     if let Some(n) = cli.threads
         && let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
