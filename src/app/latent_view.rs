@@ -170,6 +170,10 @@ impl<const D: usize> TsneState<D> {
                 egui::ProgressBar::new(job.progress())
                     .desired_width(70.0)
                     .text("t-SNE"),
+            )
+            .on_hover_text(
+                "The map is computed with the time training leaves free, so it never slows \
+                 training much: pause the run and it finishes at full speed",
             );
             if ui
                 .button("Cancel")
