@@ -7,6 +7,9 @@ use crate::settings::{
     BaseNet, BuiltinData, CellKind, LossKind, ModelKind, Settings, SparsityKind,
 };
 
+/// What a CSV file of series holds, for the two places that open one.
+pub const CSV_HELP: &str = "One series per row, first column the class label (UCR layout)";
+
 /// What the user asked for with the buttons this frame.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Actions {
@@ -41,6 +44,24 @@ fn row(
     let label = ui.label(label).on_hover_text(hover);
     add(ui).labelled_by(label.id).on_hover_text(hover);
     ui.end_row();
+}
+
+/// A drop-down (egui id `id`) setting `value` to one of `options`, each shown by its `label`.
+fn choice<T: PartialEq + Copy>(
+    ui: &mut egui::Ui,
+    id: &str,
+    value: &mut T,
+    options: &[T],
+    label: fn(T) -> &'static str,
+) -> egui::Response {
+    ComboBox::from_id_salt(id)
+        .selected_text(label(*value))
+        .show_ui(ui, |ui| {
+            for &o in options {
+                ui.selectable_value(value, o, label(o));
+            }
+        })
+        .response
 }
 
 /// The help text a value's doc comment gives it on the command line, for its hover text.
@@ -160,9 +181,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                             }
                             a.open_csv = ui
                                 .selectable_label(false, "Open CSV series...")
-                                .on_hover_text(
-                                    "One series per row, first column the class label (UCR layout)",
-                                )
+                                .on_hover_text(CSV_HELP)
                                 .clicked();
                             a.open_folder = ui
                             .selectable_label(false, "Open image folder...")
@@ -244,14 +263,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                      filters slid over the image) or recurrent (through a series step by step)",
                     |ui| {
                         let mut base = s.base;
-                        let r = ComboBox::from_id_salt("base_net")
-                            .selected_text(s.base.label())
-                            .show_ui(ui, |ui| {
-                                for b in BaseNet::ALL {
-                                    ui.selectable_value(&mut base, b, b.label());
-                                }
-                            })
-                            .response;
+                        let r = choice(ui, "base_net", &mut base, &BaseNet::ALL, BaseNet::label);
                         if base != s.base {
                             s.set_kind(s.kind, base);
                         }
@@ -265,14 +277,8 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                     "Cell",
                     "The recurrent unit that reads the series: LSTM, or the smaller GRU",
                     |ui| {
-                        ComboBox::from_id_salt("cell")
-                            .selected_text(s.cell.label())
-                            .show_ui(ui, |ui| {
-                                for c in [CellKind::Lstm, CellKind::Gru] {
-                                    ui.selectable_value(&mut s.cell, c, c.label());
-                                }
-                            })
-                            .response
+                        let cells = [CellKind::Lstm, CellKind::Gru];
+                        choice(ui, "cell", &mut s.cell, &cells, CellKind::label)
                     },
                 );
                 row(
@@ -289,14 +295,8 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                     "How the code is kept sparse: L1 pulls every activation towards zero; KL \
                      pulls each unit's average activation to a small target",
                     |ui| {
-                        ComboBox::from_id_salt("sparsity")
-                            .selected_text(s.sparsity.label())
-                            .show_ui(ui, |ui| {
-                                for k in [SparsityKind::L1, SparsityKind::Kl] {
-                                    ui.selectable_value(&mut s.sparsity, k, k.label());
-                                }
-                            })
-                            .response
+                        let kinds = [SparsityKind::L1, SparsityKind::Kl];
+                        choice(ui, "sparsity", &mut s.sparsity, &kinds, SparsityKind::label)
                     },
                 );
                 row(
@@ -339,13 +339,8 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                 "How a reconstruction's error is measured: binary cross-entropy treats each \
                  pixel as a probability of ink; mean squared error as a number",
                 |ui| {
-                    ComboBox::from_id_salt("loss")
-                        .selected_text(s.loss.label())
-                        .show_ui(ui, |ui| {
-                            ui.selectable_value(&mut s.loss, LossKind::Bce, LossKind::Bce.label());
-                            ui.selectable_value(&mut s.loss, LossKind::Mse, LossKind::Mse.label());
-                        })
-                        .response
+                    let losses = [LossKind::Bce, LossKind::Mse];
+                    choice(ui, "loss", &mut s.loss, &losses, LossKind::label)
                 },
             );
             row(
@@ -401,16 +396,15 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
         let noise_help = "What corrupts the inputs: the denoising model learns to undo it, the \
                           others are shown it. Changes apply at once";
         let label = ui.label("Noise").on_hover_text(noise_help);
-        ComboBox::from_id_salt("noise_kind")
-            .selected_text(s.noise.kind.label())
-            .show_ui(ui, |ui| {
-                for k in NoiseKind::ALL {
-                    ui.selectable_value(&mut s.noise.kind, k, k.label());
-                }
-            })
-            .response
-            .labelled_by(label.id)
-            .on_hover_text(noise_help);
+        choice(
+            ui,
+            "noise_kind",
+            &mut s.noise.kind,
+            &NoiseKind::ALL,
+            NoiseKind::label,
+        )
+        .labelled_by(label.id)
+        .on_hover_text(noise_help);
     });
     ui.add(Slider::new(&mut s.noise.level, 0.0..=1.0).text("Noise level"))
         .on_hover_text(

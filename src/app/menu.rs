@@ -4,7 +4,7 @@
 
 use anyhow::Context as _;
 
-use super::controls::{Actions, RunStatus, run_buttons};
+use super::controls::{Actions, CSV_HELP, RunStatus, run_buttons};
 use super::{StudioApp, figure};
 use crate::data::DataSpec;
 use crate::protocol::Command;
@@ -24,13 +24,12 @@ impl StudioApp {
                          folder unlabelled",
                     )
                     .clicked()
-                    && let Some(dir) = rfd::FileDialog::new().pick_folder()
                 {
-                    self.open_folder(dir);
+                    self.pick_image_folder();
                 }
                 if ui
                     .button("Open CSV series...")
-                    .on_hover_text("One series per row, first column the class label (UCR layout)")
+                    .on_hover_text(CSV_HELP)
                     .clicked()
                 {
                     self.pick_csv();
@@ -253,6 +252,13 @@ impl StudioApp {
             .pick_file()
         {
             self.open_csv(path);
+        }
+    }
+
+    /// Asks for a folder of images and trains the next run on it.
+    pub(super) fn pick_image_folder(&mut self) {
+        if let Some(dir) = rfd::FileDialog::new().pick_folder() {
+            self.open_folder(dir);
         }
     }
 

@@ -787,10 +787,8 @@ impl eframe::App for StudioApp {
         if actions.open_csv {
             self.pick_csv();
         }
-        if actions.open_folder
-            && let Some(dir) = rfd::FileDialog::new().pick_folder()
-        {
-            self.open_folder(dir);
+        if actions.open_folder {
+            self.pick_image_folder();
         }
 
         egui::CentralPanel::default().show(ui, |ui| {

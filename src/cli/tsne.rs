@@ -72,13 +72,13 @@ pub fn run(cmd: TsneCmd) -> anyhow::Result<()> {
         Box::new(move || {
             let _ = wake.send(());
         }),
+        // The map flat, `[n, dims]`.
         move |p| {
-            let map: Option<Vec<Vec<f32>>> = if dims == 3 {
-                tsne_3d(&codes, dim, params, p).map(|y| y.iter().map(|v| v.to_vec()).collect())
+            if dims == 3 {
+                tsne_3d(&codes, dim, params, p).map(Vec::into_flattened)
             } else {
-                tsne(&codes, dim, params, p).map(|y| y.iter().map(|v| v.to_vec()).collect())
-            };
-            map
+                tsne(&codes, dim, params, p).map(Vec::into_flattened)
+            }
         },
     )
     .context("cannot start the t-SNE thread")?;
@@ -98,8 +98,7 @@ pub fn run(cmd: TsneCmd) -> anyhow::Result<()> {
         cmd.dims, cmd.theta
     );
     if let Some(labels) = &labels {
-        let flat: Vec<f32> = map.iter().flatten().copied().collect();
-        let votes = knn_votes(&flat, cmd.dims as usize, labels, 5);
+        let votes = knn_votes(&map, cmd.dims as usize, labels, 5);
         let right = votes.iter().zip(labels).filter(|(v, l)| v == l).count();
         println!(
             "5-NN label accuracy in the map: {:.3}",
@@ -111,7 +110,7 @@ pub fn run(cmd: TsneCmd) -> anyhow::Result<()> {
     } else {
         "index,label,x,y\n"
     });
-    for (i, p) in map.iter().enumerate() {
+    for (i, p) in map.chunks_exact(cmd.dims as usize).enumerate() {
         let label = labels
             .as_ref()
             .map(|l| l[i].to_string())
