@@ -227,7 +227,7 @@ fn reference_sines(seed: u64) -> DataSplit {
         }
         Dataset {
             shape: shape.into(),
-            values,
+            values: values.into(),
             labels: None,
             class_names: Vec::new(),
             factors: None,

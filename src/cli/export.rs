@@ -57,7 +57,7 @@ pub fn export(cmd: ExportCmd, device_choice: DeviceChoice) -> anyhow::Result<()>
     let device = device::select(device_choice)?;
     if cmd.format == Format::Safetensors {
         let n = data.test.len().min(CHECK_SAMPLES);
-        let samples = &data.test.values[..n * data.test.shape.len()];
+        let samples = &data.test.samples(0..n);
         let export = checkpoint::export_torch(&dir, samples, &device.device)?;
         std::fs::create_dir_all(&cmd.out)
             .with_context(|| format!("cannot create {}", cmd.out.display()))?;
@@ -84,7 +84,7 @@ pub fn export(cmd: ExportCmd, device_choice: DeviceChoice) -> anyhow::Result<()>
         Split::All => joined(data.train, data.test),
     };
     let cloud = checkpoint::encode_dataset(&dir, &chosen, &device.device)?;
-    let samples = SampleGrid::new(chosen.shape, chosen.values.clone());
+    let samples = SampleGrid::new(chosen.shape, chosen.values.to_f32());
     let summary = write_projector(
         &cmd.out,
         &Embedding {
@@ -114,7 +114,7 @@ pub fn export(cmd: ExportCmd, device_choice: DeviceChoice) -> anyhow::Result<()>
 
 /// `a`'s samples then `b`'s (two splits of one data set: one shape, one set of classes).
 fn joined(mut a: crate::data::Dataset, b: crate::data::Dataset) -> crate::data::Dataset {
-    a.values.extend(b.values);
+    a.values.append(b.values);
     a.labels = a.labels.zip(b.labels).map(|(mut x, y)| {
         x.extend(y);
         x

@@ -347,7 +347,7 @@ fn write_style_swap(
     let shown = SHOWN.min(rows);
     let mut values = Vec::new();
     for r in 0..shown {
-        values.extend_from_slice(test.sample(cloud.test_indices[r]));
+        test.extend_sample(cloud.test_indices[r], &mut values);
         for c in 0..classes {
             values.extend_from_slice(grid.sample(r * classes + c));
         }

@@ -47,7 +47,7 @@ pub fn write_voice_outputs(
     };
     // Test utterances are padded with silence to the model's length; each output is cut back
     // to the length of the utterance it came from, as the real recordings are trimmed.
-    let length = |i: usize| sounding_frames(test.sample(cloud.test_indices[i]), frames);
+    let length = |i: usize| sounding_frames(&test.sample(cloud.test_indices[i]), frames);
     let spreads = training_spreads(train, voices.len(), frames);
     let sound = |values: &[f32], keep: usize, voice: usize| {
         write_wav(&speak(
@@ -120,10 +120,11 @@ fn training_spreads(train: &Dataset, voices: usize, frames: usize) -> Vec<Vec<f3
     let Some(labels) = &train.labels else {
         return Vec::new();
     };
+    let samples: Vec<_> = (0..train.len()).map(|i| train.sample(i)).collect();
     let labelled: Vec<(u32, &[f32])> = labels
         .iter()
-        .enumerate()
-        .map(|(i, &l)| (l, train.sample(i)))
+        .zip(&samples)
+        .map(|(&l, s)| (l, &s[..]))
         .collect();
     voice_spreads(&labelled, voices, frames)
 }
@@ -179,7 +180,7 @@ pub fn convert(cmd: ConvertCmd, device_choice: crate::train::DeviceChoice) -> an
     }
     let samples = Dataset {
         shape: meta.sample_shape,
-        values,
+        values: values.into(),
         labels: None,
         class_names: Vec::new(),
         factors: None,
@@ -204,9 +205,8 @@ pub fn convert(cmd: ConvertCmd, device_choice: crate::train::DeviceChoice) -> an
     let converted = decoder.decode(&codes);
     let chunks: Vec<&[f32]> = (0..converted.len()).map(|i| converted.sample(i)).collect();
     let mut spectrogram = join_chunks(&chunks, frames, total);
-    let examples: Vec<&[f32]> = (source_chunks.len()..samples.len())
-        .map(|i| samples.sample(i))
-        .collect();
+    let examples = samples.samples(source_chunks.len()..samples.len());
+    let examples: Vec<&[f32]> = examples.chunks(samples.shape.len()).collect();
     restore_spread(&mut spectrogram, total, &mean_spread(examples, frames));
     let sound = spectrogram_to_sound(&spectrogram, total, GRIFFIN_LIM_ROUNDS);
     write_atomic(&cmd.out, &write_wav(&sound))?;

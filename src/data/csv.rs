@@ -347,7 +347,7 @@ fn build(
     }
     let dataset = Dataset {
         shape: SampleShape::Series(SeriesShape { channels: 1, steps }),
-        values,
+        values: values.into(),
         class_names: match (&labels, classes) {
             (Some(_), Some(c)) => c.to_vec(),
             _ => Vec::new(),
@@ -474,8 +474,8 @@ mod tests {
         // Numeric order, "2" and "2.0" one class named as first written.
         assert_eq!(d.class_names, ["-1", "2", "10"]);
         assert_eq!(d.labels, Some(vec![1, 0, 2, 1]));
-        assert_eq!(d.sample(2), [4.0, 5.0, -60.0]);
-        assert_eq!(d.sample(0), [1.5, 2.0, 3.0]);
+        assert_eq!(*d.sample(2), [4.0, 5.0, -60.0]);
+        assert_eq!(*d.sample(0), [1.5, 2.0, 3.0]);
     }
 
     #[test]
@@ -498,7 +498,7 @@ mod tests {
         let (d, _) = ok("nolabel.csv", "1,2,3\n4,5,6\n", &opts);
         assert_eq!(d.labels, None);
         assert!(d.class_names.is_empty());
-        assert_eq!(d.values, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(d.values.to_f32(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     }
 
     #[test]
@@ -526,7 +526,7 @@ mod tests {
             "1\t0.5\t 1.5\t2\n2\t3\t4\t5\n",
             &CsvOptions::default(),
         );
-        assert_eq!(d.values, [0.5, 1.5, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(d.values.to_f32(), [0.5, 1.5, 2.0, 3.0, 4.0, 5.0]);
         assert_eq!(d.labels, Some(vec![0, 1]));
     }
 
@@ -539,8 +539,8 @@ mod tests {
         );
         assert_eq!(steps(&d), 5);
         // 0, 4 over 5 steps: linear, ends kept.
-        assert_eq!(d.sample(1), [0.0, 1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(d.sample(0), [0.0, 1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(*d.sample(1), [0.0, 1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(*d.sample(0), [0.0, 1.0, 2.0, 3.0, 4.0]);
         assert_eq!(warnings.len(), 1);
         assert!(
             warnings[0].ends_with(
@@ -558,9 +558,9 @@ mod tests {
         };
         let (d, warnings) = ok("len.csv", "1,0,1,2,3,4\n2,0,4\n1,5,6,7\n", &opts);
         assert_eq!(steps(&d), 3);
-        assert_eq!(d.sample(0), [0.0, 2.0, 4.0]);
-        assert_eq!(d.sample(1), [0.0, 2.0, 4.0]);
-        assert_eq!(d.sample(2), [5.0, 6.0, 7.0]);
+        assert_eq!(*d.sample(0), [0.0, 2.0, 4.0]);
+        assert_eq!(*d.sample(1), [0.0, 2.0, 4.0]);
+        assert_eq!(*d.sample(2), [5.0, 6.0, 7.0]);
         assert!(
             warnings[0].contains(
                 "2 of 3 series had another length and were linearly resampled to 3 steps"
@@ -614,13 +614,13 @@ mod tests {
             &CsvOptions::default(),
         );
         assert_eq!(steps(&d), 4);
-        assert_eq!(d.sample(0), [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(*d.sample(0), [1.0, 2.0, 3.0, 4.0]);
         let expected = [5.0, 5.0 + 1.0 / 3.0, 6.0 - 1.0 / 3.0, 6.0];
         for (v, e) in d.sample(1).iter().zip(expected) {
             assert!((v - e).abs() < 1e-6, "{:?}", d.sample(1));
         }
         assert!(warnings[0].contains("2 of 3 series"), "{warnings:?}");
-        assert!(d.values.iter().all(|v| v.is_finite()));
+        assert!(d.values.to_f32().iter().all(|v| v.is_finite()));
     }
 
     #[test]
@@ -657,7 +657,7 @@ mod tests {
             assert!(mean.abs() < 1e-5, "{mean}");
             assert!((var.sqrt() - 1.0).abs() < 1e-5, "{var}");
         }
-        assert_eq!(d.sample(1), [0.0; 5]);
+        assert_eq!(*d.sample(1), [0.0; 5]);
     }
 
     #[test]
@@ -670,7 +670,7 @@ mod tests {
         assert_eq!(steps(&test), 4);
         assert_eq!(test.labels, Some(vec![1, 0]));
         assert_eq!(test.class_names, train.class_names);
-        assert_eq!(test.sample(0), [0.0, 2.0, 4.0, 6.0]);
+        assert_eq!(*test.sample(0), [0.0, 2.0, 4.0, 6.0]);
         assert!(warnings[0].contains("1 of 2 series"), "{warnings:?}");
         let unseen = file("unseen.csv", "1,0,1,2,3\n\n3,0,0,0,0\n");
         let e = read_matching(&unseen, &opts, &train)

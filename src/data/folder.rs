@@ -92,14 +92,14 @@ pub fn read(
     let (entries, class_names) = list(dir, &mut skipped)?;
     let size = options.size;
     check_budget(dir, entries.len(), size, super::max_data_bytes())?;
-    let mut rgb: Vec<f32> = Vec::with_capacity(entries.len() * 3 * size * size);
+    let mut rgb: Vec<u8> = Vec::with_capacity(entries.len() * 3 * size * size);
     let mut labels: Vec<u32> = Vec::new();
     let mut coloured = false;
     for (c, chunk) in entries.chunks(CHUNK).enumerate() {
         if !progress(c * CHUNK, entries.len()) {
             return Err(LoadError::Cancelled);
         }
-        let decoded: Vec<Result<(Vec<f32>, bool), String>> =
+        let decoded: Vec<Result<(Vec<u8>, bool), String>> =
             chunk.par_iter().map(|e| decode(&e.path, options)).collect();
         for (entry, result) in chunk.iter().zip(decoded) {
             match result {
@@ -132,7 +132,7 @@ pub fn read(
             height: size,
             width: size,
         }),
-        values,
+        values: values.into(),
         labels: (!class_names.is_empty()).then_some(labels),
         class_names,
         factors: None,
@@ -276,9 +276,9 @@ fn canonical(dir: &Path) -> Result<PathBuf, LoadError> {
     })
 }
 
-/// One image file as `size × size` RGB values in [0, 1] (interleaved), and whether it has
+/// One image file as `size × size` RGB bytes (interleaved, 255 for 1.0), and whether it has
 /// colour; the error says why it cannot be used.
-fn decode(path: &Path, options: &FolderOptions) -> Result<(Vec<f32>, bool), String> {
+fn decode(path: &Path, options: &FolderOptions) -> Result<(Vec<u8>, bool), String> {
     super::check_file_size(path).map_err(|e| match e {
         LoadError::TooLarge { bytes, limit, .. } => {
             format!("{bytes} bytes, over the data limit of {limit} (--max-data-mb)")
@@ -290,7 +290,7 @@ fn decode(path: &Path, options: &FolderOptions) -> Result<(Vec<f32>, bool), Stri
 }
 
 /// [`decode`] of a file's bytes: the format is recognised by content, never by name.
-pub fn decode_bytes(bytes: &[u8], options: &FolderOptions) -> Result<(Vec<f32>, bool), String> {
+pub fn decode_bytes(bytes: &[u8], options: &FolderOptions) -> Result<(Vec<u8>, bool), String> {
     if bytes.is_empty() {
         return Err("empty file".into());
     }
@@ -338,15 +338,20 @@ pub fn decode_bytes(bytes: &[u8], options: &FolderOptions) -> Result<(Vec<f32>, 
     let mut colour = false;
     for p in square.pixels() {
         let [r, g, b, a] = p.0.map(|v| v.clamp(0.0, 1.0));
-        let px = [r * a, g * a, b * a];
-        colour |= (px[0] - px[1]).abs() > 2.0 / 255.0 || (px[1] - px[2]).abs() > 2.0 / 255.0;
-        rgb.extend(px);
+        let [r, g, b] = [r * a, g * a, b * a].map(to_byte);
+        colour |= r.abs_diff(g) > 2 || g.abs_diff(b) > 2;
+        rgb.extend([r, g, b]);
     }
     Ok((rgb, colour))
 }
 
+/// A value in [0, 1] as the byte that holds it (images are kept as bytes, 8 bits a channel).
+fn to_byte(v: f32) -> u8 {
+    (v * 255.0).round() as u8
+}
+
 /// Interleaved RGB images to planar `[N, 3, H, W]`.
-fn planar(rgb: &[f32], area: usize) -> Vec<f32> {
+fn planar(rgb: &[u8], area: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(rgb.len());
     for image in rgb.chunks_exact(3 * area) {
         for c in 0..3 {
@@ -357,9 +362,9 @@ fn planar(rgb: &[f32], area: usize) -> Vec<f32> {
 }
 
 /// Interleaved RGB to grey (BT.709 luma).
-fn luma(rgb: &[f32]) -> Vec<f32> {
+fn luma(rgb: &[u8]) -> Vec<u8> {
     rgb.chunks_exact(3)
-        .map(|p| 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2])
+        .map(|p| (0.2126 * p[0] as f32 + 0.7152 * p[1] as f32 + 0.0722 * p[2] as f32).round() as u8)
         .collect()
 }
 

@@ -1,8 +1,9 @@
 //! Datasets: the built-in MNIST and Fashion-MNIST subsets, users' IDX files, built-in synthetic
 //! sequences, users' CSV files of series, seeded mini-batches, and input corruption.
 //!
-//! Everything here is plain host data (`Vec<f32>`: images in [0, 1], series real-valued);
-//! tensors are made by the trainer. Never imports egui or burn.
+//! Everything here is plain host data: images read from 8-bit files are held as those bytes
+//! (value = byte / 255) and turned into f32 one batch at a time, everything else as f32 (images
+//! in [0, 1], series real-valued); tensors are made by the trainer. Never imports egui or burn.
 
 pub mod audio;
 pub mod csv;
@@ -16,6 +17,8 @@ pub mod shapes;
 pub mod spoken;
 mod spoken_files;
 
+use std::borrow::Cow;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -270,7 +273,7 @@ impl std::fmt::Display for DataSpec {
 pub struct Dataset {
     pub shape: SampleShape,
     /// `[N, ...shape]` row-major (images `[N, C, H, W]` in [0, 1], series `[N, C, T]`).
-    pub values: Vec<f32>,
+    pub values: Values,
     /// One label per sample, each below `class_names.len()`; `None` for unlabelled data.
     pub labels: Option<Vec<u32>>,
     pub class_names: Vec<String>,
@@ -316,6 +319,101 @@ impl Factors {
     }
 }
 
+/// How a dataset holds its values. Images read from 8-bit files stay the bytes they were stored
+/// in, a quarter of their f32 size, so a data set of 100 000 images costs what its files hold;
+/// the trainer turns one batch at a time into f32 ([`Dataset::extend_sample`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// Values in [0, 1] as `byte / 255`.
+    Bytes(Vec<u8>),
+    Floats(Vec<f32>),
+}
+
+/// `byte / 255` for every byte, computed once.
+static BYTE_VALUES: std::sync::LazyLock<[f32; 256]> =
+    std::sync::LazyLock::new(|| std::array::from_fn(|b| b as f32 / 255.0));
+
+impl Values {
+    /// How many values are held.
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Bytes(b) => b.len(),
+            Values::Floats(f) => f.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of memory the values take.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Values::Bytes(b) => b.len(),
+            Values::Floats(f) => 4 * f.len(),
+        }
+    }
+
+    /// The values in `range` as f32: borrowed where they are held as f32.
+    pub fn f32s(&self, range: Range<usize>) -> Cow<'_, [f32]> {
+        match self {
+            Values::Bytes(b) => {
+                Cow::Owned(b[range].iter().map(|&v| BYTE_VALUES[v as usize]).collect())
+            }
+            Values::Floats(f) => Cow::Borrowed(&f[range]),
+        }
+    }
+
+    /// Appends the values in `range` as f32 to `out`.
+    pub fn extend_f32(&self, range: Range<usize>, out: &mut Vec<f32>) {
+        match self {
+            Values::Bytes(b) => out.extend(b[range].iter().map(|&v| BYTE_VALUES[v as usize])),
+            Values::Floats(f) => out.extend_from_slice(&f[range]),
+        }
+    }
+
+    /// Every value as f32: a full copy for bytes, so only for sets known to be small (a test
+    /// split shown in the studio) or one chunk at a time.
+    pub fn to_f32(&self) -> Vec<f32> {
+        self.f32s(0..self.len()).into_owned()
+    }
+
+    /// The values at `ranges`, in that order, held the same way.
+    fn gather(&self, ranges: impl Iterator<Item = Range<usize>>) -> Values {
+        match self {
+            Values::Bytes(b) => Values::Bytes(ranges.flat_map(|r| b[r].iter().copied()).collect()),
+            Values::Floats(f) => {
+                Values::Floats(ranges.flat_map(|r| f[r].iter().copied()).collect())
+            }
+        }
+    }
+
+    /// Appends `other`'s values; bytes stay bytes only when both are bytes.
+    pub fn append(&mut self, other: Values) {
+        match (&mut *self, other) {
+            (Values::Bytes(a), Values::Bytes(b)) => a.extend(b),
+            (Values::Floats(a), Values::Floats(b)) => a.extend(b),
+            (a, b) => {
+                let mut floats = a.to_f32();
+                floats.extend(b.to_f32());
+                *a = Values::Floats(floats);
+            }
+        }
+    }
+}
+
+impl From<Vec<f32>> for Values {
+    fn from(values: Vec<f32>) -> Values {
+        Values::Floats(values)
+    }
+}
+
+impl From<Vec<u8>> for Values {
+    fn from(values: Vec<u8>) -> Values {
+        Values::Bytes(values)
+    }
+}
+
 impl Dataset {
     /// How many classes the labels can name: 0 for unlabelled data.
     pub fn classes(&self) -> usize {
@@ -334,9 +432,21 @@ impl Dataset {
     }
 
     /// The values of sample `i`.
-    pub fn sample(&self, i: usize) -> &[f32] {
+    pub fn sample(&self, i: usize) -> Cow<'_, [f32]> {
         let n = self.shape.len();
-        &self.values[i * n..(i + 1) * n]
+        self.values.f32s(i * n..(i + 1) * n)
+    }
+
+    /// Appends sample `i`'s values, as f32, to `out`: how batches are made.
+    pub fn extend_sample(&self, i: usize, out: &mut Vec<f32>) {
+        let n = self.shape.len();
+        self.values.extend_f32(i * n..(i + 1) * n, out);
+    }
+
+    /// The values of samples `range` as f32.
+    pub fn samples(&self, range: Range<usize>) -> Cow<'_, [f32]> {
+        let n = self.shape.len();
+        self.values.f32s(range.start * n..range.end * n)
     }
 
     /// The label of sample `i`, if the data is labelled.
@@ -346,10 +456,10 @@ impl Dataset {
 
     /// A new dataset holding the given samples, in that order.
     pub fn subset(&self, indices: &[usize]) -> Dataset {
-        let mut values = Vec::with_capacity(indices.len() * self.shape.len());
-        for &i in indices {
-            values.extend_from_slice(self.sample(i));
-        }
+        let n = self.shape.len();
+        let values = self
+            .values
+            .gather(indices.iter().map(|&i| i * n..(i + 1) * n));
         Dataset {
             shape: self.shape,
             values,
@@ -367,7 +477,7 @@ impl Dataset {
         let n = self.shape.len();
         let mut mean = vec![0.0f32; n];
         for i in 0..self.len() {
-            for (m, v) in mean.iter_mut().zip(self.sample(i)) {
+            for (m, v) in mean.iter_mut().zip(self.sample(i).iter()) {
                 *m += v;
             }
         }
@@ -389,7 +499,7 @@ pub struct DataSplit {
 }
 
 /// The most sample bytes a file may promise before it is read, unless raised: well below this
-/// machine class's memory (samples are held as f32 today, four times this).
+/// machine class's memory (8-bit images are held as these bytes; real-valued data as f32).
 pub const DEFAULT_MAX_DATA_BYTES: usize = 1 << 30;
 
 static MAX_DATA_BYTES: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_DATA_BYTES);
@@ -601,7 +711,6 @@ fn from_idx(
         height: h,
         width: w,
     });
-    let pixels: Vec<f32> = images.data.iter().map(|&b| b as f32 / 255.0).collect();
     let (labels, class_names) = match labels {
         None => (None, Vec::new()),
         Some((arr, path)) => {
@@ -643,7 +752,7 @@ fn from_idx(
     };
     Ok(Dataset {
         shape,
-        values: pixels,
+        values: Values::Bytes(images.data),
         labels,
         class_names,
         factors: None,
@@ -742,7 +851,13 @@ mod tests {
             assert_eq!(d.test.len(), 1000);
             assert_eq!(d.train.shape.len(), 784);
             assert_eq!(d.train.class_names[0], first_class);
-            assert!(d.train.values.iter().all(|v| (0.0..=1.0).contains(v)));
+            assert!(
+                d.train
+                    .values
+                    .to_f32()
+                    .iter()
+                    .all(|v| (0.0..=1.0).contains(v))
+            );
             // Every class is present in the test split.
             let labels = d.test.labels.as_ref().unwrap();
             for c in 0..10 {

@@ -47,7 +47,7 @@ fn generate(rng: &mut Rng, n: usize, steps: usize) -> Dataset {
     }
     Dataset {
         shape: SampleShape::Series(SeriesShape { channels: 1, steps }),
-        values,
+        values: values.into(),
         labels: Some(labels),
         class_names: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
         factors: None,
@@ -137,7 +137,7 @@ mod tests {
             for c in 0..6 {
                 assert_eq!(labels.iter().filter(|&&l| l == c).count(), per_class);
             }
-            assert!(set.values.iter().all(|v| v.is_finite()));
+            assert!(set.values.to_f32().iter().all(|v| v.is_finite()));
         }
         assert_eq!(synthetic(1, 0).train.shape.len(), 2);
     }
@@ -165,8 +165,8 @@ mod tests {
                 / (idx.len() * 64) as f32;
             assert!(mean.abs() < 0.1, "{}: mean {mean}", CLASS_NAMES[c as usize]);
         }
-        assert!(d.train.values.iter().any(|&v| v < -0.5));
-        assert!(d.train.values.iter().any(|&v| v > 1.0));
+        assert!(d.train.values.to_f32().iter().any(|&v| v < -0.5));
+        assert!(d.train.values.to_f32().iter().any(|&v| v > 1.0));
     }
 
     /// Phase- and amplitude-free features: jumps, flatness, where the energy and the zero
@@ -202,7 +202,7 @@ mod tests {
     fn families_are_distinguishable_by_a_nearest_centroid_classifier() {
         let d = synthetic(3, DEFAULT_STEPS);
         let feats = |set: &Dataset| -> Vec<Vec<f32>> {
-            (0..set.len()).map(|i| features(set.sample(i))).collect()
+            (0..set.len()).map(|i| features(&set.sample(i))).collect()
         };
         let (train, test) = (feats(&d.train), feats(&d.test));
         let k = train[0].len();

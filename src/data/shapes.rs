@@ -53,7 +53,7 @@ fn generate(rng: &mut Rng, n: usize) -> Dataset {
             width: SIDE,
         }),
         labels: Some(levels.iter().step_by(LEVELS.len()).copied().collect()),
-        values,
+        values: values.into(),
         class_names: SHAPE_NAMES.iter().map(|s| s.to_string()).collect(),
         factors: Some(Factors {
             names: FACTOR_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -167,7 +167,7 @@ mod tests {
         for i in 0..50 {
             assert_eq!(a.label(i), Some(factors.of(i)[0]));
             let f: [u32; 5] = factors.of(i).try_into().expect("five factors");
-            assert_eq!(a.sample(i), draw(f).as_slice());
+            assert_eq!(*a.sample(i), *draw(f));
         }
         // A subset keeps each sample's factors.
         let sub = a.subset(&[4, 2]);

@@ -84,7 +84,9 @@ pub fn spoken_digits() -> Result<DataSplit, LoadError> {
         } else {
             &mut train
         };
-        split.values.extend(fixed_spectrogram(&sound, FRAMES));
+        split
+            .values
+            .append(fixed_spectrogram(&sound, FRAMES).into());
         if let Some(l) = split.labels.as_mut() {
             l.push(voice);
         }
@@ -150,7 +152,7 @@ pub fn wav_folder(dir: &Path, seed: u64) -> Result<DataSplit, LoadError> {
                 skipped.push(format!("{} (shorter than 64 ms)", path.display()));
             }
             for chunk in chunks {
-                data.values.extend(chunk);
+                data.values.append(chunk.into());
                 if let Some(l) = data.labels.as_mut() {
                     l.push(label as u32);
                 }
@@ -184,7 +186,7 @@ pub fn read_wav_file(path: &Path) -> Result<Vec<f32>, String> {
 fn empty(voices: &[&str]) -> Dataset {
     Dataset {
         shape: SHAPE,
-        values: Vec::new(),
+        values: Vec::<f32>::new().into(),
         labels: Some(Vec::new()),
         class_names: voices.iter().map(|v| v.to_string()).collect(),
         factors: Some(Factors {

@@ -565,7 +565,7 @@ mod tests {
         let data = crate::data::load(&crate::data::DataSpec::Mnist, 0).expect("built-in MNIST");
         let test = &data.test;
         let n = 1000.min(test.len());
-        let points = &test.values[..n * test.shape.len()];
+        let points = &test.samples(0..n);
         let labels = &test.labels.as_ref().expect("labelled")[..n];
         let params = TsneParams::default();
         let exact = TsneParams {

@@ -56,7 +56,7 @@ impl Classifier {
             for batch in epoch_batches(train.len(), BATCH, &mut rng) {
                 let mut x = Vec::with_capacity(batch.len() * values);
                 for &i in &batch {
-                    x.extend_from_slice(train.sample(i));
+                    train.extend_sample(i, &mut x);
                 }
                 let y: Vec<u32> = batch.iter().map(|&i| labels[i]).collect();
                 let logits = net.forward(samples_tensor(x, train.shape, &device));
@@ -103,7 +103,7 @@ impl Classifier {
         let Some(labels) = &data.labels else {
             return 0.0;
         };
-        agreement(&self.predict(&data.values), labels)
+        agreement(&self.predict(&data.values.to_f32()), labels)
     }
 }
 
@@ -144,7 +144,7 @@ mod tests {
                     width: 4,
                 }
                 .into(),
-                values,
+                values: values.into(),
                 labels: Some(labels),
                 class_names: vec!["top".into(), "left".into()],
                 factors: None,

@@ -277,11 +277,10 @@ pub fn encode_dataset(
     );
     crate::with_model_type!(meta.config.model, M => {
         let (model, _) = load_for_inference::<M>(dir, device)?;
-        let px = data.shape.len();
         let mut codes = Vec::with_capacity(data.len() * model.latent_dim());
         for start in (0..data.len()).step_by(500) {
             let end = (start + 500).min(data.len());
-            let x = crate::model::samples_tensor(data.values[start * px..end * px].to_vec(), data.shape, device);
+            let x = crate::model::samples_tensor(data.samples(start..end).into_owned(), data.shape, device);
             codes.extend(crate::model::to_vec(model.encode(x)));
         }
         Ok(crate::protocol::LatentCloud::new(

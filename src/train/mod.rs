@@ -149,22 +149,27 @@ impl EvalSet {
     fn new(test: &Dataset, noise: Noise, seed: u64, device: &Device) -> Self {
         let n = test.len();
         let px = test.shape.len();
-        let mut noisy = test.values.clone();
-        noise.apply(
-            &mut noisy,
-            test.shape.value_range(),
-            &mut Rng::new(seed ^ 0x7E57),
-        );
+        // The noisy copy of the whole test split exists only when there is noise.
+        let noisy = (!noise.is_identity()).then(|| {
+            let mut noisy = test.values.to_f32();
+            noise.apply(
+                &mut noisy,
+                test.shape.value_range(),
+                &mut Rng::new(seed ^ 0x7E57),
+            );
+            noisy
+        });
         let chunks = (0..n)
             .step_by(EVAL_CHUNK)
             .map(|start| {
                 let end = (start + EVAL_CHUNK).min(n);
-                let clean = test.values[start * px..end * px].to_vec();
-                let target = samples_tensor(clean, test.shape, device);
-                let input = if noise.is_identity() {
-                    target.clone()
-                } else {
-                    samples_tensor(noisy[start * px..end * px].to_vec(), test.shape, device)
+                let target =
+                    samples_tensor(test.samples(start..end).into_owned(), test.shape, device);
+                let input = match &noisy {
+                    None => target.clone(),
+                    Some(noisy) => {
+                        samples_tensor(noisy[start * px..end * px].to_vec(), test.shape, device)
+                    }
                 };
                 let classes = test
                     .labels
@@ -367,7 +372,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             total_steps: t.total_steps,
             train_len: data.train.len(),
             test_len: data.test.len(),
-            test_samples: Arc::new(SampleGrid::new(shape, data.test.values.clone())),
+            test_samples: Arc::new(SampleGrid::new(shape, data.test.values.to_f32())),
             test_labels: data.test.labels.clone().map(Arc::new),
             test_factors: data.test.factors.clone().map(Arc::new),
         }));
@@ -594,7 +599,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let shape = train.shape;
         self.batch_clean.clear();
         for &i in indices {
-            self.batch_clean.extend_from_slice(train.sample(i));
+            train.extend_sample(i, &mut self.batch_clean);
         }
         let target = samples_tensor(self.batch_clean.clone(), shape, &self.train_device);
         let noise = self.train_noise();
@@ -732,7 +737,6 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let valid = model.valid();
         let test = &self.data.test;
         let shape = test.shape;
-        let px = shape.len();
         let points = self.config.max_latent_points.min(test.len());
         let t0 = Instant::now();
         let mut codes = Vec::with_capacity(points * model.latent_dim());
@@ -747,7 +751,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let encode_secs = t0.elapsed().as_secs_f64();
         // The examples as the model sees them (corrupted when noise is on), and their outputs.
         let k = self.examples.len();
-        let inputs: Vec<f32> = test.values[..k * px].to_vec();
+        let inputs: Vec<f32> = test.samples(0..k).into_owned();
         let mut noisy = inputs.clone();
         self.config.noise.apply(
             &mut noisy,

@@ -35,7 +35,9 @@ pub fn small_mnist(train: usize, test: usize) -> DataSplit {
 /// Writes the first `n` MNIST training images (and labels) as raw IDX files; returns their paths.
 pub fn write_mnist_idx(dir: &std::path::Path, n: usize) -> (PathBuf, PathBuf) {
     let d = small_mnist(n, 1).train;
-    let bytes: Vec<u8> = d.values.iter().map(|v| (v * 255.0).round() as u8).collect();
+    let data::Values::Bytes(bytes) = &d.values else {
+        panic!("MNIST is held as the bytes of its files");
+    };
     let labels: Vec<u8> = d
         .labels
         .as_ref()

@@ -55,6 +55,7 @@ fn last_snapshot(events: &[Event]) -> std::sync::Arc<latentlab::protocol::Snapsh
 fn mean_sample_mse(data: &latentlab::data::Dataset) -> f32 {
     let mean = data.mean_sample();
     data.values
+        .to_f32()
         .chunks(mean.len())
         .flat_map(|s| s.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)))
         .sum::<f32>()
