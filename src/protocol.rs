@@ -48,6 +48,16 @@ pub struct StartRequest {
     /// diverges (the studio's runs use a temporary folder, to offer resuming from them). The
     /// CLI passes its own `Autosave` to `train::run` instead.
     pub checkpoint_dir: Option<PathBuf>,
+    /// A fault to inject, for tests of the failure path; nothing in the app or the CLI sets it.
+    pub fault: Option<Fault>,
+}
+
+/// A fault a test can inject into a run through its [`StartRequest`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    /// At this step, ask the training device for a buffer of 16 GiB, as a model too large for
+    /// its GPU would: on a GPU the backend's error surfaces on the training thread.
+    OversizedAllocation { at_step: u64 },
 }
 
 /// How the message of a run that failed because its loss became non-finite begins.

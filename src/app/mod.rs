@@ -333,6 +333,7 @@ impl StudioApp {
             resume_from: resume,
             start_paused: paused,
             checkpoint_dir: Some(self.run_checkpoints(run_id)),
+            fault: None,
         })));
         if self.settings.speed.is_some() {
             // Read by the run before its first step.

@@ -117,6 +117,7 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             config,
             resume_from: None,
             checkpoint_dir: None,
+            fault: None,
             start_paused: false,
         };
         let (tx, mut rx) = mpsc::channel();

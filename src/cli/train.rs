@@ -57,6 +57,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
         config: config.clone(),
         resume_from: cmd.resume,
         checkpoint_dir: None,
+        fault: None,
         start_paused: false,
     };
     // Nobody sends commands; the sender lives so the run does not read a closed channel as "stop".

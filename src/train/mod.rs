@@ -25,8 +25,8 @@ use crate::model::{
     Autoencoder, Batch, CpuDecoder, architecture, one_hot, output, samples_tensor, to_vec,
 };
 use crate::protocol::{
-    CodeParts, Command, EvalReport, Event, LatentCloud, RunEnd, RunInfo, SampleGrid, Snapshot,
-    StartRequest, StepBatch, StepLoss,
+    CodeParts, Command, EvalReport, Event, Fault, LatentCloud, RunEnd, RunInfo, SampleGrid,
+    Snapshot, StartRequest, StepBatch, StepLoss,
 };
 use crate::settings::{LossKind, LossParams, ModelKind, TrainConfig};
 use cadence::{Cadence, Clock, Due, Throughput};
@@ -256,6 +256,8 @@ struct Trainer<'a, M: Autoencoder> {
     /// The last snapshot's principal axes: the next snapshot's PCA starts from them, so the
     /// latent views keep their orientation.
     latent_pca: Option<crate::latent::Pca>,
+    /// A fault a test injects ([`Fault`]).
+    fault: Option<Fault>,
 }
 
 enum Flow {
@@ -356,6 +358,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             batch_clean: Vec::new(),
             batch_noisy: Vec::new(),
             latent_pca: None,
+            fault: request.fault,
             config,
         };
         sink(Event::Started(RunInfo {
@@ -595,6 +598,10 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
     /// untouched (the update is not applied) and the loss.
     fn train_step(&mut self, model: M, indices: &[usize], epoch: u64) -> Result<M, (M, f32)> {
         let t0 = Instant::now();
+        if self.fault == Some(Fault::OversizedAllocation { at_step: self.step }) {
+            let huge = Tensor::<1>::zeros([1usize << 32], &self.train_device);
+            to_vec(huge.slice(0..1));
+        }
         let train = &self.data.train;
         let shape = train.shape;
         self.batch_clean.clear();

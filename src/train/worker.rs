@@ -272,6 +272,7 @@ mod tests {
                 resume_from: None,
                 start_paused: false,
                 checkpoint_dir: None,
+                fault: None,
             })));
             let event = trainer
                 .recv_timeout(Duration::from_secs(30))
@@ -320,6 +321,7 @@ mod tests {
                 resume_from: None,
                 start_paused: false,
                 checkpoint_dir: None,
+                fault: None,
             }))
         };
         let next = || {

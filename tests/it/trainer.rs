@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use latentlab::data::DataSplit;
 use latentlab::model::DenseAe;
-use latentlab::protocol::{Command, Event, StartRequest};
+use latentlab::protocol::{Command, Event, Fault, StartRequest};
 use latentlab::settings::{ModelConfig, TrainConfig};
 use latentlab::train::worker::Trainer;
 use latentlab::train::{self, Autosave, DeviceChoice, SelectedDevice, checkpoint};
@@ -35,6 +35,7 @@ fn request(config: TrainConfig) -> StartRequest {
         resume_from: None,
         start_paused: false,
         checkpoint_dir: None,
+        fault: None,
     }
 }
 
@@ -64,12 +65,22 @@ fn mean_sample_mse(data: &latentlab::data::Dataset) -> f32 {
 
 /// Runs synchronously and returns every event.
 fn run_sync(req: &StartRequest, data: &DataSplit, autosave: &Autosave) -> Vec<Event> {
+    run_sync_on(req, data, autosave, &SelectedDevice::cpu())
+}
+
+/// [`run_sync`] on a given device.
+fn run_sync_on(
+    req: &StartRequest,
+    data: &DataSplit,
+    autosave: &Autosave,
+    device: &SelectedDevice,
+) -> Vec<Event> {
     let (_tx, mut rx) = mpsc::channel();
     let mut events = Vec::new();
     let _ = train::run(
         req,
         data,
-        &SelectedDevice::cpu(),
+        device,
         autosave,
         &mut |e| events.push(e),
         &mut rx,
@@ -293,6 +304,81 @@ fn diverging_run_fails_naming_the_step_and_keeps_finite_weights() {
     );
     assert!(out.values.iter().all(|v| v.is_finite()));
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Run alone in a child process by the test below: the GPU probe is once per process, and a
+/// driver that aborts takes only the child with it.
+#[test]
+#[ignore = "run as a child process by a_gpu_error_mid_run_fails_the_run_and_the_process_lives_on"]
+fn gpu_fault_child() {
+    let device = match train::device::select(DeviceChoice::Gpu) {
+        Ok(device) => device,
+        Err(e) => {
+            println!("NO_GPU: {e}");
+            return;
+        }
+    };
+    println!("DEVICE: {}", device.description);
+    let data = small_mnist(256, 64);
+    let mut config = small_config(2);
+    config.model.hidden = vec![32];
+    config.model.latent = 4;
+    let req = StartRequest {
+        fault: Some(Fault::OversizedAllocation { at_step: 3 }),
+        ..request(config)
+    };
+    let events = run_sync_on(&req, &data, &Autosave::default(), &device);
+    let Some(Event::Failed { step, message }) = events.last() else {
+        panic!("expected Failed, got {:?}", events.last())
+    };
+    assert_eq!(*step, 3, "{message}");
+    println!("FAILED_AT: {step}: {message}");
+    // The process goes on: the same device trains a fresh run to its end.
+    let events = run_sync_on(
+        &request(small_config(1)),
+        &data,
+        &Autosave::default(),
+        &device,
+    );
+    assert!(
+        matches!(events.last(), Some(Event::Finished(_))),
+        "{:?}",
+        events.last()
+    );
+    println!("RECOVERED");
+}
+
+/// A GPU error mid-run (a buffer larger than the device allows, asked for at step 3 through the
+/// real wgpu backend) ends the run with `Failed` naming the step, and the process trains on.
+/// Where there is no GPU it runs on Mesa's software Vulkan driver (lavapipe, Debian's
+/// `mesa-vulkan-drivers`, which `.ci/run` installs).
+#[test]
+fn a_gpu_error_mid_run_fails_the_run_and_the_process_lives_on() {
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "trainer::gpu_fault_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("LATENTLAB_ALLOW_SOFTWARE_GPU", "1")
+        // Software shaders compile slowly: try one kernel per operation, not the fastest of many.
+        .env("CUBECL_AUTOTUNE_LEVEL", "minimal")
+        .output()
+        .expect("child runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !text.contains("NO_GPU"),
+        "no wgpu adapter, not even a software one: install mesa-vulkan-drivers\n{text}"
+    );
+    assert!(
+        out.status.success(),
+        "the process died: {:?}\n{text}\n{err}",
+        out.status
+    );
+    assert!(text.contains("FAILED_AT: 3: "), "{text}");
+    assert!(text.contains("RECOVERED"), "{text}");
 }
 
 /// Collects worker events until `pred` holds or `timeout` passes.
