@@ -73,6 +73,9 @@ pub enum Event {
         done: usize,
         total: usize,
     },
+    /// The run's data is in memory (loaded, or kept from an earlier run); sent before the
+    /// settings are checked against it, so a run refused for them still says what the data is.
+    DataReady(crate::data::DataFacts),
     Started(RunInfo),
     /// Losses of the steps since the last batch, oldest first.
     Steps(StepBatch),

@@ -371,19 +371,83 @@ impl Default for TrainConfig {
 /// A setting that cannot be used, with the reason.
 #[derive(Debug, Error, PartialEq)]
 pub enum SettingsError {
-    #[error("{field} is {value}: {why}")]
+    #[error("{} is {value}: {why}", field.name())]
     Invalid {
-        field: &'static str,
+        field: Field,
         value: String,
         why: &'static str,
     },
+    /// A setting that is valid on its own but that these data, this model or this machine
+    /// cannot take.
+    #[error("{message}")]
+    Unusable { field: Field, message: String },
 }
 
-fn invalid(field: &'static str, value: impl ToString, why: &'static str) -> SettingsError {
+impl SettingsError {
+    /// The setting to change.
+    pub fn field(&self) -> Field {
+        match self {
+            SettingsError::Invalid { field, .. } | SettingsError::Unusable { field, .. } => *field,
+        }
+    }
+}
+
+fn invalid(field: Field, value: impl ToString, why: &'static str) -> SettingsError {
     SettingsError::Invalid {
         field,
         value: value.to_string(),
         why,
+    }
+}
+
+/// Why `field` cannot be used as it is.
+pub fn unusable(field: Field, message: impl Into<String>) -> SettingsError {
+    SettingsError::Unusable {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A setting a run can be refused for: errors name it, and the studio marks its control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Dataset,
+    Network,
+    LatentSize,
+    HiddenWidths,
+    Loss,
+    LearningRate,
+    BatchSize,
+    Epochs,
+    NoiseLevel,
+    Beta,
+    SparsityWeight,
+    SparsityTarget,
+    ScatterPoints,
+    EvalEvery,
+    SnapshotInterval,
+}
+
+impl Field {
+    /// The field's name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Dataset => "dataset",
+            Field::Network => "network",
+            Field::LatentSize => "latent size",
+            Field::HiddenWidths => "hidden widths",
+            Field::Loss => "loss",
+            Field::LearningRate => "learning rate",
+            Field::BatchSize => "batch size",
+            Field::Epochs => "epochs",
+            Field::NoiseLevel => "noise level",
+            Field::Beta => "beta",
+            Field::SparsityWeight => "sparsity weight",
+            Field::SparsityTarget => "sparsity target",
+            Field::ScatterPoints => "scatter points",
+            Field::EvalEvery => "eval every",
+            Field::SnapshotInterval => "snapshot interval",
+        }
     }
 }
 
@@ -444,60 +508,75 @@ impl TrainConfig {
     pub fn validate(self) -> Result<Self, SettingsError> {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(invalid(
-                "learning rate",
+                Field::LearningRate,
                 self.lr,
                 "must be a positive number",
             ));
         }
         if self.batch_size == 0 || self.batch_size > 65536 {
-            return Err(invalid("batch size", self.batch_size, "must be 1 to 65536"));
+            return Err(invalid(
+                Field::BatchSize,
+                self.batch_size,
+                "must be 1 to 65536",
+            ));
         }
         if self.epochs == 0 {
-            return Err(invalid("epochs", self.epochs, "must be at least 1"));
+            return Err(invalid(Field::Epochs, self.epochs, "must be at least 1"));
         }
         if self.model.latent == 0 || self.model.latent > 4096 {
             return Err(invalid(
-                "latent size",
+                Field::LatentSize,
                 self.model.latent,
                 "must be 1 to 4096",
             ));
         }
         if let Some(w) = self.model.hidden.iter().find(|&&w| w == 0 || w > 16384) {
-            return Err(invalid("hidden width", w, "must be 1 to 16384"));
+            return Err(unusable(
+                Field::HiddenWidths,
+                format!("hidden width is {w}: must be 1 to 16384"),
+            ));
         }
         if !(self.noise.level.is_finite() && (0.0..=10.0).contains(&self.noise.level)) {
-            return Err(invalid("noise level", self.noise.level, "must be 0 to 10"));
+            return Err(invalid(
+                Field::NoiseLevel,
+                self.noise.level,
+                "must be 0 to 10",
+            ));
         }
         if !(self.beta.is_finite() && self.beta >= 0.0) {
-            return Err(invalid("beta", self.beta, "must be 0 or more"));
+            return Err(invalid(Field::Beta, self.beta, "must be 0 or more"));
         }
         if !(self.sparsity_weight.is_finite() && self.sparsity_weight >= 0.0) {
             return Err(invalid(
-                "sparsity weight",
+                Field::SparsityWeight,
                 self.sparsity_weight,
                 "must be 0 or more",
             ));
         }
         if !(self.sparsity_target > 0.0 && self.sparsity_target < 1.0) {
             return Err(invalid(
-                "sparsity target",
+                Field::SparsityTarget,
                 self.sparsity_target,
                 "must be between 0 and 1",
             ));
         }
         if self.max_latent_points == 0 {
             return Err(invalid(
-                "scatter points",
+                Field::ScatterPoints,
                 self.max_latent_points,
                 "must be at least 1",
             ));
         }
         if self.eval_every == 0 {
-            return Err(invalid("eval every", self.eval_every, "must be at least 1"));
+            return Err(invalid(
+                Field::EvalEvery,
+                self.eval_every,
+                "must be at least 1",
+            ));
         }
         if !(self.snapshot_interval_secs.is_finite() && self.snapshot_interval_secs >= 0.0) {
             return Err(invalid(
-                "snapshot interval",
+                Field::SnapshotInterval,
                 self.snapshot_interval_secs,
                 "must be 0 or more seconds",
             ));
@@ -724,7 +803,7 @@ impl Settings {
             .map(|s| {
                 s.parse::<usize>().map_err(|_| {
                     invalid(
-                        "hidden widths",
+                        Field::HiddenWidths,
                         &self.hidden,
                         "must be numbers separated by commas",
                     )

@@ -4,7 +4,8 @@ use egui::{Button, ComboBox, DragValue, Slider};
 
 use crate::data::NoiseKind;
 use crate::settings::{
-    BaseNet, BuiltinData, CellKind, LossKind, ModelKind, Settings, SparsityKind,
+    BaseNet, BuiltinData, CellKind, Field, LossKind, ModelKind, Settings, SettingsError,
+    SparsityKind,
 };
 
 /// What a CSV file of series holds, for the two places that open one.
@@ -31,19 +32,74 @@ pub struct RunStatus<'a> {
     pub paused: bool,
     /// Settings changed since the run started that apply only to the next run.
     pub next_run: &'a [&'static str],
+    /// What in the settings a run could not use (the studio marks that control).
+    pub problem: Option<&'a SettingsError>,
 }
 
-/// A labelled grid row; the label names the widget for screen readers and UI tests, and both
-/// say in plain words what the setting does when pointed at.
-fn row(
-    ui: &mut egui::Ui,
-    label: &str,
-    hover: &str,
-    add: impl FnOnce(&mut egui::Ui) -> egui::Response,
-) {
-    let label = ui.label(label).on_hover_text(hover);
-    add(ui).labelled_by(label.id).on_hover_text(hover);
-    ui.end_row();
+/// The row a field is set in, by its label; `None` for fields the studio has no control for
+/// (they come from settings files, which are refused by name when opened).
+fn row_label(field: Field) -> Option<&'static str> {
+    Some(match field {
+        Field::Dataset => "Dataset",
+        Field::Network => "Network",
+        Field::LatentSize => "Latent size",
+        Field::HiddenWidths => "Hidden widths",
+        Field::Loss => "Loss",
+        Field::LearningRate => "Learning rate",
+        Field::BatchSize => "Batch size",
+        Field::Epochs => "Epochs",
+        Field::NoiseLevel => "Noise level",
+        Field::Beta => "β",
+        Field::SparsityWeight => "Penalty weight",
+        Field::ScatterPoints => "Scatter points",
+        Field::SparsityTarget | Field::EvalEvery | Field::SnapshotInterval => return None,
+    })
+}
+
+/// Marks the control of the setting a run could not use: its label in the error colour, the
+/// reason first in its hover text.
+#[derive(Clone, Copy)]
+struct Marks<'a>(Option<&'a SettingsError>);
+
+impl Marks<'_> {
+    /// Why the setting in the row `label` cannot be used, when it is the one at fault.
+    fn why(self, label: &str) -> Option<String> {
+        let e = self.0?;
+        (row_label(e.field()) == Some(label)).then(|| e.to_string())
+    }
+
+    /// `text` for the row `label`: in the error colour when it is at fault.
+    fn text(self, ui: &egui::Ui, label: &str, text: &str) -> egui::RichText {
+        let text = egui::RichText::new(text);
+        match self.why(label) {
+            Some(_) => text.color(ui.visuals().error_fg_color),
+            None => text,
+        }
+    }
+
+    /// `hover` with the reason the setting `label` cannot be used before it.
+    fn hover(self, label: &str, hover: &str) -> String {
+        match self.why(label) {
+            Some(why) => format!("{why}. {hover}"),
+            None => hover.to_string(),
+        }
+    }
+
+    /// A labelled grid row; the label names the widget for screen readers and UI tests, and
+    /// both say in plain words what the setting does when pointed at.
+    fn row(
+        self,
+        ui: &mut egui::Ui,
+        label: &str,
+        hover: &str,
+        add: impl FnOnce(&mut egui::Ui) -> egui::Response,
+    ) {
+        let hover = self.hover(label, hover);
+        let text = self.text(ui, label, label);
+        let label = ui.label(text).on_hover_text(&hover);
+        add(ui).labelled_by(label.id).on_hover_text(&hover);
+        ui.end_row();
+    }
 }
 
 /// A drop-down (egui id `id`) setting `value` to one of `options`, each shown by its `label`.
@@ -110,6 +166,7 @@ pub fn run_buttons(ui: &mut egui::Ui, run: RunStatus<'_>, size: Option<f32>, a: 
 
 pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> Actions {
     let mut a = Actions::default();
+    let marks = Marks(run.problem);
     ui.heading("Run");
     ui.horizontal_wrapped(|ui| {
         let big = |text: &str| Button::new(egui::RichText::new(text).size(18.0));
@@ -154,7 +211,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
         .num_columns(2)
         .spacing([8.0, 6.0])
         .show(ui, |ui| {
-            row(
+            marks.row(
                 ui,
                 "Dataset",
                 "What the model learns from: a built-in set, or your own images (a folder) or \
@@ -196,7 +253,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                 },
             );
             if let Some(crate::data::DataSpec::Folder { options, .. }) = &mut s.custom_data {
-                row(
+                marks.row(
                     ui,
                     "Image size",
                     "Every image is resized to a square of this side",
@@ -208,7 +265,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                         )
                     },
                 );
-                row(
+                marks.row(
                     ui,
                     "Fit",
                     "How an image that is not square becomes square",
@@ -226,7 +283,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                         .response
                     },
                 );
-                row(
+                marks.row(
                     ui,
                     "Grey",
                     "Read the images grey even when they have colour",
@@ -238,7 +295,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                 s.kind.label(),
                 help_of(s.kind)
             );
-            row(ui, "Model kind", &kind_help, |ui| {
+            marks.row(ui, "Model kind", &kind_help, |ui| {
                 let mut kind = s.kind;
                 let r = ComboBox::from_id_salt("model_kind")
                     .selected_text(s.kind.label())
@@ -256,7 +313,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                 r
             });
             if s.kind.has_base() {
-                row(
+                marks.row(
                     ui,
                     "Network",
                     "The layers inside: dense (every pixel to every unit), convolutional (small \
@@ -272,7 +329,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                 );
             }
             if s.base == BaseNet::Seq && s.kind != ModelKind::Voice {
-                row(
+                marks.row(
                     ui,
                     "Cell",
                     "The recurrent unit that reads the series: LSTM, or the smaller GRU",
@@ -281,7 +338,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                         choice(ui, "cell", &mut s.cell, &cells, CellKind::label)
                     },
                 );
-                row(
+                marks.row(
                     ui,
                     "Bidirectional",
                     "The encoder reads each series forwards and backwards",
@@ -289,7 +346,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                 );
             }
             if s.kind == ModelKind::Sparse {
-                row(
+                marks.row(
                     ui,
                     "Penalty",
                     "How the code is kept sparse: L1 pulls every activation towards zero; KL \
@@ -299,7 +356,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                         choice(ui, "sparsity", &mut s.sparsity, &kinds, SparsityKind::label)
                     },
                 );
-                row(
+                marks.row(
                     ui,
                     "Penalty weight",
                     "What sparsity costs against reconstruction: higher leaves fewer active \
@@ -313,7 +370,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                     },
                 );
             }
-            row(
+            marks.row(
                 ui,
                 "Latent size",
                 "How many numbers each input is squeezed into, the bottleneck: the fewer, the \
@@ -321,19 +378,21 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                 |ui| ui.add(DragValue::new(&mut s.latent).range(1..=256)),
             );
             // An invalid list is marked here; the run goes on until it is fixed.
-            let error = s.hidden_widths().err();
-            let hidden_help = match &error {
-                Some(e) => format!("{e}; a running model keeps its widths until this is fixed"),
-                None => "Encoder layer widths, comma-separated; the decoder mirrors them".into(),
-            };
-            row(ui, "Hidden widths", &hidden_help, |ui| {
-                let mut edit = egui::TextEdit::singleline(&mut s.hidden).desired_width(110.0);
-                if error.is_some() {
-                    edit = edit.text_color(ui.visuals().error_fg_color);
-                }
-                ui.add(edit)
-            });
-            row(
+            let marked = marks.why("Hidden widths").is_some();
+            marks.row(
+                ui,
+                "Hidden widths",
+                "Encoder layer widths, comma-separated; the decoder mirrors them. A running model \
+                 keeps its own until a change can be used",
+                |ui| {
+                    let mut edit = egui::TextEdit::singleline(&mut s.hidden).desired_width(110.0);
+                    if marked {
+                        edit = edit.text_color(ui.visuals().error_fg_color);
+                    }
+                    ui.add(edit)
+                },
+            );
+            marks.row(
                 ui,
                 "Loss",
                 "How a reconstruction's error is measured: binary cross-entropy treats each \
@@ -343,27 +402,27 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
                     choice(ui, "loss", &mut s.loss, &losses, LossKind::label)
                 },
             );
-            row(
+            marks.row(
                 ui,
                 "Batch size",
                 "How many examples each training step learns from at once: larger steps are \
                  steadier, smaller ones come more often",
                 |ui| ui.add(DragValue::new(&mut s.batch_size).range(1..=4096)),
             );
-            row(
+            marks.row(
                 ui,
                 "Seed",
                 "Draws the first weights, the order of the data and the noise: the same seed \
                  trains the same run again",
                 |ui| ui.add(DragValue::new(&mut s.seed)),
             );
-            row(
+            marks.row(
                 ui,
                 "Epochs",
                 "How many times training goes through all the data",
                 |ui| ui.add(DragValue::new(&mut s.epochs).range(1..=10_000)),
             );
-            row(
+            marks.row(
                 ui,
                 "Scatter points",
                 "Test points encoded for the latent views (next run)",
@@ -385,13 +444,14 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
         Slider::new(&mut s.lr, 1e-5..=1e-1)
             .clamping(egui::SliderClamping::Edits)
             .logarithmic(true)
-            .text("Learning rate")
+            .text(marks.text(ui, "Learning rate", "Learning rate"))
             .custom_formatter(|v, _| format!("{v:.1e}")),
     )
-    .on_hover_text(
+    .on_hover_text(marks.hover(
+        "Learning rate",
         "How big each training step is: too small learns slowly, too large makes the loss jump \
          or the run diverge. Changes apply at once, while training",
-    );
+    ));
     ui.horizontal(|ui| {
         let noise_help = "What corrupts the inputs: the denoising model learns to undo it, the \
                           others are shown it. Changes apply at once";
@@ -406,11 +466,13 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
         .labelled_by(label.id)
         .on_hover_text(noise_help);
     });
-    ui.add(Slider::new(&mut s.noise.level, 0.0..=1.0).text("Noise level"))
-        .on_hover_text(
+    let noise_text = marks.text(ui, "Noise level", "Noise level");
+    ui.add(Slider::new(&mut s.noise.level, 0.0..=1.0).text(noise_text))
+        .on_hover_text(marks.hover(
+            "Noise level",
             "How strong the corruption is: the σ of Gaussian noise, or the share of pixels \
              flipped (salt & pepper) or hidden (masking). Changes apply at once",
-        );
+        ));
     if s.kind.has_beta() {
         let (text, hover) = match s.kind {
             ModelKind::Btcvae => (
@@ -436,10 +498,10 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
         };
         ui.add(
             Slider::new(&mut s.beta, 0.0..=10.0)
-                .text(text)
+                .text(marks.text(ui, "β", text))
                 .custom_formatter(|v, _| format!("{v:.2}")),
         )
-        .on_hover_text(hover);
+        .on_hover_text(marks.hover("β", hover));
     }
     ui.weak("The denoising model trains on noisy inputs; every model shows them.");
     a

@@ -180,6 +180,7 @@ impl StudioApp {
             active: self.run.active,
             paused: self.run.paused,
             next_run: &[],
+            problem: None,
         };
         run_buttons(ui, run, None, &mut actions);
         if let Some(l) = &self.lesson {

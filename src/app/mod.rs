@@ -302,6 +302,22 @@ impl StudioApp {
         self.trainer.liveness()
     }
 
+    /// What in the settings a run could not use, if anything: every field is checked, and
+    /// the model, the batch and the memory estimate against the data where it is known.
+    pub fn settings_problem(&self) -> Option<crate::settings::SettingsError> {
+        let config = match self.settings.to_config() {
+            Ok(config) => config,
+            Err(e) => return Some(e),
+        };
+        let spec = self.settings.data_spec();
+        // A user's files are known once a run has loaded them.
+        let facts = crate::data::DataFacts::of_builtin(&spec).or_else(|| {
+            let run = self.run_settings.as_ref()?;
+            (run.data_spec() == spec).then_some(self.run.data_facts?)
+        })?;
+        crate::train::preflight(&config, &facts).err()
+    }
+
     // --- Commands. ---
 
     fn start(&mut self, paused: bool) {
@@ -317,6 +333,10 @@ impl StudioApp {
                 return;
             }
         };
+        if let Some(e) = self.settings_problem() {
+            self.notice = Some(format!("Cannot start: {e}"));
+            return;
+        }
         self.recovery = None;
         let run_id = self.run.begin(config.epochs, paused);
         // Earlier runs' checkpoints go, but for the one resumed from.
@@ -742,10 +762,12 @@ impl eframe::App for StudioApp {
             .filter(|_| self.run.active)
             .map(|r| self.settings.next_run_changes(r))
             .unwrap_or_default();
+        let problem = self.settings_problem();
         let run = RunStatus {
             active: self.run.active,
             paused: self.run.paused,
             next_run: &next_run,
+            problem: problem.as_ref(),
         };
         let actions = if self.presenting.is_some() {
             // The controls fold away; the menu bar keeps Train, Pause, Step and Stop.
@@ -984,6 +1006,7 @@ impl StudioApp {
     /// Sends live changes to the trainer (whatever made them) and asks before a change that
     /// needs a new model.
     fn apply_setting_changes(&mut self) {
+        let usable = self.settings_problem().is_none();
         let Some(run) = self.run_settings.as_mut().filter(|_| self.run.active) else {
             return;
         };
@@ -1004,9 +1027,9 @@ impl StudioApp {
             run.speed = s.speed;
             self.trainer.send(Command::SetSpeed(s.speed));
         }
-        // Settings that cannot start a run (a width list being typed) ask nothing yet: the
-        // field is marked and the run goes on.
-        if self.confirm_restart.is_none() && run.needs_restart(s) && s.to_config().is_ok() {
+        // Settings that cannot start a run (a width list being typed, a batch larger than the
+        // data) ask nothing yet: the field is marked and the run goes on.
+        if self.confirm_restart.is_none() && run.needs_restart(s) && usable {
             self.confirm_restart = Some(s.clone());
         }
     }

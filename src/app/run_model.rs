@@ -73,6 +73,8 @@ pub struct RunModel {
     pub status: Status,
     /// The learning rate the trainer last confirmed.
     pub reported_lr: Option<f64>,
+    /// What the run's data holds, once it is in memory.
+    pub data_facts: Option<crate::data::DataFacts>,
 }
 
 impl Default for RunModel {
@@ -93,6 +95,7 @@ impl Default for RunModel {
                 ..Status::default()
             },
             reported_lr: None,
+            data_facts: None,
         }
     }
 }
@@ -122,6 +125,7 @@ impl RunModel {
     /// Clears what a run showed; the device and the epoch target stay.
     fn clear(&mut self) {
         self.info = None;
+        self.data_facts = None;
         self.snapshot = None;
         self.steps.clear();
         self.evals.clear();
@@ -146,6 +150,10 @@ impl RunModel {
             Event::Loading { done, total } => {
                 status.loading = Some((done, total));
                 status.last_event = format!("Loading data: {done} of {total} files");
+            }
+            Event::DataReady(facts) => {
+                status.loading = None;
+                self.data_facts = Some(facts);
             }
             Event::Started(info) => {
                 status.loading = None;

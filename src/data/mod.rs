@@ -487,6 +487,62 @@ impl Dataset {
     }
 }
 
+/// What a run's settings are checked against before it starts (`train::preflight`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DataFacts {
+    pub shape: SampleShape,
+    pub train_len: usize,
+    /// 0 for unlabelled data.
+    pub classes: usize,
+}
+
+impl DataFacts {
+    /// The facts of a built-in set, known without loading it (a test checks them against a
+    /// load); `None` for a user's files.
+    pub fn of_builtin(spec: &DataSpec) -> Option<DataFacts> {
+        let image = |side: usize| {
+            SampleShape::Image(ImageShape {
+                channels: 1,
+                height: side,
+                width: side,
+            })
+        };
+        let (shape, train_len, classes) = match spec {
+            DataSpec::Mnist | DataSpec::Fashion => (image(28), 9000, 10),
+            DataSpec::Shapes => (
+                image(shapes::SIDE),
+                shapes::TRAIN_SIZE,
+                shapes::SHAPE_NAMES.len(),
+            ),
+            DataSpec::SyntheticSeq => (
+                SampleShape::Series(SeriesShape {
+                    channels: 1,
+                    steps: series::DEFAULT_STEPS,
+                }),
+                series::TRAIN_SIZE,
+                series::CLASS_NAMES.len(),
+            ),
+            DataSpec::SpokenDigits => (spoken::SHAPE, spoken::train_len(), spoken::voices().len()),
+            _ => return None,
+        };
+        Some(DataFacts {
+            shape,
+            train_len,
+            classes,
+        })
+    }
+}
+
+impl DataSplit {
+    pub fn facts(&self) -> DataFacts {
+        DataFacts {
+            shape: self.train.shape,
+            train_len: self.train.len(),
+            classes: self.train.classes(),
+        }
+    }
+}
+
 /// A named train/test pair.
 #[derive(Debug, Clone)]
 pub struct DataSplit {
@@ -842,6 +898,21 @@ pub fn epoch_batches(n: usize, batch_size: usize, rng: &mut Rng) -> Vec<Vec<usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builtin_facts_are_those_of_the_loaded_sets() {
+        for spec in [
+            DataSpec::Mnist,
+            DataSpec::Fashion,
+            DataSpec::Shapes,
+            DataSpec::SyntheticSeq,
+            DataSpec::SpokenDigits,
+        ] {
+            let loaded = load(&spec, 0).unwrap().facts();
+            assert_eq!(DataFacts::of_builtin(&spec), Some(loaded), "{spec}");
+        }
+        assert_eq!(DataFacts::of_builtin(&"idx:a.idx".parse().unwrap()), None);
+    }
 
     #[test]
     fn builtin_sets_have_the_documented_sizes_and_classes() {

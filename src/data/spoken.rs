@@ -62,6 +62,14 @@ pub fn voices() -> Vec<&'static str> {
     v
 }
 
+/// How many utterances the built-in set trains on, without decoding them.
+pub fn train_len() -> usize {
+    utterances()
+        .iter()
+        .filter(|u| u.set == "train" && u.rendition != TEST_RENDITION)
+        .count()
+}
+
 pub const SHAPE: SampleShape = SampleShape::Spectrogram(SpectrogramShape {
     bands: N_MELS,
     frames: FRAMES,

@@ -11,7 +11,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::{Basic, Network};
 use crate::data::{ImageShape, SampleShape};
-use crate::settings::ModelConfig;
+use crate::settings::{Field, ModelConfig, unusable};
 
 /// The convolutional autoencoder.
 pub type ConvAe = Basic<ConvNet>;
@@ -38,26 +38,41 @@ fn reduction(layers: usize) -> Option<usize> {
 }
 
 impl Network for ConvNet {
-    fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
+    fn check(
+        config: &ModelConfig,
+        shape: SampleShape,
+    ) -> Result<(), crate::settings::SettingsError> {
         let Some(shape) = shape.image() else {
-            return Err(format!(
-                "the convolutional model takes images; these samples are {}",
-                shape.modality()
+            return Err(unusable(
+                Field::Network,
+                format!(
+                    "the convolutional model takes images; these samples are {}",
+                    shape.modality()
+                ),
             ));
         };
         let layers = config.hidden.len();
         if layers == 0 {
-            return Err("the convolutional model needs at least one channel width".into());
+            return Err(unusable(
+                Field::HiddenWidths,
+                "the convolutional model needs at least one channel width",
+            ));
         }
         let Some(f) = reduction(layers) else {
-            return Err(format!(
-                "the convolutional model takes at most {MAX_LAYERS} layers (each halves the image); {layers} were given"
+            return Err(unusable(
+                Field::HiddenWidths,
+                format!(
+                    "the convolutional model takes at most {MAX_LAYERS} layers (each halves the image); {layers} were given"
+                ),
             ));
         };
         if !shape.height.is_multiple_of(f) || !shape.width.is_multiple_of(f) {
-            return Err(format!(
-                "the convolutional model with {layers} layers needs image sides divisible by {f}; these images are {}x{}",
-                shape.height, shape.width
+            return Err(unusable(
+                Field::HiddenWidths,
+                format!(
+                    "the convolutional model with {layers} layers needs image sides divisible by {f}; these images are {}x{}",
+                    shape.height, shape.width
+                ),
             ));
         }
         Ok(())
@@ -188,17 +203,15 @@ mod tests {
             height: 30,
             width: 28,
         });
-        assert!(
-            ConvAe::check(&config, odd)
-                .unwrap_err()
-                .contains("divisible by 4")
-        );
+        let e = ConvAe::check(&config, odd).unwrap_err();
+        assert!(e.to_string().contains("divisible by 4"), "{e}");
+        assert_eq!(e.field(), crate::settings::Field::HiddenWidths);
         // 64 layers would shift 1 by 64 bits (a panic in debug, a wrong size in release).
         let deep = ModelConfig {
             hidden: vec![1; 64],
             ..config
         };
-        let e = ConvAe::check(&deep, mnist).unwrap_err();
+        let e = ConvAe::check(&deep, mnist).unwrap_err().to_string();
         assert!(e.contains("at most 16 layers") && e.contains("64"), "{e}");
     }
 }

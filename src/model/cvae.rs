@@ -18,7 +18,7 @@ use super::{
     Autoencoder, Batch, LABEL_WEIGHT, LossTerms, Network, cross_entropy, reconstruction_loss,
 };
 use crate::data::SampleShape;
-use crate::settings::{LossParams, ModelConfig};
+use crate::settings::{Field, LossParams, ModelConfig, unusable};
 
 #[derive(Module, Debug)]
 pub struct CvaeAe<N: Network> {
@@ -46,12 +46,15 @@ impl<N: Network> CvaeAe<N> {
 }
 
 /// Why a kind that learns from labels cannot train on data with `classes` classes.
-pub(super) fn check_classes(config: &ModelConfig) -> Result<(), String> {
+pub(super) fn check_classes(config: &ModelConfig) -> Result<(), crate::settings::SettingsError> {
     if config.classes < 2 {
-        return Err(format!(
-            "the {} model learns from the labels; this data has {} classes (it needs 2 or more)",
-            config.kind.label(),
-            config.classes
+        return Err(unusable(
+            Field::Dataset,
+            format!(
+                "the {} model learns from the labels; this data has {} classes (it needs 2 or more)",
+                config.kind.label(),
+                config.classes
+            ),
         ));
     }
     Ok(())
@@ -73,7 +76,10 @@ impl<N: Network> Autoencoder for CvaeAe<N> {
         }
     }
 
-    fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
+    fn check(
+        config: &ModelConfig,
+        shape: SampleShape,
+    ) -> Result<(), crate::settings::SettingsError> {
         check_classes(config)?;
         N::check(config, shape)
     }
@@ -165,7 +171,8 @@ mod tests {
             width: 4,
         });
         let err = CvaeAe::<DenseNet>::check(&config, shape).unwrap_err();
-        assert!(err.contains("learns from the labels"), "{err}");
+        assert!(err.to_string().contains("learns from the labels"), "{err}");
+        assert_eq!(err.field(), crate::settings::Field::Dataset);
         config.classes = 3;
         assert!(CvaeAe::<DenseNet>::check(&config, shape).is_ok());
         let m = CvaeAe::<DenseNet>::init(&config, shape, &Device::flex());

@@ -81,7 +81,10 @@ pub trait Network: Module + ModuleDisplay + 'static {
         Self: Sized;
 
     /// Why this network cannot take samples of `shape`, if it cannot.
-    fn check(_config: &ModelConfig, _shape: SampleShape) -> Result<(), String>
+    fn check(
+        _config: &ModelConfig,
+        _shape: SampleShape,
+    ) -> Result<(), crate::settings::SettingsError>
     where
         Self: Sized,
     {
@@ -113,7 +116,10 @@ impl<N: Network> Autoencoder for Basic<N> {
         }
     }
 
-    fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
+    fn check(
+        config: &ModelConfig,
+        shape: SampleShape,
+    ) -> Result<(), crate::settings::SettingsError> {
         N::check(config, shape)
     }
 
@@ -144,7 +150,10 @@ pub trait Autoencoder: Module + 'static {
         Self: Sized;
 
     /// Why this model cannot take samples of `shape`, if it cannot.
-    fn check(_config: &ModelConfig, _shape: SampleShape) -> Result<(), String>
+    fn check(
+        _config: &ModelConfig,
+        _shape: SampleShape,
+    ) -> Result<(), crate::settings::SettingsError>
     where
         Self: Sized,
     {
@@ -406,7 +415,10 @@ pub fn samples_tensor(values: Vec<f32>, shape: SampleShape, device: &Device) -> 
 
 /// Whether a model of `config` can take samples of `shape` (the kind's own check), whatever
 /// its kind.
-pub fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
+pub fn check(
+    config: &ModelConfig,
+    shape: SampleShape,
+) -> Result<(), crate::settings::SettingsError> {
     crate::with_model_type!(config, M => M::check(config, shape))
 }
 

@@ -27,7 +27,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::{Basic, Network, host_f32, rnn};
 use crate::data::{SampleShape, SeriesShape};
-use crate::settings::{CellKind, ModelConfig};
+use crate::settings::{CellKind, Field, ModelConfig, unusable};
 
 /// The sequence autoencoder.
 pub type SeqAe = Basic<SeqNet>;
@@ -220,23 +220,35 @@ fn clock(steps: usize, device: &Device) -> Tensor<2> {
 }
 
 impl Network for SeqNet {
-    fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
+    fn check(
+        config: &ModelConfig,
+        shape: SampleShape,
+    ) -> Result<(), crate::settings::SettingsError> {
         let Some(s) = shape.series() else {
-            return Err(format!(
-                "the sequence model takes series; these samples are {}s",
-                shape.modality()
+            return Err(unusable(
+                Field::Network,
+                format!(
+                    "the sequence model takes series; these samples are {}s",
+                    shape.modality()
+                ),
             ));
         };
         if s.steps < 2 {
-            return Err(format!(
-                "the sequence model needs at least 2 steps; these have {}",
-                s.steps
+            return Err(unusable(
+                Field::Dataset,
+                format!(
+                    "the sequence model needs at least 2 steps; these have {}",
+                    s.steps
+                ),
             ));
         }
         if config.hidden.len() != 1 {
-            return Err(format!(
-                "the sequence model takes one hidden size (the cells' width); got {}",
-                config.hidden.len()
+            return Err(unusable(
+                Field::HiddenWidths,
+                format!(
+                    "the sequence model takes one hidden size (the cells' width); got {}",
+                    config.hidden.len()
+                ),
             ));
         }
         Ok(())
@@ -416,11 +428,9 @@ mod tests {
             width: 8,
         };
         let c = config(CellKind::Lstm, false);
-        assert!(
-            SeqAe::check(&c, image.into())
-                .unwrap_err()
-                .contains("series")
-        );
+        let e = SeqAe::check(&c, image.into()).unwrap_err();
+        assert!(e.to_string().contains("series"), "{e}");
+        assert_eq!(e.field(), crate::settings::Field::Network);
         let two_widths = ModelConfig {
             hidden: vec![8, 8],
             ..c

@@ -31,7 +31,10 @@ impl<N: Network> Autoencoder for SparseAe<N> {
         }
     }
 
-    fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
+    fn check(
+        config: &ModelConfig,
+        shape: SampleShape,
+    ) -> Result<(), crate::settings::SettingsError> {
         N::check(config, shape)
     }
 

@@ -96,7 +96,10 @@ impl<N: Network> Autoencoder for SplitAe<N> {
         }
     }
 
-    fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
+    fn check(
+        config: &ModelConfig,
+        shape: SampleShape,
+    ) -> Result<(), crate::settings::SettingsError> {
         check_classes(config)?;
         N::check(config, shape)
     }

@@ -66,7 +66,10 @@ impl<N: Network> Autoencoder for VaeAe<N> {
         }
     }
 
-    fn check(config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
+    fn check(
+        config: &ModelConfig,
+        shape: SampleShape,
+    ) -> Result<(), crate::settings::SettingsError> {
         N::check(config, shape)
     }
 

@@ -25,7 +25,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::Autoencoder;
 use crate::data::SampleShape;
-use crate::settings::ModelConfig;
+use crate::settings::{Field, ModelConfig, unusable};
 
 /// Channels of the content code, per (halved) frame: a tight bottleneck, so that little room
 /// is left for the voice. Conversions the voice judge names as the target voice, after 100
@@ -158,12 +158,18 @@ impl Autoencoder for VoiceAe {
         }
     }
 
-    fn check(_config: &ModelConfig, shape: SampleShape) -> Result<(), String> {
+    fn check(
+        _config: &ModelConfig,
+        shape: SampleShape,
+    ) -> Result<(), crate::settings::SettingsError> {
         match shape.series() {
             Some(s) if s.steps >= 2 => Ok(()),
-            _ => Err(format!(
-                "the voice model takes spectrograms or series; these samples are {}",
-                shape.modality()
+            _ => Err(unusable(
+                Field::Dataset,
+                format!(
+                    "the voice model takes spectrograms or series; these samples are {}",
+                    shape.modality()
+                ),
             )),
         }
     }

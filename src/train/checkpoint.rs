@@ -191,7 +191,7 @@ pub fn parse_meta(text: &[u8], path: &Path) -> anyhow::Result<CheckpointMeta> {
         .clone()
         .validate()
         .map_err(|e| invalid(e.to_string()))?;
-    crate::model::check(&config.model, meta.sample_shape).map_err(invalid)?;
+    crate::model::check(&config.model, meta.sample_shape).map_err(|e| invalid(e.to_string()))?;
     Ok(meta)
 }
 

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 
-use crate::data::{DataSplit, Dataset, Noise, Rng, ValueRange, epoch_batches};
+use crate::data::{DataFacts, DataSplit, Dataset, Noise, Rng, ValueRange, epoch_batches};
 use crate::latent::swap::class_means;
 use crate::model::{
     Autoencoder, Batch, CpuDecoder, architecture, one_hot, output, samples_tensor, to_vec,
@@ -28,7 +28,9 @@ use crate::protocol::{
     CodeParts, Command, EvalReport, Event, Fault, LatentCloud, RunEnd, RunInfo, SampleGrid,
     Snapshot, StartRequest, StepBatch, StepLoss,
 };
-use crate::settings::{LossKind, LossParams, ModelKind, TrainConfig};
+use crate::settings::{
+    Field, LossKind, LossParams, ModelKind, SettingsError, TrainConfig, unusable,
+};
 use cadence::{Cadence, Clock, Due, Throughput};
 use checkpoint::CheckpointMeta;
 pub use device::{DeviceChoice, SelectedDevice};
@@ -75,6 +77,42 @@ fn fits_in_memory(estimate: u64, memory: Option<u64>) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Whether `config` can train on data of `facts` on this machine: every field valid, the model
+/// able to take the samples, the batch no larger than the training split, the memory estimate
+/// within three quarters of the machine's. The error names the field to change. The trainer
+/// runs it before anything is allocated; the studio runs it as the settings change, to mark
+/// the field.
+pub fn preflight(config: &TrainConfig, facts: &DataFacts) -> Result<(), SettingsError> {
+    let mut config = config.clone().validate()?;
+    if config.model.kind.uses_labels() {
+        config.model.classes = facts.classes;
+    }
+    if config.loss == LossKind::Bce && facts.shape.value_range() == ValueRange::Real {
+        return Err(unusable(
+            Field::Loss,
+            format!(
+                "binary cross-entropy needs values in [0, 1], but these are real-valued {}: use the MSE loss",
+                facts.shape.modality()
+            ),
+        ));
+    }
+    crate::model::check(&config.model, facts.shape)?;
+    if config.batch_size > facts.train_len {
+        return Err(unusable(
+            Field::BatchSize,
+            format!(
+                "batch size {} is larger than the {} training samples",
+                config.batch_size, facts.train_len
+            ),
+        ));
+    }
+    fits_in_memory(
+        crate::model::training_bytes(&config.model, facts.shape, config.batch_size),
+        memory_bytes(),
+    )
+    .map_err(|message| unusable(Field::HiddenWidths, message))
 }
 
 /// What a caught panic said.
@@ -284,25 +322,10 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         if data.train.is_empty() || data.test.is_empty() {
             return Err(fail(0, format!("dataset {} has no samples", data.name)));
         }
-        if config.loss == LossKind::Bce && shape.value_range() == ValueRange::Real {
-            return Err(fail(
-                0,
-                format!(
-                    "binary cross-entropy needs values in [0, 1], but {} holds real-valued {}: use the MSE loss",
-                    data.name,
-                    shape.modality()
-                ),
-            ));
-        }
         let eval_device = device.device.clone();
         let train_device = eval_device.clone().autodiff();
         train_device.seed(config.seed);
-        M::check(&config.model, shape).map_err(|e| fail(0, format!("{e} ({})", data.name)))?;
-        fits_in_memory(
-            crate::model::training_bytes(&config.model, shape, config.batch_size),
-            memory_bytes(),
-        )
-        .map_err(|e| fail(0, e))?;
+        preflight(&config, &data.facts()).map_err(|e| fail(0, format!("{e} ({})", data.name)))?;
         let arch = architecture(&config.model, shape);
         let mut model = M::init(&config.model, shape, &train_device);
         // PyTorch's Adam settings (burn's epsilon defaults to 1e-5), so runs compare with the
@@ -319,11 +342,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             step = meta.step;
             elapsed_before = meta.elapsed_secs;
         }
-        let steps_per_epoch = if data.train.len() < config.batch_size {
-            1
-        } else {
-            (data.train.len() / config.batch_size) as u64
-        };
+        let steps_per_epoch = (data.train.len() / config.batch_size) as u64;
         let examples: Vec<usize> = (0..config.examples.min(data.test.len())).collect();
         let term_names = model.term_names();
         let mut t = Trainer {
@@ -882,5 +901,90 @@ mod tests {
         assert!(e.contains("30.0 GiB") && e.contains("24.0 GiB"), "{e}");
         assert!(fits_in_memory(gib, Some(24 * gib)).is_ok());
         assert!(fits_in_memory(u64::MAX, None).is_ok());
+    }
+
+    /// Every hostile setting the reliability issue lists is refused before training, naming the
+    /// field the studio marks.
+    #[test]
+    fn preflight_refuses_hostile_settings_naming_the_field() {
+        use crate::settings::{BaseNet, SparsityKind};
+        let mnist = DataFacts::of_builtin(&crate::data::DataSpec::Mnist).unwrap();
+        let series = DataFacts::of_builtin(&crate::data::DataSpec::SyntheticSeq).unwrap();
+        let dense = TrainConfig::for_kind(ModelKind::Dense, BaseNet::Dense, SparsityKind::L1);
+        assert_eq!(preflight(&dense, &mnist), Ok(()));
+        let field = |change: &dyn Fn(&mut TrainConfig), facts: &DataFacts| {
+            let mut c = dense.clone();
+            change(&mut c);
+            preflight(&c, facts).map_err(|e| (e.field(), e.to_string()))
+        };
+        let cases: [(&dyn Fn(&mut TrainConfig), Field, &str); 10] = [
+            (
+                &|c| c.model.latent = 0,
+                Field::LatentSize,
+                "latent size is 0",
+            ),
+            (&|c| c.batch_size = 0, Field::BatchSize, "batch size is 0"),
+            (
+                &|c| c.batch_size = 9001,
+                Field::BatchSize,
+                "larger than the 9000 training samples",
+            ),
+            (
+                &|c| c.model.hidden = vec![1_000_000_000],
+                Field::HiddenWidths,
+                "hidden width is 1000000000",
+            ),
+            (&|c| c.lr = 0.0, Field::LearningRate, "learning rate is 0"),
+            (
+                &|c| c.lr = -1e-3,
+                Field::LearningRate,
+                "learning rate is -0.001",
+            ),
+            (
+                &|c| c.lr = f64::NAN,
+                Field::LearningRate,
+                "learning rate is NaN",
+            ),
+            (
+                &|c| c.noise.level = 11.0,
+                Field::NoiseLevel,
+                "noise level is 11",
+            ),
+            // About 330 GiB: more than any machine this runs on.
+            (
+                &|c| c.model.hidden = vec![16384; 40],
+                Field::HiddenWidths,
+                "GiB to train",
+            ),
+            (
+                &|c| {
+                    c.model = ModelKind::Conv.model_on(BaseNet::Conv);
+                    c.model.hidden = vec![8, 16, 32];
+                },
+                Field::HiddenWidths,
+                "divisible by 8",
+            ),
+        ];
+        for (change, want, text) in cases {
+            let (got, message) = field(change, &mnist).expect_err(text);
+            assert_eq!(got, want, "{message}");
+            assert!(message.contains(text), "{message}");
+        }
+        // Series: binary cross-entropy is refused by the loss, conv by the network.
+        let (got, message) = field(&|c| c.loss = LossKind::Bce, &series).unwrap_err();
+        assert_eq!(
+            (got, message.contains("use the MSE loss")),
+            (Field::Loss, true),
+            "{message}"
+        );
+        let (got, _) = field(
+            &|c| {
+                c.loss = LossKind::Mse;
+                c.model = ModelKind::Conv.model_on(BaseNet::Conv);
+            },
+            &series,
+        )
+        .unwrap_err();
+        assert_eq!(got, Field::Network);
     }
 }

@@ -190,6 +190,7 @@ fn worker_loop(
             }
         }
         let data = &datasets[&key];
+        emit(Event::DataReady(data.facts()));
         for w in &data.warnings {
             emit(Event::Warning(w.clone()));
         }

@@ -697,10 +697,11 @@ fn the_loop_runs_on_its_own_pool_sized_like_the_global_one() {
 
 #[test]
 fn one_batch_epochs_do_not_evaluate_snapshot_or_save_every_step() {
-    // 32 training images and batches of 64: every step ends an epoch.
+    // 32 training images and batches of 32: every step ends an epoch.
     let data = small_mnist(32, 50);
     let dir = temp_dir("cadence");
     let config = TrainConfig {
+        batch_size: 32,
         epochs: 120,
         eval_every: 50,
         snapshot_interval_secs: 0.25,

@@ -751,6 +751,112 @@ impl eframe::Storage for MemoryStorage {
     fn flush(&mut self) {}
 }
 
+/// A setting a run cannot use is marked where it is set, with the reason first in its hover
+/// text, and Train refuses naming it: checked against the data (9 000 MNIST training images),
+/// the model and this machine's memory, before anything starts.
+#[test]
+fn the_setting_a_run_cannot_use_is_marked_and_train_names_it() {
+    use latentlab::settings::{BaseNet, BuiltinData, LossKind, ModelKind, Settings};
+    let cases: [(&dyn Fn(&mut Settings), &str, &str); 6] = [
+        (
+            &|s| s.hidden = "512, x".into(),
+            "Hidden widths",
+            "must be numbers separated by commas",
+        ),
+        (
+            &|s| s.hidden = "1000000".into(),
+            "Hidden widths",
+            "hidden width is 1000000",
+        ),
+        (
+            &|s| {
+                s.kind = ModelKind::Conv;
+                s.base = BaseNet::Conv;
+                s.hidden = "8, 16, 32".into();
+            },
+            "Hidden widths",
+            "divisible by 8",
+        ),
+        (&|s| s.lr = 0.0, "Learning rate", "learning rate is 0"),
+        (
+            &|s| {
+                s.data = BuiltinData::SyntheticSeq;
+                s.kind = ModelKind::Seq;
+                s.base = BaseNet::Seq;
+                s.hidden = "32".into();
+                s.loss = LossKind::Bce;
+            },
+            "Loss",
+            "use the MSE loss",
+        ),
+        (
+            &|s| {
+                s.data = BuiltinData::SyntheticSeq;
+                s.kind = ModelKind::Seq;
+                s.base = BaseNet::Seq;
+                s.hidden = "32".into();
+                s.loss = LossKind::Mse;
+                s.batch_size = 4000;
+            },
+            "Batch size",
+            "larger than the 3000 training samples",
+        ),
+    ];
+    // A fresh studio for each: egui's tooltip bookkeeping is not what is tested here.
+    for (change, row, why) in cases {
+        let mut h = studio();
+        h.ctx.all_styles_mut(|s| s.interaction.tooltip_delay = 0.0);
+        change(&mut h.state_mut().settings);
+        h.step();
+        h.step();
+        assert!(
+            h.query_by_label_contains(why).is_none(),
+            "{row}: shown unasked"
+        );
+        // The slider that carries its own label, or a grid row's label in the controls panel
+        // (300 points wide; the loss plot has a "Loss" of its own).
+        use egui::accesskit::Role;
+        let at = match h.query_by_role_and_label(Role::Slider, row) {
+            Some(slider) => slider.rect().center(),
+            None => h
+                .get_all_by_role_and_label(Role::Label, row)
+                .map(|n| n.rect())
+                .find(|r| r.max.x < 300.0)
+                .expect("the row's label")
+                .center(),
+        };
+        h.hover_at(at);
+        h.step();
+        h.step();
+        assert!(
+            h.query_by_label_contains(why).is_some(),
+            "{row}: its hover text does not say {why:?}"
+        );
+        h.get_by_label("Train").click();
+        h.step();
+        h.step();
+        let notice = h.state().notice().expect("a notice").to_string();
+        assert!(notice.contains(why), "{notice}");
+        assert!(!h.state().run().active, "{row}: a run started");
+        // Put right, the notice goes with Dismiss, and Train trains.
+        let good = studio().state().settings.clone();
+        h.state_mut().settings = good;
+        h.get_by_label("Dismiss").click();
+        h.step();
+        h.step();
+        assert!(
+            h.query_by_label_contains(why).is_none(),
+            "{row}: still marked"
+        );
+        h.get_by_label("Train").click();
+        h.step();
+        assert!(
+            h.state().run().active,
+            "{row}: put right, Train did not start"
+        );
+    }
+}
+
 #[test]
 fn settings_survive_a_restart_but_command_line_data_does_not() {
     let mut h = studio();
@@ -785,14 +891,15 @@ fn an_engine_error_shows_a_dismissible_notice_and_the_window_lives_on() {
     h.step();
     assert!(h.state().notice().is_none());
 
-    // An error from the engine: three stride-2 layers do not fit 28-pixel images.
-    h.state_mut().settings.kind = latentlab::settings::ModelKind::Conv;
-    h.state_mut().settings.hidden = "8, 16, 32".into();
+    // An error from the engine: a data file that is not there.
+    let missing = "/nonexistent/latentlab-images.idx";
+    h.state_mut().settings.hidden = "128".into();
+    h.state_mut().settings.custom_data = Some(format!("idx:{missing}").parse().unwrap());
     h.step();
     h.get_by_label("Train").click();
     step_until(&mut h, "the engine's error", |a| a.notice().is_some());
     assert!(
-        h.state().notice().unwrap().contains("divisible by 8"),
+        h.state().notice().unwrap().contains(missing),
         "{:?}",
         h.state().notice()
     );
@@ -801,14 +908,13 @@ fn an_engine_error_shows_a_dismissible_notice_and_the_window_lives_on() {
     h.step();
     h.step();
     assert!(
-        h.state().run().status.last_event.contains("divisible by 8"),
+        h.state().run().status.last_event.contains(missing),
         "{}",
         h.state().run().status.last_event
     );
 
     // The window goes on: a new run starts.
-    h.state_mut().settings.kind = latentlab::settings::ModelKind::Dense;
-    h.state_mut().settings.hidden = "128".into();
+    h.state_mut().settings.custom_data = None;
     h.step();
     h.get_by_label("Train").click();
     step_until(&mut h, "a new run", |a| a.run().status.step > 2);
@@ -939,6 +1045,27 @@ fn a_colour_image_folder_trains_in_colour_and_its_skipped_files_are_listed() {
     h.step();
     // The folder's own controls show.
     assert!(h.query_by_label("Image size").is_some());
+    // Unknown until loaded: the studio's batch of 128 is more than the folder's 108 training
+    // images. The run says so, and from then on the studio marks the batch size.
+    h.get_by_label("Train").click();
+    step_until(&mut h, "the refusal", |a| {
+        a.run().status.last_event.contains("training samples")
+    });
+    let problem = h.state().settings_problem().expect("the batch size marked");
+    assert_eq!(problem.field(), latentlab::settings::Field::BatchSize);
+    assert!(
+        problem
+            .to_string()
+            .contains("larger than the 108 training samples"),
+        "{problem}"
+    );
+    h.state_mut().settings.batch_size = 32;
+    h.step();
+    assert!(h.state().settings_problem().is_none());
+    if h.query_by_label("Dismiss").is_some() {
+        h.get_by_label("Dismiss").click();
+        h.step();
+    }
     h.get_by_label("Train").click();
     step_until(&mut h, "the triptych", |a| a.triptych_filled());
     let shape = h.state().run().info.as_ref().map(|i| i.sample_shape);
