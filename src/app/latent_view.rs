@@ -558,10 +558,11 @@ impl LatentView {
                 self.tsne.result.as_ref().map_or(0, |r| r.0.step)
             ),
             (d, Some(p)) if d > 2 => format!(
-                "{space}: PCA of {} (axes explain {:.0}% + {:.0}%)",
+                "{space}: PCA of {} (axes explain {:.0}% + {:.0}%{})",
                 of(d),
                 p.explained[0] * 100.0,
-                p.explained.get(1).copied().unwrap_or(0.0) * 100.0
+                p.explained.get(1).copied().unwrap_or(0.0) * 100.0,
+                p.sample_note(n)
             ),
             _ => space,
         };

@@ -139,11 +139,12 @@ impl Scatter3d {
                 raw_dims[0], raw_dims[1], raw_dims[2]
             ),
             (_, Some(p)) => format!(
-                "3-D: PCA of {}-D ({:.0}% + {:.0}% + {:.0}% of variance)",
+                "3-D: PCA of {}-D ({:.0}% + {:.0}% + {:.0}% of variance{})",
                 cloud.dim,
                 p.explained[0] * 100.0,
                 p.explained[1] * 100.0,
-                p.explained[2] * 100.0
+                p.explained[2] * 100.0,
+                p.sample_note(n)
             ),
             (d, None) => format!("3-D: raw {d}-D latent"),
         };

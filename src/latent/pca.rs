@@ -14,6 +14,8 @@ pub struct Pca {
     pub variances: Vec<f32>,
     /// Fraction of the total variance each axis explains.
     pub explained: Vec<f32>,
+    /// How many points the axes were fitted on (fewer than were projected when sampled).
+    pub fitted_on: usize,
 }
 
 impl Pca {
@@ -96,6 +98,7 @@ impl Pca {
         }
         Some(Pca {
             dim,
+            fitted_on: n,
             mean: mean.iter().map(|&m| m as f32).collect(),
             explained: variances
                 .iter()
@@ -130,6 +133,16 @@ impl Pca {
             .copied()
             .collect();
         Pca::fit(&sample, dim, k, previous)
+    }
+
+    /// What a view's title adds when the axes were fitted on a sample of its `n` points
+    /// (every point is still projected): never silently.
+    pub fn sample_note(&self, n: usize) -> String {
+        if self.fitted_on < n {
+            format!("; fitted on {} of the {n} points", self.fitted_on)
+        } else {
+            String::new()
+        }
     }
 
     /// Coordinates of `point` along the axes.
@@ -204,6 +217,14 @@ mod tests {
             let cos: f32 = c.iter().zip(axis).map(|(a, b)| a * b).sum();
             assert!(cos.abs() > 0.995, "axis off by cos {cos}");
         }
+        // The title says the axes come from a sample; a full fit says nothing.
+        let n = pts.len() / 6;
+        assert!(pca.fitted_on <= 500, "{}", pca.fitted_on);
+        assert_eq!(
+            pca.sample_note(n),
+            format!("; fitted on {} of the {n} points", pca.fitted_on)
+        );
+        assert_eq!(Pca::fit(&pts, 6, 2, None).unwrap().sample_note(n), "");
     }
 
     #[test]
