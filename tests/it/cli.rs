@@ -808,6 +808,52 @@ fn an_output_path_that_is_a_file_or_unwritable_is_a_clear_error() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A folder made read-only by its permission bits: the run is refused naming it and the
+/// system's reason, and nothing is left in it. Root ignores permission bits, so as root the
+/// binary runs as `nobody` (from a copy inside the test's folder: root's home is closed to it).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_read_only_output_folder_is_a_clear_error_by_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = temp_dir("cli-read-only");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (img, lbl) = write_mnist_idx(&dir, 200);
+    let read_only = dir.join("read-only");
+    std::fs::create_dir(&read_only).unwrap();
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = read_only.join("run");
+    let mut cmd = if unsafe { libc::geteuid() } == 0 {
+        let binary = dir.join("latentlab");
+        if std::fs::hard_link(env!("CARGO_BIN_EXE_latentlab"), &binary).is_err() {
+            std::fs::copy(env!("CARGO_BIN_EXE_latentlab"), &binary).unwrap();
+        }
+        let mut cmd = Command::new(&binary);
+        cmd.uid(65534).gid(65534).env("HOME", &dir);
+        cmd
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_latentlab"))
+    };
+    let spec = format!("idx:{},{}", img.display(), lbl.display());
+    let o = cmd
+        .args(["train", "--data", &spec, "--out", out.to_str().unwrap()])
+        .args(["--epochs", "1", "--device", "cpu"])
+        .output()
+        .expect("run latentlab");
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains("cannot create")
+            && e.contains(&out.display().to_string())
+            && e.contains("Permission denied"),
+        "{e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
+    assert_eq!(std::fs::read_dir(&read_only).unwrap().count(), 0);
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// A real full disk: a 256 KiB tmpfs as the run folder, too small for the checkpoint. Needs root
 /// (to mount it), so it is run by hand: `cargo test --release full_disk -- --ignored`.
 #[test]
