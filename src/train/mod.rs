@@ -917,7 +917,8 @@ mod tests {
             change(&mut c);
             preflight(&c, facts).map_err(|e| (e.field(), e.to_string()))
         };
-        let cases: [(&dyn Fn(&mut TrainConfig), Field, &str); 10] = [
+        type Case<'a> = (&'a dyn Fn(&mut TrainConfig), Field, &'a str);
+        let cases: [Case; 10] = [
             (
                 &|c| c.model.latent = 0,
                 Field::LatentSize,

@@ -719,6 +719,7 @@ fn data_over_the_size_limit_is_refused_by_its_header() {
 /// succeeded and its peak resident memory in KiB, read by `wait4` for that child alone (other
 /// tests' children run beside it).
 #[cfg(target_os = "linux")]
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which std's `Child` does not know of
 fn train_peak_kib(spec: &str, out: &Path) -> (bool, i64) {
     let child = Command::new(env!("CARGO_BIN_EXE_latentlab"))
         .args(["train", "--data", spec, "--out", out.to_str().unwrap()])

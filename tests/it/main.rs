@@ -46,7 +46,7 @@ pub fn write_mnist_idx(dir: &std::path::Path, n: usize) -> (PathBuf, PathBuf) {
         .map(|&l| l as u8)
         .collect();
     let (img, lbl) = (dir.join("images.idx"), dir.join("labels.idx"));
-    std::fs::write(&img, data::idx::encode(&[n, 28, 28], &bytes)).unwrap();
+    std::fs::write(&img, data::idx::encode(&[n, 28, 28], bytes)).unwrap();
     std::fs::write(&lbl, data::idx::encode(&[n], &labels)).unwrap();
     (img, lbl)
 }

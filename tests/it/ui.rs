@@ -757,7 +757,8 @@ impl eframe::Storage for MemoryStorage {
 #[test]
 fn the_setting_a_run_cannot_use_is_marked_and_train_names_it() {
     use latentlab::settings::{BaseNet, BuiltinData, LossKind, ModelKind, Settings};
-    let cases: [(&dyn Fn(&mut Settings), &str, &str); 6] = [
+    type Case<'a> = (&'a dyn Fn(&mut Settings), &'a str, &'a str);
+    let cases: [Case; 6] = [
         (
             &|s| s.hidden = "512, x".into(),
             "Hidden widths",
