@@ -326,17 +326,13 @@ impl StudioApp {
 
     /// Starts a run, from the checkpoint in `resume` when given (same architecture).
     fn start_from(&mut self, paused: bool, resume: Option<std::path::PathBuf>) {
-        let config = match self.settings.to_config() {
-            Ok(c) => c,
-            Err(e) => {
+        let config = match (self.settings_problem(), self.settings.to_config()) {
+            (None, Ok(c)) => c,
+            (Some(e), _) | (None, Err(e)) => {
                 self.notice = Some(format!("Cannot start: {e}"));
                 return;
             }
         };
-        if let Some(e) = self.settings_problem() {
-            self.notice = Some(format!("Cannot start: {e}"));
-            return;
-        }
         self.recovery = None;
         let run_id = self.run.begin(config.epochs, paused);
         // Earlier runs' checkpoints go, but for the one resumed from.

@@ -346,14 +346,6 @@ impl Values {
         self.len() == 0
     }
 
-    /// Bytes of memory the values take.
-    pub fn bytes(&self) -> usize {
-        match self {
-            Values::Bytes(b) => b.len(),
-            Values::Floats(f) => 4 * f.len(),
-        }
-    }
-
     /// The values in `range` as f32: borrowed where they are held as f32.
     pub fn f32s(&self, range: Range<usize>) -> Cow<'_, [f32]> {
         match self {
