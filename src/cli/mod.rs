@@ -4,6 +4,8 @@
 
 mod bench;
 mod export;
+#[cfg(feature = "remote")]
+mod serve;
 mod train;
 mod tsne;
 mod voice;
@@ -27,8 +29,10 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Commands>,
 
-    /// Where the studio trains: auto (a real GPU if present, else CPU), cpu, or gpu.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto, global = true)]
+    /// Where training runs: auto (a real GPU if present, else CPU), cpu, gpu, or
+    /// remote:ws://HOST:PORT (a `latentlab serve` server; its token in LATENTLAB_REMOTE_TOKEN;
+    /// needs a build with `--features remote`).
+    #[arg(long, default_value = "auto", global = true)]
     pub device: DeviceChoice,
 
     /// Studio only: log frame-time percentiles to stderr every few seconds (F12 shows them).
@@ -79,6 +83,10 @@ pub enum Commands {
     Convert(voice::ConvertCmd),
     /// Map exported codes with t-SNE (Barnes-Hut), timed, with its 5-NN label accuracy.
     Tsne(tsne::TsneCmd),
+    /// Serve this machine's GPU (or CPU) to studios and CLIs elsewhere: burn's remote backend
+    /// over WebSocket; they train with --device remote:ws://THIS-HOST:PORT.
+    #[cfg(feature = "remote")]
+    Serve(serve::ServeCmd),
 }
 
 /// Options shared by everything that trains.
@@ -287,6 +295,8 @@ pub fn main() -> ExitCode {
         Some(Commands::Export(args)) => export::export(args, cli.device),
         Some(Commands::Convert(args)) => voice::convert(args, cli.device),
         Some(Commands::Tsne(args)) => tsne::run(args),
+        #[cfg(feature = "remote")]
+        Some(Commands::Serve(args)) => serve::serve(args, cli.device),
         None => crate::app::run(crate::app::Launch {
             device: cli.device,
             log_frame_stats: cli.frame_stats,

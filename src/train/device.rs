@@ -9,8 +9,8 @@ use burn::tensor::wgpu::wgpu;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// What the user asked for (`--device`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+/// What the user asked for (`--device`): `auto`, `cpu`, `gpu` or `remote:ws://HOST:PORT`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum DeviceChoice {
     /// A real GPU when one exists, otherwise the CPU.
     #[default]
@@ -19,7 +19,45 @@ pub enum DeviceChoice {
     Cpu,
     /// A real GPU through wgpu; an error when there is none.
     Gpu,
+    /// The first device of a `latentlab serve` server (burn's remote backend over WebSocket),
+    /// by its URL; the token comes from `LATENTLAB_REMOTE_TOKEN`.
+    Remote(String),
 }
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "gpu" => Ok(DeviceChoice::Gpu),
+            _ => match s.strip_prefix("remote:") {
+                Some(url) if url.starts_with("ws://") && url.len() > 5 => {
+                    Ok(DeviceChoice::Remote(url.to_string()))
+                }
+                _ => Err(format!(
+                    "{s:?} is not a device: auto, cpu, gpu or remote:ws://HOST:PORT"
+                )),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceChoice::Auto => write!(f, "auto"),
+            DeviceChoice::Cpu => write!(f, "cpu"),
+            DeviceChoice::Gpu => write!(f, "gpu"),
+            DeviceChoice::Remote(url) => write!(f, "remote:{url}"),
+        }
+    }
+}
+
+/// The environment variable that holds the token of a remote server (`latentlab serve`), so
+/// that it never shows in a process list.
+pub const REMOTE_TOKEN_VAR: &str = "LATENTLAB_REMOTE_TOKEN";
 
 /// The device a run uses, with a description for people.
 #[derive(Debug, Clone)]
@@ -44,6 +82,8 @@ impl SelectedDevice {
 pub enum DeviceError {
     #[error("--device gpu was asked for, but no GPU is usable: {0}")]
     NoGpu(String),
+    #[error("cannot train on the remote server {url}: {why}")]
+    Remote { url: String, why: String },
 }
 
 /// Resolves a choice to a device; `Auto` never fails.
@@ -54,7 +94,40 @@ pub fn select(choice: DeviceChoice) -> Result<SelectedDevice, DeviceError> {
         DeviceChoice::Auto => Ok(probe_gpu()
             .clone()
             .unwrap_or_else(|_| SelectedDevice::cpu())),
+        DeviceChoice::Remote(url) => remote(&url),
     }
+}
+
+/// The first device of the remote server at `url` (`latentlab serve`); the autodiff graph stays
+/// here, every tensor operation runs there, and each read-back is a network round trip.
+#[cfg(feature = "remote")]
+fn remote(url: &str) -> Result<SelectedDevice, DeviceError> {
+    let fail = |why: String| DeviceError::Remote {
+        url: url.to_string(),
+        why,
+    };
+    let mut host = burn::tensor::remote::RemoteHost::websocket(url);
+    if let Ok(token) = std::env::var(REMOTE_TOKEN_VAR) {
+        host = host.with_credential(token);
+    }
+    let device = Device::remote_options(&host)
+        .device_index(0)
+        .init()
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(SelectedDevice {
+        device,
+        description: format!("remote: {url}"),
+        is_gpu: false,
+    })
+}
+
+#[cfg(not(feature = "remote"))]
+fn remote(url: &str) -> Result<SelectedDevice, DeviceError> {
+    Err(DeviceError::Remote {
+        url: url.to_string(),
+        why: "this build has no remote backend; build it with `cargo build --release --features remote`"
+            .to_string(),
+    })
 }
 
 /// The one wgpu probe of this process: a device on a real (non-software) adapter, or why not.

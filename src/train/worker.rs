@@ -196,7 +196,7 @@ fn worker_loop(
         }
         let device = match &selected {
             Some(d) => d,
-            None => match guarded("choosing the device", || device::select(choice)) {
+            None => match guarded("choosing the device", || device::select(choice.clone())) {
                 Ok(Ok(d)) => selected.insert(d),
                 Ok(Err(e)) => {
                     emit(Event::Failed {

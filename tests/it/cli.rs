@@ -482,6 +482,118 @@ fn gpu_without_a_gpu_is_a_clear_error_and_auto_reports_the_cpu() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A remote device names what is wrong: a malformed one is refused by clap, and without the
+/// `remote` feature the build says how to get it; with it, an unreachable server is named.
+#[test]
+fn a_remote_device_that_cannot_be_used_is_a_clear_error() {
+    let dir = temp_dir("cli-remote-error");
+    let (img, _) = write_mnist_idx(&dir, 40);
+    let spec = format!("idx:{}", img.display());
+    let o = train_on(&spec, &dir.join("bad"), &["--device", "remote:http://x"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("auto, cpu, gpu or remote:ws://HOST:PORT"),
+        "{}",
+        stderr(&o)
+    );
+    // Port 9 (discard) on this machine: nothing listens there.
+    let o = train_on(
+        &spec,
+        &dir.join("none"),
+        &["--device", "remote:ws://127.0.0.1:9"],
+    );
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("cannot train on the remote server ws://127.0.0.1:9"),
+        "{e}"
+    );
+    if cfg!(not(feature = "remote")) {
+        assert!(e.contains("--features remote"), "{e}");
+    }
+    assert!(!e.contains("panicked"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `latentlab serve` on this machine's CPU, and a run with `--device remote:ws://…`: it trains
+/// through burn's remote backend (the autodiff graph here, the operations in the server) and
+/// learns; a wrong token is refused by name.
+#[cfg(feature = "remote")]
+#[test]
+fn a_run_trains_on_a_latentlab_server() {
+    let dir = temp_dir("cli-remote");
+    let (img, lbl) = write_mnist_idx(&dir, 600);
+    let spec = format!("idx:{},{}", img.display(), lbl.display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_latentlab"))
+        .args(["serve", "--port", &port.to_string(), "--device", "cpu"])
+        .env("LATENTLAB_REMOTE_TOKEN", "s3cret")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let device = format!("remote:ws://127.0.0.1:{port}");
+    let run = |token: &str, out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_latentlab"))
+            .args([
+                "train",
+                "--data",
+                &spec,
+                "--out",
+                dir.join(out).to_str().unwrap(),
+            ])
+            .args([
+                "--epochs", "8", "--batch", "64", "--hidden", "64", "--latent", "4",
+            ])
+            .args(["--device", &device])
+            .env("LATENTLAB_REMOTE_TOKEN", token)
+            .output()
+            .expect("train")
+    };
+    let wrong = run("wrong", "wrong");
+    let good = run("s3cret", "good");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("cannot train on the remote server"),
+        "{}",
+        stderr(&wrong)
+    );
+    let e = stderr(&good);
+    assert!(good.status.success(), "{e}");
+    assert!(
+        e.contains(&format!("device: remote: ws://127.0.0.1:{port}")),
+        "{e}"
+    );
+    let metrics = std::fs::read_to_string(dir.join("good/metrics.csv")).unwrap();
+    let loss: Vec<f32> = metrics
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(2)?.parse().ok())
+        .collect();
+    assert!(loss.len() >= 50, "{metrics}");
+    assert!(
+        loss[loss.len() - 1] < 0.8 * loss[0],
+        "did not learn: {} to {}",
+        loss[0],
+        loss[loss.len() - 1]
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn help_explains_every_train_flag() {
     let o = latentlab(&["train", "--help"]);
