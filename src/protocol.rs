@@ -55,8 +55,9 @@ pub struct StartRequest {
 /// A fault a test can inject into a run through its [`StartRequest`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fault {
-    /// At this step, ask the training device for a buffer of 16 GiB, as a model too large for
-    /// its GPU would: on a GPU the backend's error surfaces on the training thread.
+    /// At this step, ask the training device for a buffer of 4 TiB, more than any GPU has, as a
+    /// model too large for it would: the backend's error surfaces on the training thread. For
+    /// GPU tests only: the CPU backend would ask the system for the memory.
     OversizedAllocation { at_step: u64 },
 }
 

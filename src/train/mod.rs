@@ -618,7 +618,7 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
     fn train_step(&mut self, model: M, indices: &[usize], epoch: u64) -> Result<M, (M, f32)> {
         let t0 = Instant::now();
         if self.fault == Some(Fault::OversizedAllocation { at_step: self.step }) {
-            let huge = Tensor::<1>::zeros([1usize << 32], &self.train_device);
+            let huge = Tensor::<1>::zeros([1usize << 40], &self.train_device);
             to_vec(huge.slice(0..1));
         }
         let train = &self.data.train;
