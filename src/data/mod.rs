@@ -349,8 +349,10 @@ impl Values {
     /// The values in `range` as f32: borrowed where they are held as f32.
     pub fn f32s(&self, range: Range<usize>) -> Cow<'_, [f32]> {
         match self {
-            Values::Bytes(b) => {
-                Cow::Owned(b[range].iter().map(|&v| BYTE_VALUES[v as usize]).collect())
+            Values::Bytes(_) => {
+                let mut out = Vec::with_capacity(range.len());
+                self.extend_f32(range, &mut out);
+                Cow::Owned(out)
             }
             Values::Floats(f) => Cow::Borrowed(&f[range]),
         }

@@ -44,17 +44,6 @@ impl std::str::FromStr for DeviceChoice {
     }
 }
 
-impl std::fmt::Display for DeviceChoice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DeviceChoice::Auto => write!(f, "auto"),
-            DeviceChoice::Cpu => write!(f, "cpu"),
-            DeviceChoice::Gpu => write!(f, "gpu"),
-            DeviceChoice::Remote(url) => write!(f, "remote:{url}"),
-        }
-    }
-}
-
 /// The environment variable that holds the token of a remote server (`latentlab serve`), so
 /// that it never shows in a process list.
 pub const REMOTE_TOKEN_VAR: &str = "LATENTLAB_REMOTE_TOKEN";

@@ -57,12 +57,16 @@ pub struct Autosave {
     pub dir: Option<PathBuf>,
 }
 
-/// This machine's memory in bytes (`MemTotal`), where the system says.
+/// This machine's memory in bytes (`MemTotal`), where the system says; read once, since
+/// [`preflight`] runs every frame in the studio.
 fn memory_bytes() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    static TOTAL: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(|| {
+        let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    })
 }
 
 /// Refuses a run whose estimated training memory exceeds three quarters of the machine's,

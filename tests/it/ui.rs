@@ -807,6 +807,7 @@ fn the_setting_a_run_cannot_use_is_marked_and_train_names_it() {
     for (change, row, why) in cases {
         let mut h = studio();
         h.ctx.all_styles_mut(|s| s.interaction.tooltip_delay = 0.0);
+        let good = h.state().settings.clone();
         change(&mut h.state_mut().settings);
         h.step();
         h.step();
@@ -840,7 +841,6 @@ fn the_setting_a_run_cannot_use_is_marked_and_train_names_it() {
         assert!(notice.contains(why), "{notice}");
         assert!(!h.state().run().active, "{row}: a run started");
         // Put right, the notice goes with Dismiss, and Train trains.
-        let good = studio().state().settings.clone();
         h.state_mut().settings = good;
         h.get_by_label("Dismiss").click();
         h.step();
