@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::data::{Factors, Noise, SampleShape};
 use crate::latent::{LatentStats, Pca};
 use crate::settings::{ModelConfig, TrainConfig};
+use crate::train::DeviceChoice;
 
 /// What the caller asks of the trainer.
 #[derive(Debug, Clone)]
@@ -50,6 +51,9 @@ pub struct StartRequest {
     pub checkpoint_dir: Option<PathBuf>,
     /// A fault to inject, for tests of the failure path; nothing in the app or the CLI sets it.
     pub fault: Option<Fault>,
+    /// Train on this device from now on instead of the one the worker was started with (the
+    /// studio's Device field); `None` keeps the worker's.
+    pub device: Option<DeviceChoice>,
 }
 
 /// A fault a test can inject into a run through its [`StartRequest`].

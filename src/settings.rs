@@ -7,9 +7,14 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::data::{DataSpec, Noise};
+use crate::train::DeviceChoice;
 
 pub mod file;
 pub mod lessons;
+
+/// Points the latent views take at most: the GPU draws them in one call, and a snapshot's
+/// cloud of 200 000 32-D codes is 25 MB.
+pub const MAX_POINTS: usize = 200_000;
 
 /// The autoencoder kinds. A new kind is one file under `model/`, one variant here and one arm
 /// in `with_model_type!`.
@@ -339,7 +344,8 @@ pub struct TrainConfig {
     pub eval_every: u64,
     /// Fixed test examples shown in snapshots.
     pub examples: usize,
-    /// At most this many test points are encoded for the latent scatter.
+    /// At most this many test points are encoded for the latent scatter (at most
+    /// [`MAX_POINTS`]).
     pub max_latent_points: usize,
     /// Snapshots are sent at most this often; 0 means only at evaluations.
     pub snapshot_interval_secs: f64,
@@ -426,6 +432,7 @@ pub enum Field {
     ScatterPoints,
     EvalEvery,
     SnapshotInterval,
+    Device,
 }
 
 impl Field {
@@ -447,6 +454,7 @@ impl Field {
             Field::ScatterPoints => "scatter points",
             Field::EvalEvery => "eval every",
             Field::SnapshotInterval => "snapshot interval",
+            Field::Device => "device",
         }
     }
 }
@@ -560,11 +568,11 @@ impl TrainConfig {
                 "must be between 0 and 1",
             ));
         }
-        if self.max_latent_points == 0 {
+        if self.max_latent_points == 0 || self.max_latent_points > MAX_POINTS {
             return Err(invalid(
                 Field::ScatterPoints,
                 self.max_latent_points,
-                "must be at least 1",
+                "must be between 1 and 200000",
             ));
         }
         if self.eval_every == 0 {
@@ -667,6 +675,11 @@ pub struct Settings {
     /// and not remembered between sessions.
     #[serde(skip)]
     pub speed: Option<f64>,
+    /// Where the next run trains, as typed: `auto`, `cpu`, `gpu` or `remote:ws://HOST:PORT`
+    /// (see [`Settings::device_choice`]); starts as the command line's `--device` and is not
+    /// remembered, so a saved session never reaches for a server that has gone.
+    #[serde(skip)]
+    pub device: String,
 }
 
 impl Default for Settings {
@@ -697,6 +710,7 @@ impl Default for Settings {
             eval_every: c.eval_every,
             max_points: c.max_latent_points,
             speed: None,
+            device: DeviceChoice::Auto.to_string(),
         }
     }
 }
@@ -791,6 +805,7 @@ impl Settings {
             eval_every: config.eval_every,
             max_points: config.max_latent_points,
             speed: None,
+            device: DeviceChoice::Auto.to_string(),
         }
     }
 
@@ -866,8 +881,20 @@ impl Settings {
             epochs: from.epochs,
             max_points: from.max_points,
             speed: from.speed,
+            device: from.device.clone(),
             ..self.clone()
         }
+    }
+
+    /// The device the Device field names, or why it names none.
+    pub fn device_choice(&self) -> Result<DeviceChoice, SettingsError> {
+        self.device.trim().parse().map_err(|_| {
+            invalid(
+                Field::Device,
+                &self.device,
+                "not a device: auto, cpu, gpu or remote:ws://HOST:PORT",
+            )
+        })
     }
 
     /// The settings changed since `run` started that take effect only at the next run.
@@ -878,6 +905,9 @@ impl Settings {
         }
         if self.max_points != run.max_points {
             changed.push("scatter points");
+        }
+        if self.device != run.device {
+            changed.push("device");
         }
         changed
     }

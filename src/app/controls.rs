@@ -4,8 +4,8 @@ use egui::{Button, ComboBox, DragValue, Slider};
 
 use crate::data::NoiseKind;
 use crate::settings::{
-    BaseNet, BuiltinData, CellKind, Field, LossKind, ModelKind, Settings, SettingsError,
-    SparsityKind,
+    BaseNet, BuiltinData, CellKind, Field, LossKind, MAX_POINTS, ModelKind, Settings,
+    SettingsError, SparsityKind,
 };
 
 /// What a CSV file of series holds, for the two places that open one.
@@ -52,6 +52,7 @@ fn row_label(field: Field) -> Option<&'static str> {
         Field::Beta => "β",
         Field::SparsityWeight => "Penalty weight",
         Field::ScatterPoints => "Scatter points",
+        Field::Device => "Device",
         Field::SparsityTarget | Field::EvalEvery | Field::SnapshotInterval => return None,
     })
 }
@@ -425,14 +426,22 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, run: RunStatus<'_>) -> A
             marks.row(
                 ui,
                 "Scatter points",
-                "Test points encoded for the latent views (next run)",
+                "Test points encoded for the latent views (next run; up to 200 000, drawn by the GPU)",
                 |ui| {
                     ui.add(
                         DragValue::new(&mut s.max_points)
-                            .range(100..=20_000)
-                            .speed(50),
+                            .range(100..=MAX_POINTS)
+                            .speed(100),
                     )
                 },
+            );
+            marks.row(
+                ui,
+                "Device",
+                "Where the next run trains: auto (a GPU when there is one), cpu, gpu, or \
+                 remote:ws://HOST:PORT for a lab's `latentlab serve` (its token in the \
+                 LATENTLAB_REMOTE_TOKEN environment variable; a build with --features remote)",
+                |ui| ui.add(egui::TextEdit::singleline(&mut s.device).desired_width(150.0)),
             );
         });
     ui.separator();

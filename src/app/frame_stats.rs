@@ -92,13 +92,14 @@ impl FrameStats {
         self.frame_start = Some(now);
     }
 
-    pub fn end_frame(&mut self) {
+    /// Ends the frame; the log (every 5 s) adds `context`, what the frame times depend on.
+    pub fn end_frame(&mut self, context: impl FnOnce() -> String) {
         if let Some(start) = self.frame_start.take() {
             self.build.push(start.elapsed());
         }
         if self.log && self.last_log.elapsed() >= Duration::from_secs(5) {
             self.last_log = Instant::now();
-            eprintln!("{}", self.report());
+            eprintln!("{}\n{}", self.report(), context());
         }
     }
 

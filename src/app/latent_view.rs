@@ -7,15 +7,24 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use egui::Color32;
-use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, PlotTransform, Points};
+use egui_plot::{
+    Legend, Line, MarkerShape, Plot, PlotMemory, PlotPoint, PlotPoints, PlotTransform, Points,
+};
 
 use super::pixels::Texture;
+use super::points_gpu::{self, Camera, PointBuffer};
 use crate::data::Factors;
 use crate::jobs::Job;
+use crate::latent::grid::PointGrid;
 use crate::latent::pca::Pca;
 use crate::latent::tsne::{TsneParams, embed};
 use crate::protocol::{SampleGrid, Snapshot};
 use crate::render;
+
+/// A point's radius in the plot (points).
+const POINT_RADIUS: f32 = 2.5;
+/// How near the pointer (points) a point must be drawn to be hovered or clicked.
+const PICK_POINTS: f32 = 12.0;
 
 /// How a latent of more than two dimensions is flattened for the 2-D scatter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -278,11 +287,27 @@ pub struct LatentView {
     title: String,
     pub selected: Option<usize>,
     transform: Option<PlotTransform>,
+    /// `coords` in `f32`, binned, so hover and clicks look only near the pointer.
+    grid: PointGrid<2>,
+    points: Vec<[f32; 2]>,
+    /// Each point's series (its legend entry), cloud order.
+    member_of: Vec<usize>,
+    /// The points' bounding box, which the plot always includes.
+    bounds: Option<([f64; 2], [f64; 2])>,
+    /// Draw through the window's GPU (see [`points_gpu`]) instead of as plot items.
+    pub gpu: bool,
+    buffer: PointBuffer,
 }
 
 impl LatentView {
     pub fn clear(&mut self) {
-        *self = Self::default();
+        // The GPU buffer's key stays, so the window's copy is reused, not leaked.
+        let (gpu, buffer) = (self.gpu, std::mem::take(&mut self.buffer));
+        *self = Self {
+            gpu,
+            buffer,
+            ..Self::default()
+        };
     }
 
     pub fn len(&self) -> usize {
@@ -527,6 +552,17 @@ impl LatentView {
                 .iter()
                 .flat_map(|(_, y)| y.iter().map(|p| PlotPoint::new(p[0], p[1])))
                 .collect()
+        } else if part.is_none()
+            && matches!(self.place, Place::Pca { .. })
+            && snap.latents.stats.projected.len() == n
+        {
+            // The snapshot's own axes: its points come projected on them.
+            snap.latents
+                .stats
+                .projected
+                .iter()
+                .map(|p| PlotPoint::new(p[0], p[1]))
+                .collect()
         } else {
             (0..n)
                 .map(|i| {
@@ -579,10 +615,32 @@ impl LatentView {
             .collect();
         for (i, p) in self.coords.iter().enumerate() {
             if let Some(series) = member_of.get(i).and_then(|&g| self.series.get_mut(g)) {
-                series.points.push(*p);
+                // On the GPU path the plot holds no points: only the counts are wanted.
+                if !self.gpu {
+                    series.points.push(*p);
+                }
                 series.members.push(i);
             }
         }
+        self.points = self
+            .coords
+            .iter()
+            .map(|p| [p.x as f32, p.y as f32])
+            .collect();
+        self.grid = PointGrid::new(&self.points, 512);
+        self.bounds = self
+            .grid
+            .bounds()
+            .map(|(lo, hi)| (lo.map(f64::from), hi.map(f64::from)));
+        if self.gpu {
+            let series = &self.series;
+            self.buffer
+                .set(self.points.iter().zip(&member_of).map(|(p, &g)| {
+                    let colour = series.get(g).map_or(Color32::GRAY, |s| s.colour);
+                    ([p[0], p[1], 0.0], colour, g)
+                }));
+        }
+        self.member_of = member_of;
         if self.selected.is_some_and(|s| s >= n) {
             self.selected = None;
         }
@@ -592,8 +650,8 @@ impl LatentView {
     pub fn series_counts(&self) -> Vec<(String, usize)> {
         self.series
             .iter()
-            .filter(|s| !s.points.is_empty())
-            .map(|s| (s.name.clone(), s.points.len()))
+            .filter(|s| !s.members.is_empty())
+            .map(|s| (s.name.clone(), s.members.len()))
             .collect()
     }
 
@@ -727,7 +785,17 @@ impl LatentView {
             .drawn
             .as_ref()
             .and_then(|e| self.place.locate(&e.code, e.spread.as_deref()));
-        let response = Plot::new("latent_scatter")
+        let plot_id = ui.make_persistent_id("latent_scatter");
+        let hidden: Vec<usize> = PlotMemory::load(ui.ctx(), plot_id)
+            .map(|m| {
+                (0..series.len())
+                    .filter(|&g| m.hidden_items.contains(&series_id(g)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let gpu = self.gpu;
+        let mut plot = Plot::new("latent_scatter")
+            .id(plot_id)
             .legend(Legend::default().position(egui_plot::Corner::RightTop))
             .data_aspect(1.0)
             .label_formatter(|hover| match hover {
@@ -735,50 +803,92 @@ impl LatentView {
                     Some(plot_name.to_string())
                 }
                 egui_plot::HoverPosition::Elsewhere { .. } => None,
-            })
-            .show(ui, |plot_ui| {
-                for s in series {
-                    plot_ui.add(
-                        Points::new(s.name.clone(), PlotPoints::Borrowed(&s.points))
-                            .color(s.colour)
-                            .radius(2.5)
-                            .filled(true),
-                    );
-                }
-                if let Some(p) = selected {
-                    plot_ui.add(
-                        Points::new("selected", PlotPoints::Owned(vec![p]))
-                            .shape(MarkerShape::Circle)
-                            .filled(false)
-                            .radius(9.0)
-                            .color(Color32::WHITE),
-                    );
-                }
-                if let Some((p, radii)) = drawn {
-                    let yellow = Color32::from_rgb(255, 230, 60);
-                    // The VAE's uncertainty: the 1σ and 2σ ellipses around μ.
-                    for (k, [rx, ry]) in radii.into_iter().flat_map(|r| [(1.0, r), (2.0, r)]) {
-                        let ring: Vec<[f64; 2]> = (0..=48)
-                            .map(|i| {
-                                let t = i as f64 / 48.0 * std::f64::consts::TAU;
-                                [p.x + k * rx * t.cos(), p.y + k * ry * t.sin()]
-                            })
-                            .collect();
-                        plot_ui.add(
-                            Line::new("your drawing", PlotPoints::from(ring))
-                                .color(yellow.gamma_multiply(if k == 1.0 { 0.9 } else { 0.45 }))
-                                .width(1.5),
-                        );
-                    }
-                    plot_ui.add(
-                        Points::new("your drawing", PlotPoints::Owned(vec![p]))
-                            .shape(MarkerShape::Diamond)
-                            .filled(true)
-                            .radius(8.0)
-                            .color(yellow),
-                    );
-                }
             });
+        if let Some((lo, hi)) = self.bounds {
+            plot = plot.include_x(lo[0]).include_x(hi[0]);
+            plot = plot.include_y(lo[1]).include_y(hi[1]);
+        }
+        let response = plot.show(ui, |plot_ui| {
+            for (g, s) in series.iter().enumerate() {
+                // On the GPU the plot holds each series without its points: its legend entry.
+                let points = if gpu {
+                    PlotPoints::Owned(Vec::new())
+                } else {
+                    PlotPoints::Borrowed(&s.points)
+                };
+                plot_ui.add(
+                    Points::new(s.name.clone(), points)
+                        .id(series_id(g))
+                        .color(s.colour)
+                        .radius(POINT_RADIUS)
+                        .filled(true),
+                );
+            }
+            if let Some(p) = selected.filter(|_| !gpu) {
+                plot_ui.add(
+                    Points::new("selected", PlotPoints::Owned(vec![p]))
+                        .shape(MarkerShape::Circle)
+                        .filled(false)
+                        .radius(9.0)
+                        .color(Color32::WHITE),
+                );
+            }
+            if let Some((p, radii)) = drawn {
+                let yellow = Color32::from_rgb(255, 230, 60);
+                // The VAE's uncertainty: the 1σ and 2σ ellipses around μ.
+                for (k, [rx, ry]) in radii.into_iter().flat_map(|r| [(1.0, r), (2.0, r)]) {
+                    let ring: Vec<[f64; 2]> = (0..=48)
+                        .map(|i| {
+                            let t = i as f64 / 48.0 * std::f64::consts::TAU;
+                            [p.x + k * rx * t.cos(), p.y + k * ry * t.sin()]
+                        })
+                        .collect();
+                    plot_ui.add(
+                        Line::new("your drawing", PlotPoints::from(ring))
+                            .color(yellow.gamma_multiply(if k == 1.0 { 0.9 } else { 0.45 }))
+                            .width(1.5),
+                    );
+                }
+                plot_ui.add(
+                    Points::new("your drawing", PlotPoints::Owned(vec![p]))
+                        .shape(MarkerShape::Diamond)
+                        .filled(true)
+                        .radius(8.0)
+                        .color(yellow),
+                );
+            }
+        });
+        let frame = *response.transform.frame();
+        if gpu {
+            // The points above the plot's grid, then what marks them.
+            let painter = ui.painter_at(frame);
+            let b = response.transform.bounds();
+            let camera = Camera::Plot {
+                min: b.min(),
+                max: b.max(),
+                radius: POINT_RADIUS,
+            };
+            points_gpu::paint(&painter, frame, &self.buffer, camera, &hidden);
+            if let Some(p) = selected {
+                let at = response.transform.position_from_point(&p);
+                painter.circle_stroke(at, 9.0, egui::Stroke::new(2.0, Color32::WHITE));
+            }
+            let hovered = response
+                .response
+                .hover_pos()
+                .and_then(|at| self.pick(&response.transform, at, &hidden));
+            if let Some(i) = hovered {
+                let at = response.transform.position_from_point(&self.coords[i]);
+                let name = self.member_of.get(i).and_then(|&g| self.series.get(g));
+                painter.text(
+                    at + egui::vec2(10.0, -10.0),
+                    egui::Align2::LEFT_BOTTOM,
+                    name.map_or("", |s| &s.name),
+                    egui::FontId::proportional(15.0),
+                    ui.visuals().strong_text_color(),
+                );
+            }
+        }
         self.transform = Some(response.transform);
         if self.thumbnails
             && let (Some(atlas), Some(snap), Some(images)) =
@@ -822,20 +932,27 @@ impl LatentView {
             return None;
         }
         let pointer = response.response.interact_pointer_pos()?;
-        let t = self.transform.as_ref()?;
-        let (best, dist) = self
-            .coords
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (i, t.position_from_point(p).distance(pointer)))
-            .min_by(|a, b| a.1.total_cmp(&b.1))?;
-        if dist <= 12.0 {
-            self.selected = Some(best);
-            Some(best)
-        } else {
-            None
-        }
+        let best = self.pick(&response.transform, pointer, &hidden)?;
+        self.selected = Some(best);
+        Some(best)
     }
+
+    /// The shown point drawn nearest `at` within [`PICK_POINTS`], from the grid.
+    fn pick(&self, t: &PlotTransform, at: egui::Pos2, hidden: &[usize]) -> Option<usize> {
+        let value = t.value_from_position(at);
+        let radius = PICK_POINTS as f64 / t.dpos_dvalue_x().abs().max(1e-12);
+        self.grid.nearest(
+            &self.points,
+            [value.x as f32, value.y as f32],
+            radius as f32,
+            |i| self.member_of.get(i).is_none_or(|g| !hidden.contains(g)),
+        )
+    }
+}
+
+/// The plot item (legend entry) of series `g`.
+fn series_id(g: usize) -> egui_plot::ItemId {
+    egui_plot::ItemId::new(("latent series", g))
 }
 
 #[cfg(test)]

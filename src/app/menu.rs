@@ -241,7 +241,10 @@ impl StudioApp {
             return;
         };
         self.stop();
-        self.settings = Settings::from_config(&f.config);
+        self.settings = Settings {
+            device: self.settings.device.clone(),
+            ..Settings::from_config(&f.config)
+        };
         self.lesson = f.lesson;
         self.start(false);
     }
@@ -276,7 +279,10 @@ impl StudioApp {
     pub fn open_settings(&mut self, path: &std::path::Path) {
         match crate::settings::file::read(path) {
             Ok(file) => {
-                self.settings = Settings::from_config(&file.config);
+                self.settings = Settings {
+                    device: self.settings.device.clone(),
+                    ..Settings::from_config(&file.config)
+                };
                 self.lesson = file.lesson;
                 self.run.status.last_event = format!("Settings from {}", path.display());
             }
@@ -304,7 +310,10 @@ impl StudioApp {
             Ok((dir, meta)) => {
                 // A run in progress ends first (the worker reads the Stop before the Start).
                 self.stop();
-                self.settings = Settings::from_config(&meta.config);
+                self.settings = Settings {
+                    device: self.settings.device.clone(),
+                    ..Settings::from_config(&meta.config)
+                };
                 self.start_from(true, Some(dir));
             }
             Err(e) => self.notice = Some(format!("Cannot open this model: {e:#}")),

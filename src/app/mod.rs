@@ -17,6 +17,7 @@ mod loss_plot;
 mod manifold;
 mod menu;
 mod pixels;
+mod points_gpu;
 pub mod run_model;
 mod samples;
 mod scatter3d;
@@ -152,10 +153,11 @@ impl StudioApp {
         device: DeviceChoice,
         log_frame_stats: bool,
     ) -> std::io::Result<Self> {
-        let settings: Settings = cc
+        let mut settings: Settings = cc
             .storage
             .and_then(|s| eframe::get_value(s, SETTINGS_KEY))
             .unwrap_or_default();
+        settings.device = device.to_string();
         style(&cc.egui_ctx);
         let ctx = cc.egui_ctx.clone();
         // The trainer's events ask for a frame at once, or after the cap set by `cap_frames`.
@@ -172,7 +174,12 @@ impl StudioApp {
             .wgpu_render_state
             .as_ref()
             .is_some_and(|rs| rs.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu);
-        Ok(Self {
+        // The scatters draw their points through the window's GPU where it has one.
+        if let Some(rs) = &cc.wgpu_render_state {
+            points_gpu::install(rs);
+        }
+
+        let mut app = Self {
             settings,
             trainer,
             run: RunModel::default(),
@@ -209,7 +216,11 @@ impl StudioApp {
             checkpoints: TempFolder(
                 std::env::temp_dir().join(format!("latentlab-studio-{}", std::process::id())),
             ),
-        })
+        };
+        if cc.wgpu_render_state.is_some() {
+            app.assume_gpu_points();
+        }
+        Ok(app)
     }
 
     /// The folder run `run_id` autosaves to.
@@ -309,6 +320,9 @@ impl StudioApp {
             Ok(config) => config,
             Err(e) => return Some(e),
         };
+        if let Err(e) = self.settings.device_choice() {
+            return Some(e);
+        }
         let spec = self.settings.data_spec();
         // A user's files are known once a run has loaded them.
         let facts = crate::data::DataFacts::of_builtin(&spec).or_else(|| {
@@ -350,6 +364,7 @@ impl StudioApp {
             start_paused: paused,
             checkpoint_dir: Some(self.run_checkpoints(run_id)),
             fault: None,
+            device: self.settings.device_choice().ok(),
         })));
         if self.settings.speed.is_some() {
             // Read by the run before its first step.
@@ -518,6 +533,13 @@ impl StudioApp {
     /// Treats the window as drawn by a software renderer (UI tests have no renderer to ask).
     pub fn assume_software_renderer(&mut self) {
         self.software_renderer = true;
+    }
+
+    /// Makes the scatters hand their points to the GPU path, as in a window drawn by wgpu (UI
+    /// tests have no renderer: the paint callbacks are dropped, everything else runs).
+    pub fn assume_gpu_points(&mut self) {
+        self.latent.gpu = true;
+        self.scatter3d.gpu = true;
     }
 
     /// How long the trainer's events wait before asking for a frame, in ms (0: at once).
@@ -990,7 +1012,11 @@ impl eframe::App for StudioApp {
         if self.notice.is_none() {
             self.recovery = None;
         }
-        self.stats.end_frame();
+        let (step, rate) = (self.run.status.step, self.run.status.samples_per_sec);
+        let (points, tab) = (self.latent_points(), self.latent_tab);
+        self.stats.end_frame(|| {
+            format!("run: step {step}, {rate:.0} samples/s; {points} latent points, view {tab:?}")
+        });
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
@@ -1059,6 +1085,7 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
             .with_title("Latent Lab")
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([900.0, 600.0]),
+        depth_buffer: points_gpu::DEPTH_BITS,
         ..Default::default()
     };
     eframe::run_native(

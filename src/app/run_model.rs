@@ -29,6 +29,9 @@ pub struct Status {
 
 use crate::protocol::HISTORY;
 
+/// The latent codes a run's history keeps at most, in bytes.
+const HISTORY_CODE_BYTES: usize = 512 << 20;
+
 /// Something that happened during a run at a step, marked on the loss plot's time axis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mark {
@@ -267,9 +270,17 @@ impl RunModel {
         Change::Quiet
     }
 
-    /// Keeps `s` in the history, thinning the older half when it is full.
+    /// Keeps `s` in the history, thinning the older half when it is full: [`HISTORY`]
+    /// moments, or fewer when their latent clouds pass [`HISTORY_CODE_BYTES`] (200 000
+    /// points of 32-D codes are 25 MB a moment).
     fn remember(&mut self, s: Arc<Snapshot>) {
-        if self.history.len() >= HISTORY {
+        let code_bytes = |h: &[Arc<Snapshot>]| -> usize {
+            h.iter().map(|s| s.latents.codes.len() * 4).sum::<usize>()
+        };
+        let full = self.history.len() >= HISTORY
+            || (self.history.len() >= 4
+                && code_bytes(&self.history) + s.latents.codes.len() * 4 > HISTORY_CODE_BYTES);
+        if full {
             let shown = self.replay.map(|i| self.history[i].step);
             crate::protocol::thin_history(&mut self.history);
             // A shown moment that was thinned away gives way to its neighbour.

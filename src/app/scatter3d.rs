@@ -5,12 +5,19 @@
 //! The principal axes come with the snapshot (`LatentCloud::stats`); this view only projects on
 //! them and centres and scales the result for display.
 
-use egui::{Color32, Pos2, Sense, Shape, Stroke, Vec2};
+use egui::{Color32, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 
 use super::latent_view::{Projection, TsneKey, TsneState, class_colour};
+use super::points_gpu::{self, Camera, PointBuffer};
 use std::sync::Arc;
 
+use crate::latent::grid::PointGrid;
 use crate::protocol::Snapshot;
+
+/// The eye's distance from the centre of the cloud, in its units.
+const EYE: f32 = 3.5;
+/// How near the pointer (points) a point must be drawn to be hovered or clicked.
+const PICK_POINTS: f32 = 10.0;
 
 pub struct Scatter3d {
     /// Display coordinates, normalised to about [-1, 1] on each axis; cloud order.
@@ -28,8 +35,15 @@ pub struct Scatter3d {
     /// Classes hidden with the legend.
     pub hidden: std::collections::HashSet<usize>,
     cloud: Option<Arc<Snapshot>>,
-    /// Where each point was drawn in the last frame (screen), for hover and clicks.
-    screen: Vec<Pos2>,
+    /// The rectangle the points were drawn in last frame, for hover, clicks and tests.
+    rect: Rect,
+    /// The points binned in space, so a pick looks only near the pointer's ray.
+    grid: PointGrid<3>,
+    /// The largest coordinate of any point (its distance from the centre along an axis).
+    extent: f32,
+    /// Draw through the window's GPU (see [`points_gpu`]) instead of as egui shapes.
+    pub gpu: bool,
+    buffer: PointBuffer,
 }
 
 impl Default for Scatter3d {
@@ -47,7 +61,11 @@ impl Default for Scatter3d {
             raw_dims: [0, 1, 2],
             hidden: Default::default(),
             cloud: None,
-            screen: Vec::new(),
+            rect: Rect::NOTHING,
+            grid: PointGrid::default(),
+            extent: 0.0,
+            gpu: false,
+            buffer: PointBuffer::default(),
         }
     }
 }
@@ -92,6 +110,8 @@ impl Scatter3d {
                 .map(|i| {
                     let c = cloud.code(i);
                     match pca {
+                        // The snapshot's points come projected on its axes.
+                        Some(_) if cloud.stats.projected.len() == n => cloud.stats.projected[i],
                         Some(p) => {
                             let v = p.project(c);
                             [v[0], v[1], v[2]]
@@ -129,6 +149,21 @@ impl Scatter3d {
         self.classes = (0..n)
             .map(|i| cloud.labels.as_ref().map_or(0, |l| l[i] as usize))
             .collect();
+        self.grid = PointGrid::new(&self.points, 64);
+        self.extent = self
+            .points
+            .iter()
+            .map(|p| p[0].abs().max(p[1].abs()).max(p[2].abs()))
+            .filter(|v| v.is_finite())
+            .fold(0.0f32, f32::max);
+        if self.gpu {
+            self.buffer.set(
+                self.points
+                    .iter()
+                    .zip(&self.classes)
+                    .map(|(p, &c)| (*p, class_colour(c), c)),
+            );
+        }
         self.title = match (cloud.dim, pca) {
             (d, _) if map.is_some() => format!(
                 "3-D: t-SNE of {d}-D (perplexity 30, from step {})",
@@ -253,6 +288,7 @@ impl Scatter3d {
         }
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
+        self.rect = rect;
         if self.points.is_empty() {
             painter.text(
                 rect.center(),
@@ -263,80 +299,128 @@ impl Scatter3d {
             );
             return None;
         }
-        let (sy, cy) = self.yaw.sin_cos();
-        let (sp, cp) = self.pitch.sin_cos();
-        let scale = rect.width().min(rect.height()) * 0.38 * self.zoom;
-        let camera = 3.5;
-        let mut drawn: Vec<(f32, usize, Pos2, f32)> = Vec::with_capacity(self.points.len());
-        self.screen.clear();
-        for (i, p) in self.points.iter().enumerate() {
-            if self.hidden.contains(&self.classes[i]) {
-                // Off screen, so hover and clicks skip it too.
-                self.screen.push(Pos2::new(f32::NAN, f32::NAN));
-                continue;
-            }
-            // Yaw about the vertical axis, then pitch about the horizontal one.
-            let x = cy * p[0] + sy * p[2];
-            let z = -sy * p[0] + cy * p[2];
-            let y = cp * p[1] - sp * z;
-            let z = sp * p[1] + cp * z;
-            let persp = camera / (camera - z);
-            let pos = rect.center() + Vec2::new(x, -y) * scale * persp;
-            self.screen.push(pos);
-            drawn.push((z, i, pos, persp));
+        if self.gpu {
+            let hidden: Vec<usize> = self.hidden.iter().copied().collect();
+            let camera = Camera::Orbit {
+                yaw: self.yaw,
+                pitch: self.pitch,
+                scale: self.scale(),
+                distance: EYE,
+            };
+            points_gpu::paint(&painter, rect, &self.buffer, camera, &hidden);
+        } else {
+            painter.extend(self.shapes());
         }
-        // Far to near, so near points cover far ones.
-        drawn.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut shapes = Vec::with_capacity(drawn.len() + 1);
-        for &(z, i, pos, persp) in &drawn {
-            let depth = ((z + 1.0) * 0.5).clamp(0.0, 1.0);
-            let c = class_colour(self.classes[i]);
-            let shade = 0.45 + 0.55 * depth;
-            let colour = Color32::from_rgb(
-                (c.r() as f32 * shade) as u8,
-                (c.g() as f32 * shade) as u8,
-                (c.b() as f32 * shade) as u8,
-            );
-            shapes.push(Shape::circle_filled(pos, 1.6 + 1.8 * persp * depth, colour));
+        if let Some(pos) = selected.and_then(|s| self.screen_pos(s)) {
+            painter.circle_stroke(pos, 8.0, Stroke::new(2.0, Color32::WHITE));
         }
-        if let Some(pos) = selected
-            .and_then(|s| self.screen.get(s))
-            .filter(|p| p.x.is_finite())
-        {
-            shapes.push(Shape::circle_stroke(
-                *pos,
-                8.0,
-                Stroke::new(2.0, Color32::WHITE),
-            ));
-        }
-        painter.extend(shapes);
-        let nearest = |at: Pos2| {
-            self.screen
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (i, p.distance(at)))
-                .filter(|(_, d)| d.is_finite())
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-                .filter(|(_, d)| *d <= 10.0)
-                .map(|(i, _)| i)
-        };
-        if let Some(i) = response.hover_pos().and_then(nearest) {
+        if let Some(i) = response.hover_pos().and_then(|at| self.pick(at)) {
             let name = class_names
                 .get(self.classes[i])
                 .cloned()
                 .unwrap_or_else(|| format!("point {i}"));
-            painter.text(
-                self.screen[i] + Vec2::new(10.0, -10.0),
-                egui::Align2::LEFT_BOTTOM,
-                name,
-                egui::FontId::proportional(15.0),
-                ui.visuals().strong_text_color(),
-            );
+            if let Some(at) = self.screen_pos(i) {
+                painter.text(
+                    at + Vec2::new(10.0, -10.0),
+                    egui::Align2::LEFT_BOTTOM,
+                    name,
+                    egui::FontId::proportional(15.0),
+                    ui.visuals().strong_text_color(),
+                );
+            }
         }
         if response.clicked() {
-            return response.interact_pointer_pos().and_then(nearest);
+            return response.interact_pointer_pos().and_then(|at| self.pick(at));
         }
         None
+    }
+
+    /// Points per unit at the current zoom, for the last frame's rectangle.
+    fn scale(&self) -> f32 {
+        self.rect.width().min(self.rect.height()) * 0.38 * self.zoom
+    }
+
+    /// The camera's sines and cosines: (sin yaw, cos yaw, sin pitch, cos pitch).
+    fn turn(&self) -> (f32, f32, f32, f32) {
+        let (sy, cy) = self.yaw.sin_cos();
+        let (sp, cp) = self.pitch.sin_cos();
+        (sy, cy, sp, cp)
+    }
+
+    /// Where `p` lands on screen, its depth (towards the eye) and its perspective factor.
+    fn project(&self, p: [f32; 3]) -> (Pos2, f32, f32) {
+        let (sy, cy, sp, cp) = self.turn();
+        // Yaw about the vertical axis, then pitch about the horizontal one.
+        let x = cy * p[0] + sy * p[2];
+        let z = -sy * p[0] + cy * p[2];
+        let y = cp * p[1] - sp * z;
+        let z = sp * p[1] + cp * z;
+        let persp = EYE / (EYE - z);
+        (
+            self.rect.center() + Vec2::new(x, -y) * self.scale() * persp,
+            z,
+            persp,
+        )
+    }
+
+    /// The points as egui shapes, far to near so near points cover far ones (the GPU path
+    /// uses a depth buffer instead).
+    fn shapes(&self) -> Vec<Shape> {
+        let mut drawn: Vec<(f32, usize, Pos2, f32)> = (0..self.points.len())
+            .filter(|&i| !self.hidden.contains(&self.classes[i]))
+            .map(|i| {
+                let (pos, z, persp) = self.project(self.points[i]);
+                (z, i, pos, persp)
+            })
+            .collect();
+        drawn.sort_by(|a, b| a.0.total_cmp(&b.0));
+        drawn
+            .iter()
+            .map(|&(z, i, pos, persp)| {
+                let depth = ((z + 1.0) * 0.5).clamp(0.0, 1.0);
+                let c = class_colour(self.classes[i]);
+                let shade = 0.45 + 0.55 * depth;
+                let colour = Color32::from_rgb(
+                    (c.r() as f32 * shade) as u8,
+                    (c.g() as f32 * shade) as u8,
+                    (c.b() as f32 * shade) as u8,
+                );
+                Shape::circle_filled(pos, 1.6 + 1.8 * persp * depth, colour)
+            })
+            .collect()
+    }
+
+    /// The shown point drawn nearest `at` (within [`PICK_POINTS`]), found by walking the grid
+    /// cells along the ray from the eye through `at`.
+    fn pick(&self, at: Pos2) -> Option<usize> {
+        let scale = self.scale();
+        if scale <= 0.0 || self.points.is_empty() {
+            return None;
+        }
+        let (sy, cy, sp, cp) = self.turn();
+        let o = at - self.rect.center();
+        // The cloud's reach from its centre bounds the depths worth walking.
+        let far = self.extent * 1.8;
+        let (near_z, far_z) = (far.min(EYE - 0.05), -far);
+        let depth = |t: f32| near_z + (far_z - near_z) * t;
+        let along = |t: f32| {
+            let z = depth(t);
+            // Undo the perspective, then the pitch, then the yaw.
+            let k = (EYE - z) / (scale * EYE);
+            let (x, y) = (o.x * k, -o.y * k);
+            let py = cp * y + sp * z;
+            let z0 = -sp * y + cp * z;
+            [cy * x - sy * z0, py, sy * x + cy * z0]
+        };
+        let reach = |t: f32| PICK_POINTS * (EYE - depth(t)) / (scale * EYE);
+        let screen = |i: usize| {
+            (!self.hidden.contains(&self.classes[i])).then(|| {
+                let p = self.project(self.points[i]).0;
+                [p.x, p.y]
+            })
+        };
+        self.grid
+            .pick_on_ray(along, reach, screen, [at.x, at.y], PICK_POINTS)
     }
 
     /// The view's title: what the axes are.
@@ -354,13 +438,18 @@ impl Scatter3d {
         &self.points
     }
 
-    /// How many points were drawn last frame (hidden classes are not).
+    /// How many points are drawn (hidden classes are not).
     pub fn drawn(&self) -> usize {
-        self.screen.iter().filter(|p| p.x.is_finite()).count()
+        self.classes
+            .iter()
+            .filter(|c| !self.hidden.contains(c))
+            .count()
     }
 
-    /// Where point `i` was drawn last frame.
+    /// Where point `i` is drawn with the last frame's rectangle and the current camera;
+    /// `None` for a hidden point.
     pub fn screen_pos(&self, i: usize) -> Option<Pos2> {
-        self.screen.get(i).copied()
+        let p = *self.points.get(i)?;
+        (!self.hidden.contains(&self.classes[i])).then(|| self.project(p).0)
     }
 }

@@ -118,6 +118,7 @@ pub fn bench(cmd: BenchCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
             resume_from: None,
             checkpoint_dir: None,
             fault: None,
+            device: None,
             start_paused: false,
         };
         let (tx, mut rx) = mpsc::channel();

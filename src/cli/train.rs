@@ -58,6 +58,7 @@ pub fn train(cmd: TrainCmd, device_choice: DeviceChoice) -> anyhow::Result<()> {
         resume_from: cmd.resume,
         checkpoint_dir: None,
         fault: None,
+        device: None,
         start_paused: false,
     };
     // Nobody sends commands; the sender lives so the run does not read a closed channel as "stop".

@@ -5,6 +5,7 @@
 
 pub mod disentangle;
 pub mod export;
+pub mod grid;
 pub mod pca;
 pub mod probe;
 pub mod stats;

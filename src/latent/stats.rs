@@ -29,6 +29,10 @@ pub struct LatentStats {
     /// Up to [`PCA_AXES`] principal axes, fitted on at most [`DISPLAY_FIT_POINTS`] points, for a
     /// latent of more than two dimensions (and at least two points); `None` otherwise.
     pub pca: Option<Pca>,
+    /// Every point on the principal axes (`[n]`, missing axes 0), when `pca` is there:
+    /// projected once with the cloud, on the trainer's thread, so a view of 200 000 points
+    /// does not redo it on the UI thread.
+    pub projected: Vec<[f32; PCA_AXES]>,
 }
 
 impl LatentStats {
@@ -62,6 +66,20 @@ impl LatentStats {
             }
         }
         let total_zeros: usize = zeros.iter().sum();
+        let pca = if dim > 2 {
+            Pca::fit_sampled(codes, dim, PCA_AXES.min(dim), previous, DISPLAY_FIT_POINTS)
+        } else {
+            None
+        };
+        let projected = pca.as_ref().map_or_else(Vec::new, |p| {
+            codes
+                .chunks_exact(dim)
+                .map(|c| {
+                    let v = p.project(c);
+                    std::array::from_fn(|k| v.get(k).copied().unwrap_or(0.0))
+                })
+                .collect()
+        });
         Self {
             mean: mean.iter().map(|&m| m as f32).collect(),
             std: sq.iter().map(|s| (s * per_point).sqrt() as f32).collect(),
@@ -71,11 +89,8 @@ impl LatentStats {
                 .map(|&z| (z as f64 * per_point) as f32)
                 .collect(),
             overall_zero: (total_zeros as f64 * per_point / dim as f64) as f32,
-            pca: if dim > 2 {
-                Pca::fit_sampled(codes, dim, PCA_AXES.min(dim), previous, DISPLAY_FIT_POINTS)
-            } else {
-                None
-            },
+            pca,
+            projected,
         }
     }
 }

@@ -127,8 +127,14 @@ pub struct Cadence {
     last_flush: Instant,
     last_eval_step: Option<u64>,
     last_snapshot: Option<(Instant, u64)>,
+    /// What the last snapshot took to make: a large latent cloud stretches the interval, so
+    /// snapshots never take more than a fifth of the run's time.
+    snapshot_cost: Duration,
     last_autosave: Option<(Instant, u64)>,
 }
+
+/// Training time per unit of snapshot time, at least.
+const SNAPSHOT_COST_RATIO: u32 = 4;
 
 impl Cadence {
     /// Evaluations every `eval_every` steps (and at the end of each epoch at least that long);
@@ -148,6 +154,7 @@ impl Cadence {
             last_flush: now,
             last_eval_step: None,
             last_snapshot: None,
+            snapshot_cost: Duration::ZERO,
             last_autosave: None,
         }
     }
@@ -161,9 +168,11 @@ impl Cadence {
             || (epoch_end && self.steps_per_epoch >= self.eval_every);
         let snapshot = match self.snapshot_every {
             None => eval,
-            Some(every) => self
-                .last_snapshot
-                .is_none_or(|(at, _)| now.saturating_duration_since(at) >= every),
+            Some(every) => {
+                let every = every.max(self.snapshot_cost * (SNAPSHOT_COST_RATIO + 1));
+                self.last_snapshot
+                    .is_none_or(|(at, _)| now.saturating_duration_since(at) >= every)
+            }
         };
         let autosave = match self.last_autosave {
             None => {
@@ -202,6 +211,11 @@ impl Cadence {
 
     pub fn snapshot_sent(&mut self, step: u64, now: Instant) {
         self.last_snapshot = Some((now, step));
+    }
+
+    /// Records what the last snapshot took to make.
+    pub fn snapshot_took(&mut self, cost: Duration) {
+        self.snapshot_cost = cost;
     }
 
     pub fn autosaved(&mut self, step: u64, now: Instant) {
@@ -257,6 +271,21 @@ mod tests {
         let later = ms(t0, 10 + 30_000);
         assert!(c.after_step(3001, later).autosave);
         assert!(!c.after_step(3001, ms(t0, 10_000)).autosave);
+    }
+
+    /// A snapshot that takes long to make (a large latent cloud) spaces the next ones out, so
+    /// they never take more than a fifth of the time; a cheap one does not.
+    #[test]
+    fn costly_snapshots_stretch_the_interval() {
+        let t0 = Instant::now();
+        let mut c = Cadence::new(1000, 1000, 0.25, t0);
+        c.snapshot_sent(0, t0);
+        c.snapshot_took(Duration::from_millis(10));
+        assert!(c.after_step(30, ms(t0, 300)).snapshot);
+        c.snapshot_took(Duration::from_millis(400));
+        assert!(!c.after_step(30, ms(t0, 300)).snapshot);
+        assert!(!c.after_step(190, ms(t0, 1900)).snapshot);
+        assert!(c.after_step(200, ms(t0, 2000)).snapshot);
     }
 
     #[test]

@@ -44,6 +44,18 @@ impl std::str::FromStr for DeviceChoice {
     }
 }
 
+/// As typed on the command line, so `parse` gives it back.
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceChoice::Auto => f.write_str("auto"),
+            DeviceChoice::Cpu => f.write_str("cpu"),
+            DeviceChoice::Gpu => f.write_str("gpu"),
+            DeviceChoice::Remote(url) => write!(f, "remote:{url}"),
+        }
+    }
+}
+
 /// The environment variable that holds the token of a remote server (`latentlab serve`), so
 /// that it never shows in a process list.
 pub const REMOTE_TOKEN_VAR: &str = "LATENTLAB_REMOTE_TOKEN";

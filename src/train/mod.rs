@@ -757,7 +757,9 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
     }
 
     fn send_snapshot(&mut self, model: &M, sink: &mut dyn FnMut(Event)) {
+        let t0 = Instant::now();
         let snapshot = self.snapshot(model);
+        self.cadence.snapshot_took(t0.elapsed());
         self.latent_pca = snapshot.latents.stats.pca.clone();
         self.cadence.snapshot_sent(self.step, Instant::now());
         sink(Event::Snapshot(Arc::new(snapshot)));

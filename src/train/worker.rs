@@ -108,7 +108,7 @@ impl Drop for Trainer {
 }
 
 fn worker_loop(
-    choice: DeviceChoice,
+    mut choice: DeviceChoice,
     load: Loader,
     mut commands: Receiver<Command>,
     events: Sender<RunEvent>,
@@ -194,6 +194,10 @@ fn worker_loop(
         for w in &data.warnings {
             emit(Event::Warning(w.clone()));
         }
+        if let Some(asked) = request.device.as_ref().filter(|&c| *c != choice) {
+            choice = asked.clone();
+            selected = None;
+        }
         let device = match &selected {
             Some(d) => d,
             None => match guarded("choosing the device", || device::select(choice.clone())) {
@@ -274,6 +278,7 @@ mod tests {
                 start_paused: false,
                 checkpoint_dir: None,
                 fault: None,
+                device: None,
             })));
             let event = trainer
                 .recv_timeout(Duration::from_secs(30))
@@ -323,6 +328,7 @@ mod tests {
                 start_paused: false,
                 checkpoint_dir: None,
                 fault: None,
+                device: None,
             }))
         };
         let next = || {

@@ -36,6 +36,7 @@ fn request(config: TrainConfig) -> StartRequest {
         start_paused: false,
         checkpoint_dir: None,
         fault: None,
+        device: None,
     }
 }
 
