@@ -143,10 +143,16 @@ mod tests {
     #[test]
     fn principal_axes_come_only_for_more_than_two_dimensions() {
         for dim in 1..=5 {
-            let s = LatentStats::compute(&gaussian_cloud(200, dim, 3), dim, None);
+            let codes = gaussian_cloud(200, dim, 3);
+            let s = LatentStats::compute(&codes, dim, None);
             assert_eq!(s.pca.is_some(), dim > 2, "dim {dim}");
+            // Every point comes projected on the axes, as the views would project it.
+            assert_eq!(s.projected.len(), if dim > 2 { 200 } else { 0 });
             if let Some(p) = &s.pca {
                 assert_eq!(p.components.len(), PCA_AXES.min(dim), "dim {dim}");
+                for (c, q) in codes.chunks_exact(dim).zip(&s.projected) {
+                    assert_eq!(&q[..], &p.project(c)[..], "dim {dim}");
+                }
             }
         }
     }

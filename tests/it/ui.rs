@@ -883,11 +883,15 @@ fn the_device_field_sends_the_next_run_there() {
     );
     h.state_mut().settings.device = "remote:ws://127.0.0.1:9".into();
     h.get_by_label("Train").click();
-    step_until(&mut h, "the run to fail", |a| !a.run().active);
+    step_until(&mut h, "the run to fail", |a| {
+        a.run().status.last_event.starts_with("Failed")
+    });
     let message = h.state().notice().expect("a notice").to_string();
     assert!(message.contains("remote"), "{message}");
     assert_eq!(h.state().run().status.step, 0);
+    h.step();
     h.get_by_label("Dismiss").click();
+    h.step();
     h.state_mut().settings.device = "cpu".into();
     h.get_by_label("Train").click();
     step_until(&mut h, "training on the CPU", |a| a.run().status.step > 5);
