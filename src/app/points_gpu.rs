@@ -85,6 +85,20 @@ pub enum Camera {
     },
 }
 
+/// Where the orbit camera puts `p`: its offset from the view's centre in units, x to the right
+/// and y upwards (times `scale` and the returned perspective factor for points on screen), its
+/// depth towards the eye, and the perspective factor. The shader does the same sums.
+pub fn orbit(p: [f32; 3], yaw: f32, pitch: f32, eye: f32) -> ([f32; 2], f32, f32) {
+    let (sy, cy) = yaw.sin_cos();
+    let (sp, cp) = pitch.sin_cos();
+    // Yaw about the vertical axis, then pitch about the horizontal one.
+    let x = cy * p[0] + sy * p[2];
+    let z = -sy * p[0] + cy * p[2];
+    let y = cp * p[1] - sp * z;
+    let z = sp * p[1] + cp * z;
+    ([x, y], z, eye / (eye - z))
+}
+
 /// Adds the draw of `buffer` in `rect` (clipped to it) to `painter`.
 pub fn paint(
     painter: &egui::Painter,
@@ -139,7 +153,16 @@ const UNIFORM_BYTES: u64 = 4 * 16 + 32;
 
 /// Creates the pipelines once, for the window's target format; call at start-up.
 pub fn install(render_state: &egui_wgpu::RenderState) {
-    let device = &render_state.device;
+    let resources = resources(&render_state.device, render_state.target_format);
+    render_state
+        .renderer
+        .write()
+        .callback_resources
+        .insert(resources);
+}
+
+/// The pipelines for a target of `format` with the window's depth buffer.
+fn resources(device: &wgpu::Device, format: wgpu::TextureFormat) -> Resources {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some("latentlab_points"),
         source: wgpu::ShaderSource::Wgsl(SHADER.into()),
@@ -196,7 +219,7 @@ pub fn install(render_state: &egui_wgpu::RenderState) {
                 module: &module,
                 entry_point: Some("fs_main"),
                 targets: &[Some(wgpu::ColorTargetState {
-                    format: render_state.target_format,
+                    format,
                     blend: Some(wgpu::BlendState::PREMULTIPLIED_ALPHA_BLENDING),
                     write_mask: wgpu::ColorWrites::ALL,
                 })],
@@ -206,18 +229,13 @@ pub fn install(render_state: &egui_wgpu::RenderState) {
             cache: None,
         })
     };
-    let resources = Resources {
+    Resources {
         flat: pipeline(false),
         depth: pipeline(true),
         layout,
-        srgb: render_state.target_format.is_srgb(),
+        srgb: format.is_srgb(),
         views: Default::default(),
-    };
-    render_state
-        .renderer
-        .write()
-        .callback_resources
-        .insert(resources);
+    }
 }
 
 impl egui_wgpu::CallbackTrait for Draw {
@@ -416,3 +434,224 @@ fn fs_main(i: Out) -> @location(0) vec4<f32> {
     return i.colour;
 }
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_wgpu::CallbackTrait;
+
+    /// wgpu's futures on native resolve at once; this polls one to its end.
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    const SIZE: u32 = 64;
+
+    /// Runs `draws` into a `SIZE`² RGBA target as the window's pass would (a depth buffer,
+    /// the viewport set to the callback's rectangle); the pixels, row by row. `None` where
+    /// this machine has no adapter at all (CI has Mesa's software Vulkan).
+    fn render(draws: &[Draw]) -> Option<Vec<[u8; 4]>> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let adapter = block_on(instance.request_adapter(&Default::default())).ok()?;
+        let (device, queue) = block_on(adapter.request_device(&Default::default())).ok()?;
+        let format = wgpu::TextureFormat::Rgba8Unorm;
+        let target = |format, usage| {
+            device.create_texture(&wgpu::TextureDescriptor {
+                label: None,
+                size: wgpu::Extent3d {
+                    width: SIZE,
+                    height: SIZE,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format,
+                usage,
+                view_formats: &[],
+            })
+        };
+        let colour = target(
+            format,
+            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        );
+        let depth = target(
+            egui_wgpu::depth_format_from_bits(DEPTH_BITS, 0)?,
+            wgpu::TextureUsages::RENDER_ATTACHMENT,
+        );
+        let mut res = egui_wgpu::CallbackResources::default();
+        res.insert(resources(&device, format));
+        let screen = egui_wgpu::ScreenDescriptor {
+            size_in_pixels: [SIZE, SIZE],
+            pixels_per_point: 1.0,
+        };
+        let mut encoder = device.create_command_encoder(&Default::default());
+        for d in draws {
+            d.prepare(&device, &queue, &screen, &mut encoder, &mut res);
+        }
+        let (colour_view, depth_view) = (
+            colour.create_view(&Default::default()),
+            depth.create_view(&Default::default()),
+        );
+        let mut pass = encoder
+            .begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: None,
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: &colour_view,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                    view: &depth_view,
+                    depth_ops: Some(wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(1.0),
+                        store: wgpu::StoreOp::Discard,
+                    }),
+                    stencil_ops: None,
+                }),
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            })
+            .forget_lifetime();
+        let rect = Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(SIZE as f32, SIZE as f32));
+        for d in draws {
+            pass.set_viewport(0.0, 0.0, SIZE as f32, SIZE as f32, 0.0, 1.0);
+            let info = egui::PaintCallbackInfo {
+                viewport: rect,
+                clip_rect: rect,
+                pixels_per_point: 1.0,
+                screen_size_px: [SIZE, SIZE],
+            };
+            d.paint(info, &mut pass, &res);
+        }
+        drop(pass);
+        let bytes = (SIZE * SIZE * 4) as u64;
+        let readback = device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        encoder.copy_texture_to_buffer(
+            colour.as_image_copy(),
+            wgpu::TexelCopyBufferInfo {
+                buffer: &readback,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(SIZE * 4),
+                    rows_per_image: None,
+                },
+            },
+            wgpu::Extent3d {
+                width: SIZE,
+                height: SIZE,
+                depth_or_array_layers: 1,
+            },
+        );
+        queue.submit([encoder.finish()]);
+        readback.slice(..).map_async(wgpu::MapMode::Read, |_| {});
+        device.poll(wgpu::PollType::wait_indefinitely()).ok()?;
+        let data = readback.slice(..).get_mapped_range().ok()?;
+        Some(
+            data.chunks_exact(4)
+                .map(|c| [c[0], c[1], c[2], c[3]])
+                .collect(),
+        )
+    }
+
+    fn draw(points: &[([f32; 3], Color32, usize)], camera: Camera, hidden: &[usize]) -> Draw {
+        let mut buffer = PointBuffer::default();
+        buffer.set(points.iter().copied());
+        let mut mask = [0u32; HIDEABLE_GROUPS / 32];
+        for &g in hidden {
+            mask[g / 32] |= 1 << (g % 32);
+        }
+        Draw {
+            buffer,
+            camera,
+            mask,
+            rect: Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(SIZE as f32, SIZE as f32)),
+        }
+    }
+
+    fn at(pixels: &[[u8; 4]], x: f32, y: f32) -> [u8; 4] {
+        pixels[y as usize * SIZE as usize + x as usize]
+    }
+
+    const RED: Color32 = Color32::from_rgb(255, 0, 0);
+    const BLUE: Color32 = Color32::from_rgb(0, 0, 255);
+
+    /// The shader places points where the views' own sums put them (a 2-D plot's bounds, the
+    /// 3-D orbit camera), hides the groups the legend hides, and in 3-D the nearer of two
+    /// points at one place covers the farther whatever their order.
+    #[test]
+    fn the_gpu_draws_points_where_the_views_place_them() {
+        let plot = Camera::Plot {
+            min: [-1.0, -1.0],
+            max: [1.0, 1.0],
+            radius: 3.0,
+        };
+        let Some(pixels) = render(&[draw(&[([0.25, -0.5, 0.0], RED, 0)], plot, &[])]) else {
+            eprintln!("no wgpu adapter on this machine: the GPU points are not checked");
+            return;
+        };
+        // x from -1..1 over 64 pixels rightwards, y upwards: (0.25, -0.5) is at (40, 48).
+        assert_eq!(at(&pixels, 40.0, 48.0), [255, 0, 0, 255]);
+        assert_eq!(at(&pixels, 40.0, 16.0), [0, 0, 0, 255], "mirrored");
+        assert_eq!(at(&pixels, 20.0, 48.0), [0, 0, 0, 255]);
+        let lit = pixels.iter().filter(|p| p[0] > 0).count();
+        assert!(
+            (12..=40).contains(&lit),
+            "a disc of radius 3 lit {lit} pixels"
+        );
+        let hidden = render(&[draw(&[([0.25, -0.5, 0.0], RED, 7)], plot, &[7])]).unwrap();
+        assert!(hidden.iter().all(|p| p[0] == 0), "a hidden group was drawn");
+
+        // 3-D: the CPU's sums for where a point lands, and two points at one place.
+        let (yaw, pitch, scale, eye) = (0.6, 0.35, 20.0, 3.5);
+        let orbit_camera = Camera::Orbit {
+            yaw,
+            pitch,
+            scale,
+            distance: eye,
+        };
+        let p = [0.8, 0.3, 0.2];
+        let ([x, y], _, persp) = orbit(p, yaw, pitch, eye);
+        let (sx, sy) = (32.0 + x * scale * persp, 32.0 - y * scale * persp);
+        let pixels = render(&[draw(&[(p, BLUE, 0)], orbit_camera, &[])]).unwrap();
+        assert!(at(&pixels, sx, sy)[2] > 100, "nothing at ({sx}, {sy})");
+        assert_eq!(at(&pixels, 64.0 - sx, sy)[2], 0);
+        // On the eye's axis: (0, 0, ±0.5) turned back to the cloud's space.
+        let on_axis = |depth: f32| {
+            let (s, c) = (yaw.sin(), yaw.cos());
+            let (sp, cp) = (pitch.sin(), pitch.cos());
+            let (y0, z0) = (sp * depth, cp * depth);
+            [-s * z0, y0, c * z0]
+        };
+        let (near, far) = (on_axis(0.5), on_axis(-0.5));
+        assert!(orbit(near, yaw, pitch, eye).1 > orbit(far, yaw, pitch, eye).1);
+        for order in [
+            [(near, RED, 0), (far, BLUE, 0)],
+            [(far, BLUE, 0), (near, RED, 0)],
+        ] {
+            let pixels = render(&[draw(&order, orbit_camera, &[])]).unwrap();
+            let centre = at(&pixels, 32.0, 32.0);
+            assert!(
+                centre[0] > 100 && centre[2] == 0,
+                "{centre:?}: the far point shows"
+            );
+        }
+    }
+}

@@ -349,13 +349,7 @@ impl Scatter3d {
 
     /// Where `p` lands on screen, its depth (towards the eye) and its perspective factor.
     fn project(&self, p: [f32; 3]) -> (Pos2, f32, f32) {
-        let (sy, cy, sp, cp) = self.turn();
-        // Yaw about the vertical axis, then pitch about the horizontal one.
-        let x = cy * p[0] + sy * p[2];
-        let z = -sy * p[0] + cy * p[2];
-        let y = cp * p[1] - sp * z;
-        let z = sp * p[1] + cp * z;
-        let persp = EYE / (EYE - z);
+        let ([x, y], z, persp) = points_gpu::orbit(p, self.yaw, self.pitch, EYE);
         (
             self.rect.center() + Vec2::new(x, -y) * self.scale() * persp,
             z,
