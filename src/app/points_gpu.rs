@@ -107,19 +107,24 @@ pub fn paint(
     camera: Camera,
     hidden: &[usize],
 ) {
-    let mut mask = [0u32; HIDEABLE_GROUPS / 32];
-    for &g in hidden.iter().filter(|&&g| g < HIDEABLE_GROUPS) {
-        mask[g / 32] |= 1 << (g % 32);
-    }
     painter.add(egui_wgpu::Callback::new_paint_callback(
         rect,
         Draw {
             buffer: buffer.clone(),
             camera,
-            mask,
+            mask: mask(hidden),
             rect,
         },
     ));
+}
+
+/// The hidden groups as the shader's bit mask.
+fn mask(hidden: &[usize]) -> [u32; HIDEABLE_GROUPS / 32] {
+    let mut mask = [0u32; HIDEABLE_GROUPS / 32];
+    for &g in hidden.iter().filter(|&&g| g < HIDEABLE_GROUPS) {
+        mask[g / 32] |= 1 << (g % 32);
+    }
+    mask
 }
 
 /// One frame's draw of one view.
@@ -574,14 +579,10 @@ mod tests {
     fn draw(points: &[([f32; 3], Color32, usize)], camera: Camera, hidden: &[usize]) -> Draw {
         let mut buffer = PointBuffer::default();
         buffer.set(points.iter().copied());
-        let mut mask = [0u32; HIDEABLE_GROUPS / 32];
-        for &g in hidden {
-            mask[g / 32] |= 1 << (g % 32);
-        }
         Draw {
             buffer,
             camera,
-            mask,
+            mask: mask(hidden),
             rect: Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(SIZE as f32, SIZE as f32)),
         }
     }
