@@ -235,16 +235,22 @@ impl StudioApp {
         self.lesson.as_ref()
     }
 
+    /// Takes an experiment's configuration (a lesson, a settings file, a saved model) as the
+    /// settings; the Device field stays, as it belongs to this machine, not to the experiment.
+    fn adopt_config(&mut self, config: &crate::settings::TrainConfig) {
+        self.settings = Settings {
+            device: self.settings.device.clone(),
+            ..Settings::from_config(config)
+        };
+    }
+
     /// Loads lesson `i` (its settings and text) and starts training it; a run in progress ends.
     pub fn start_lesson(&mut self, i: usize) {
         let Some(f) = self.lessons.get(i).cloned() else {
             return;
         };
         self.stop();
-        self.settings = Settings {
-            device: self.settings.device.clone(),
-            ..Settings::from_config(&f.config)
-        };
+        self.adopt_config(&f.config);
         self.lesson = f.lesson;
         self.start(false);
     }
@@ -279,10 +285,7 @@ impl StudioApp {
     pub fn open_settings(&mut self, path: &std::path::Path) {
         match crate::settings::file::read(path) {
             Ok(file) => {
-                self.settings = Settings {
-                    device: self.settings.device.clone(),
-                    ..Settings::from_config(&file.config)
-                };
+                self.adopt_config(&file.config);
                 self.lesson = file.lesson;
                 self.run.status.last_event = format!("Settings from {}", path.display());
             }
@@ -310,10 +313,7 @@ impl StudioApp {
             Ok((dir, meta)) => {
                 // A run in progress ends first (the worker reads the Stop before the Start).
                 self.stop();
-                self.settings = Settings {
-                    device: self.settings.device.clone(),
-                    ..Settings::from_config(&meta.config)
-                };
+                self.adopt_config(&meta.config);
                 self.start_from(true, Some(dir));
             }
             Err(e) => self.notice = Some(format!("Cannot open this model: {e:#}")),
