@@ -99,6 +99,18 @@ pub fn orbit(p: [f32; 3], yaw: f32, pitch: f32, eye: f32) -> ([f32; 2], f32, f32
     ([x, y], z, eye / (eye - z))
 }
 
+/// The point of the cloud's space that [`orbit`] puts at `offset` (units from the centre, y
+/// upwards, before the perspective factor) at `depth` towards the eye: the camera's sums undone.
+pub fn unorbit(offset: [f32; 2], depth: f32, yaw: f32, pitch: f32) -> [f32; 3] {
+    let (sy, cy) = yaw.sin_cos();
+    let (sp, cp) = pitch.sin_cos();
+    let [x, y] = offset;
+    // Undo the pitch, then the yaw.
+    let py = cp * y + sp * depth;
+    let z0 = -sp * y + cp * depth;
+    [cy * x - sy * z0, py, sy * x + cy * z0]
+}
+
 /// Adds the draw of `buffer` in `rect` (clipped to it) to `painter`.
 pub fn paint(
     painter: &egui::Painter,
@@ -589,6 +601,18 @@ mod tests {
 
     fn at(pixels: &[[u8; 4]], x: f32, y: f32) -> [u8; 4] {
         pixels[y as usize * SIZE as usize + x as usize]
+    }
+
+    /// `unorbit` undoes `orbit`: a point turned by the camera and turned back is where it was.
+    #[test]
+    fn unorbit_undoes_the_orbit() {
+        for (p, yaw, pitch) in [([0.8, 0.3, 0.2], 0.6, 0.35), ([-1.2, 0.5, 0.9], -2.0, 1.4)] {
+            let (offset, depth, _) = orbit(p, yaw, pitch, 3.5);
+            let back = unorbit(offset, depth, yaw, pitch);
+            for k in 0..3 {
+                assert!((back[k] - p[k]).abs() < 1e-5, "{p:?} came back as {back:?}");
+            }
+        }
     }
 
     const RED: Color32 = Color32::from_rgb(255, 0, 0);

@@ -39,8 +39,6 @@ pub struct Scatter3d {
     rect: Rect,
     /// The points binned in space, so a pick looks only near the pointer's ray.
     grid: PointGrid<3>,
-    /// The largest coordinate of any point (its distance from the centre along an axis).
-    extent: f32,
     /// Draw through the window's GPU (see [`points_gpu`]) instead of as egui shapes.
     pub gpu: bool,
     buffer: PointBuffer,
@@ -63,7 +61,6 @@ impl Default for Scatter3d {
             cloud: None,
             rect: Rect::NOTHING,
             grid: PointGrid::default(),
-            extent: 0.0,
             gpu: false,
             buffer: PointBuffer::default(),
         }
@@ -150,12 +147,6 @@ impl Scatter3d {
             .map(|i| cloud.labels.as_ref().map_or(0, |l| l[i] as usize))
             .collect();
         self.grid = PointGrid::new(&self.points, 64);
-        self.extent = self
-            .points
-            .iter()
-            .map(|p| p[0].abs().max(p[1].abs()).max(p[2].abs()))
-            .filter(|v| v.is_finite())
-            .fold(0.0f32, f32::max);
         if self.gpu {
             self.buffer.set(
                 self.points
@@ -340,13 +331,6 @@ impl Scatter3d {
         self.rect.width().min(self.rect.height()) * 0.38 * self.zoom
     }
 
-    /// The camera's sines and cosines: (sin yaw, cos yaw, sin pitch, cos pitch).
-    fn turn(&self) -> (f32, f32, f32, f32) {
-        let (sy, cy) = self.yaw.sin_cos();
-        let (sp, cp) = self.pitch.sin_cos();
-        (sy, cy, sp, cp)
-    }
-
     /// Where `p` lands on screen, its depth (towards the eye) and its perspective factor.
     fn project(&self, p: [f32; 3]) -> (Pos2, f32, f32) {
         let ([x, y], z, persp) = points_gpu::orbit(p, self.yaw, self.pitch, EYE);
@@ -391,20 +375,20 @@ impl Scatter3d {
         if scale <= 0.0 || self.points.is_empty() {
             return None;
         }
-        let (sy, cy, sp, cp) = self.turn();
         let o = at - self.rect.center();
-        // The cloud's reach from its centre bounds the depths worth walking.
-        let far = self.extent * 1.8;
+        // The cloud's reach from its centre (its largest coordinate) bounds the depths worth
+        // walking.
+        let extent = self.grid.bounds().map_or(0.0, |(lo, hi)| {
+            lo.iter().chain(&hi).fold(0.0f32, |m, v| m.max(v.abs()))
+        });
+        let far = extent * 1.8;
         let (near_z, far_z) = (far.min(EYE - 0.05), -far);
         let depth = |t: f32| near_z + (far_z - near_z) * t;
         let along = |t: f32| {
             let z = depth(t);
-            // Undo the perspective, then the pitch, then the yaw.
+            // Undo the perspective, then the camera's turn.
             let k = (EYE - z) / (scale * EYE);
-            let (x, y) = (o.x * k, -o.y * k);
-            let py = cp * y + sp * z;
-            let z0 = -sp * y + cp * z;
-            [cy * x - sy * z0, py, sy * x + cy * z0]
+            points_gpu::unorbit([o.x * k, -o.y * k], z, self.yaw, self.pitch)
         };
         let reach = |t: f32| PICK_POINTS * (EYE - depth(t)) / (scale * EYE);
         let screen = |i: usize| {
