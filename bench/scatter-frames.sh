@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The studio's frame build time with large latent clouds, in the real window under Xvfb (the
-# same setup as scripts/screenshot.sh): for each point count and view (2-D scatter, 3-D), the
-# studio trains on a 2 000 000-image data set (bench/big_points.py) for SECONDS and logs its
+# The studio's frame build time with large latent clouds, in the real window under Xvfb (set up
+# by scripts/xvfb.sh, as for scripts/screenshot.sh): for each point count and view (2-D
+# scatter, 3-D), the studio trains on a 2 000 000-image data set (bench/big_points.py) for SECONDS and logs its
 # frame statistics (--frame-stats) with the training rate; then the headless rate for the same
 # data, for comparison. Prints one line per case.
 #   bench/scatter-frames.sh [SECONDS] [POINTS...]
@@ -13,13 +13,10 @@ counts=("${@:-10000 200000}")
 data="${TMPDIR:-/tmp}/latentlab-big-points"
 [ -f "$data/images.idx" ] || python3 bench/big_points.py "$data"
 spec="idx:$data/images.idx,$data/labels.idx"
-cargo build --release
-bin="${CARGO_TARGET_DIR:-target}/release/latentlab"
-display=":$((90 + RANDOM % 9))"
-Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp &
-xvfb=$!
+# The 3-D case clicks its tab with xdotool.
+extra_packages=xdotool
+source scripts/xvfb.sh
 trap 'kill $xvfb 2>/dev/null || true' EXIT
-sleep 1
 for points in ${counts[@]}; do
   for view in 2-D 3-D; do
     log="$(mktemp)"
