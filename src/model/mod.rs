@@ -553,6 +553,44 @@ impl<M: Autoencoder> LatentDecoder for CpuDecoder<M> {
 mod tests {
     use super::*;
 
+    /// One NaN in one parameter makes the weights non-finite.
+    #[test]
+    fn weights_finite_finds_one_nan_anywhere() {
+        struct PoisonLast(usize, usize);
+        impl burn::module::ModuleMapper for PoisonLast {
+            fn map_float<const D: usize>(
+                &mut self,
+                param: burn::module::Param<Tensor<D>>,
+            ) -> burn::module::Param<Tensor<D>> {
+                self.0 += 1;
+                if self.0 != self.1 {
+                    return param;
+                }
+                param.map(|t| {
+                    let mut values = to_vec(t.clone().flatten::<1>(0, D - 1));
+                    values[0] = f32::NAN;
+                    Tensor::<1>::from_floats(values.as_slice(), &t.device()).reshape(t.shape())
+                })
+            }
+        }
+        let shape = SampleShape::Image(crate::data::ImageShape {
+            channels: 1,
+            height: 8,
+            width: 8,
+        });
+        let config = crate::settings::ModelKind::Dense.default_model();
+        let model = dense::DenseAe::init(&config, shape, &Device::flex());
+        assert!(weights_finite(&model));
+        let mut count = PoisonLast(0, 0);
+        let model = model.map(&mut count);
+        let params = count.0;
+        assert!(params >= 4, "{params}");
+        for nth in [1, params] {
+            let poisoned = model.clone().map(&mut PoisonLast(0, nth));
+            assert!(!weights_finite(&poisoned), "parameter {nth} of {params}");
+        }
+    }
+
     /// The training-memory estimate: the reference dense model on MNIST needs megabytes; a
     /// stack of widest layers needs more than a large machine has; conv layers count their
     /// maps.
@@ -619,6 +657,21 @@ mod tests {
         let got = loss(ValueRange::Real);
         assert!((got - 0.625).abs() < 1e-6, "{got}");
     }
+}
+
+/// Whether every float parameter of `model` is finite (read back only when a run diverges).
+pub fn weights_finite<M: Module>(model: &M) -> bool {
+    struct Finite(bool);
+    impl burn::module::ModuleVisitor for Finite {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            if self.0 {
+                self.0 = param.val().is_finite().all().into_scalar::<bool>();
+            }
+        }
+    }
+    let mut check = Finite(true);
+    model.visit(&mut check);
+    check.0
 }
 
 /// Checks every kind must pass: shapes, finite loss, a gradient for every parameter, learning.

@@ -468,9 +468,9 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
                 .map(|rate| Instant::now() + Duration::from_secs_f64(1.0 / rate));
             model = match t.train_step(model, &batches[pos], epoch) {
                 Ok(m) => m,
-                Err((m, loss)) => {
+                Err((m, bad)) => {
                     *last_step = t.step + 1;
-                    return Err(t.diverged(m, loss, sink));
+                    return Err(t.diverged(m, bad, sink));
                 }
             };
             *last_step = t.step;
@@ -618,8 +618,8 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
     }
 
     /// One optimizer step on the batch `indices`. On a non-finite loss, returns the model
-    /// untouched (the update is not applied) and the loss.
-    fn train_step(&mut self, model: M, indices: &[usize], epoch: u64) -> Result<M, (M, f32)> {
+    /// untouched (the update is not applied) and what was not finite.
+    fn train_step(&mut self, model: M, indices: &[usize], epoch: u64) -> Result<M, (M, NonFinite)> {
         let t0 = Instant::now();
         if self.fault == Some(Fault::OversizedAllocation { at_step: self.step }) {
             let huge = Tensor::<1>::zeros([1usize << 40], &self.train_device);
@@ -659,7 +659,14 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
         let values = to_vec(Tensor::cat(parts, 0));
         let loss = values[0];
         if !loss.is_finite() {
-            return Err((model, loss));
+            let terms = model
+                .term_names()
+                .into_iter()
+                .zip(&values[1..])
+                .filter(|(_, v)| !v.is_finite())
+                .map(|(name, v)| format!("{name} {v}"))
+                .collect();
+            return Err((model, NonFinite { loss, terms }));
         }
         let grads = GradientsParams::from_grads(terms.total.backward(), &model);
         self.before_update = Some((model.clone(), self.step));
@@ -861,15 +868,31 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
 
     /// The loss became non-finite at step `self.step + 1`: keep the last weights whose loss was
     /// finite (those before the last update), show and save them, and describe the failure.
-    fn diverged(&mut self, current: M, loss: f32, sink: &mut dyn FnMut(Event)) -> RunError {
+    fn diverged(&mut self, current: M, bad: NonFinite, sink: &mut dyn FnMut(Event)) -> RunError {
         let bad_step = self.step + 1;
+        // A finite loss whose gradient was not finite leaves non-finite weights behind, and the
+        // next loss is the first to show it: say which happened.
+        let cause = if crate::model::weights_finite(&current) {
+            String::new()
+        } else {
+            format!(
+                " (the update of step {} left non-finite weights: its gradient was not finite)",
+                self.step
+            )
+        };
         self.flush_steps(sink);
         let (kept, kept_step) = self.before_update.take().unwrap_or((current, self.step));
         self.step = kept_step;
         self.send_snapshot(&kept, sink);
         let mut message = format!(
-            "{}: the loss became non-finite ({loss}) at step {bad_step} with learning rate {}; kept the last weights with a finite loss, from step {kept_step}",
+            "{}: the loss became non-finite ({}{}) at step {bad_step} with learning rate {}{cause}; kept the last weights with a finite loss, from step {kept_step}",
             crate::protocol::DIVERGED,
+            bad.loss,
+            if bad.terms.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", bad.terms.join(", "))
+            },
             self.lr
         );
         if let Some(dir) = &self.autosave.dir {
@@ -885,6 +908,13 @@ impl<'a, M: Autoencoder> Trainer<'a, M> {
             message,
         }
     }
+}
+
+/// What was not finite when a step's loss was not: the total and the terms that were not
+/// (by `Autoencoder::term_names`).
+struct NonFinite {
+    loss: f32,
+    terms: Vec<String>,
 }
 
 /// The corruption a configuration trains on (see `Trainer::train_noise`).

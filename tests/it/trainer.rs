@@ -291,6 +291,8 @@ fn diverging_run_fails_naming_the_step_and_keeps_finite_weights() {
     };
     assert!(message.contains("non-finite"), "{message}");
     assert!(message.contains(&format!("at step {step}")), "{message}");
+    // It names the term that was not finite (a dense model's only one).
+    assert!(message.contains("reconstruction NaN"), "{message}");
     // The last snapshot's decoder holds the kept weights: finite outputs.
     let snapshot = last_snapshot(&events);
     let out = snapshot.decoder.decode(&[0.5; 16]);
