@@ -410,7 +410,7 @@ fn write_style_swap(
         if sound {
             // The content code is [channels, frames]: averaged over time, what is left of the
             // voice is its time-invariant part, which instance normalisation strips.
-            let channels = crate::model::voice::CONTENT_CHANNELS;
+            let channels = crate::model::voice::CODE_CHANNELS;
             let averaged = |codes: &[f32]| time_averaged(codes, dim, split, channels);
             let test_averaged = averaged(&cloud.codes);
             let train_averaged = train.map(|(c, l)| (averaged(c), l));

@@ -36,7 +36,13 @@ use crate::settings::{Field, ModelConfig, unusable};
 /// the content code told the voice less, 30 % against 39 %, but conversions kept 57 % of the
 /// words and reached 71 % of the target voices).
 pub const CONTENT_CHANNELS: usize = 2;
+/// Channels of the content code as the decoder reads it: the content channels and the mask of
+/// the frames where the utterance sounds.
+pub const CODE_CHANNELS: usize = CONTENT_CHANNELS + 1;
 const KERNEL: usize = 5;
+/// A frame sounds when a band is this far above silence (normalised units, as
+/// `data::audio::sounding_frames` reads a stored spectrogram).
+const SOUNDING_ABOVE_SILENCE: f32 = 0.5;
 
 fn conv(i: usize, o: usize, stride: usize, device: &Device) -> Conv1d {
     Conv1dConfig::new(i, o, KERNEL)
@@ -45,12 +51,41 @@ fn conv(i: usize, o: usize, stride: usize, device: &Device) -> Conv1d {
         .init(device)
 }
 
-/// Each channel of each sample normalised over time: `[B, C, T]`.
-fn instance_norm(x: Tensor<3>) -> Tensor<3> {
-    let mean = x.clone().mean_dim(2);
+/// Each channel of each sample normalised over its sounding frames (`mask`, `[B, 1, T]`, 1
+/// where the utterance sounds): `[B, C, T]`. Statistics over the silence that pads a short
+/// utterance would mix how long it is with how it sounds.
+fn instance_norm(x: Tensor<3>, mask: &Tensor<3>) -> Tensor<3> {
+    let n = mask.clone().sum_dim(2).clamp_min(1.0);
+    let mean = (x.clone() * mask.clone()).sum_dim(2) / n.clone();
     let centred = x - mean;
-    let var = centred.clone().square().mean_dim(2);
+    let var = (centred.clone().square() * mask.clone()).sum_dim(2) / n;
     centred / var.add_scalar(1e-5).sqrt()
+}
+
+/// `[B, 1, frames]`: 1 for the first `sounding` frames of each sample (`[B, 1, 1]`), 0 after.
+fn prefix_mask(sounding: Tensor<3>, frames: usize) -> Tensor<3> {
+    let device = sounding.device();
+    let index = Tensor::<1, burn::tensor::Int>::arange(0..frames as i64, &device)
+        .float()
+        .reshape([1, 1, frames]);
+    (sounding - index).greater_elem(0.0).float()
+}
+
+/// How many frames each spectrogram `[B, bands, T]` sounds for, `[B, 1, 1]`: up to its last
+/// frame with a band above the silence that pads it (all `T` when none is).
+fn sounding_frames(x: Tensor<3>) -> Tensor<3> {
+    let [_, _, frames] = x.dims();
+    let device = x.device();
+    let loud = x
+        .max_dim(1)
+        .greater_elem(crate::data::audio::silence() + SOUNDING_ABOVE_SILENCE)
+        .float();
+    let position = Tensor::<1, burn::tensor::Int>::arange(1..frames as i64 + 1, &device)
+        .float()
+        .reshape([1, 1, frames]);
+    let last = (loud * position).max_dim(2);
+    let none = last.clone().equal_elem(0.0).float();
+    last + none * frames as f32
 }
 
 #[derive(Module, Debug)]
@@ -59,7 +94,8 @@ pub struct VoiceAe {
     speaker: Vec<Conv1d>,
     speaker_out: Linear,
     decoder: Vec<Conv1d>,
-    /// Per decoder layer but the last: speaker → (scale, shift) of each channel.
+    /// Per decoder layer: speaker → (scale, shift) of each channel; for the last, of each band,
+    /// so the voice alone sets each band's level and spread over the sounding frames.
     adain: Vec<Linear>,
     #[module(skip)]
     shape: SampleShape,
@@ -81,47 +117,70 @@ impl VoiceAe {
         samples.reshape([batch, self.bands, self.frames])
     }
 
-    /// `[B, CONTENT_CHANNELS, frames / 2]`.
+    /// `[B, CODE_CHANNELS, frames / 2]`: the learnt content channels, zero where the utterance
+    /// is silent, and last the sounding mask itself (1 while it sounds, 0 after), which tells
+    /// the decoder where to draw.
     fn content_code(&self, x: Tensor<3>) -> Tensor<3> {
+        let sounding = sounding_frames(x.clone());
+        let mut mask = prefix_mask(sounding.clone(), self.frames);
         let mut h = x;
         for (i, layer) in self.content.iter().enumerate() {
-            h = instance_norm(layer.forward(h));
+            h = layer.forward(h);
+            let [_, _, frames] = h.dims();
+            if frames != self.frames {
+                // Halved in time: a pair of frames sounds when its first does.
+                mask = prefix_mask((sounding.clone() / 2.0).ceil(), frames);
+            }
+            h = instance_norm(h, &mask);
             if i + 1 < self.content.len() {
                 h = relu(h);
             }
         }
-        h
+        Tensor::cat(vec![h * mask.clone(), mask], 1)
     }
 
-    /// `[B, speaker]`.
+    /// `[B, speaker]`: the mean over the sounding frames.
     fn speaker_code(&self, x: Tensor<3>) -> Tensor<2> {
+        let mask = prefix_mask(sounding_frames(x.clone()), self.frames);
         let mut h = x;
         for layer in &self.speaker {
             h = relu(layer.forward(h));
         }
         let [batch, channels, _] = h.dims();
-        self.speaker_out
-            .forward(h.mean_dim(2).reshape([batch, channels]))
+        let pooled = (h * mask.clone()).sum_dim(2) / mask.sum_dim(2).clamp_min(1.0);
+        self.speaker_out.forward(pooled.reshape([batch, channels]))
     }
 
     fn decode_parts(&self, content: Tensor<3>, speaker: Tensor<2>) -> Tensor<2> {
         let [batch, channels, half] = content.dims();
-        let mut h = content
+        let h = content
             .reshape([batch, channels, half, 1])
             .repeat_dim(3, 2)
             .reshape([batch, channels, 2 * half])
             .narrow(2, 0, self.frames);
-        for (i, layer) in self.decoder.iter().enumerate() {
+        // The code's last channel says where the utterance sounds; a code from a slider or a
+        // blend sounds where it is above one half.
+        let mask = h
+            .clone()
+            .narrow(1, channels - 1, 1)
+            .greater_elem(0.5)
+            .float();
+        let mut h = h;
+        let last = self.decoder.len() - 1;
+        for (i, (layer, adain)) in self.decoder.iter().zip(&self.adain).enumerate() {
             h = layer.forward(h);
-            if let Some(adain) = self.adain.get(i) {
-                let [_, width, _] = h.dims();
-                let style = adain.forward(speaker.clone());
-                let scale = style.clone().narrow(1, 0, width).reshape([batch, width, 1]);
-                let shift = style.narrow(1, width, width).reshape([batch, width, 1]);
-                h = relu(instance_norm(h) * scale.add_scalar(1.0) + shift);
+            let [_, width, _] = h.dims();
+            let style = adain.forward(speaker.clone());
+            let scale = style.clone().narrow(1, 0, width).reshape([batch, width, 1]);
+            let shift = style.narrow(1, width, width).reshape([batch, width, 1]);
+            h = instance_norm(h, &mask) * scale.add_scalar(1.0) + shift;
+            if i < last {
+                h = relu(h);
             }
         }
-        h.reshape([batch, self.bands * self.frames])
+        // Where the utterance is silent the output is the silence the data is padded with.
+        let silence = (mask.clone().neg().add_scalar(1.0)) * crate::data::audio::silence();
+        (h * mask + silence).reshape([batch, self.bands * self.frames])
     }
 }
 
@@ -143,13 +202,14 @@ impl Autoencoder for VoiceAe {
             speaker: vec![conv(bands, width, 1, device), conv(width, width, 1, device)],
             speaker_out: LinearConfig::new(width, speaker_dim).init(device),
             decoder: vec![
-                conv(CONTENT_CHANNELS, width, 1, device),
+                conv(CODE_CHANNELS, width, 1, device),
                 conv(width, width, 1, device),
                 conv(width, bands, 1, device),
             ],
             adain: vec![
                 LinearConfig::new(speaker_dim, 2 * width).init(device),
                 LinearConfig::new(speaker_dim, 2 * width).init(device),
+                LinearConfig::new(speaker_dim, 2 * bands).init(device),
             ],
             shape,
             bands,
@@ -175,7 +235,7 @@ impl Autoencoder for VoiceAe {
     }
 
     fn latent_dim(&self) -> usize {
-        self.speaker_dim + CONTENT_CHANNELS * self.content_frames()
+        self.speaker_dim + CODE_CHANNELS * self.content_frames()
     }
 
     fn sample_shape(&self) -> SampleShape {
@@ -187,7 +247,7 @@ impl Autoencoder for VoiceAe {
         let [batch, _, _] = x.dims();
         let speaker = self.speaker_code(x.clone());
         let content = self.content_code(x);
-        let content_len = CONTENT_CHANNELS * self.content_frames();
+        let content_len = CODE_CHANNELS * self.content_frames();
         Tensor::cat(vec![speaker, content.reshape([batch, content_len])], 1)
     }
 
@@ -198,9 +258,9 @@ impl Autoencoder for VoiceAe {
             .narrow(
                 1,
                 self.speaker_dim,
-                CONTENT_CHANNELS * self.content_frames(),
+                CODE_CHANNELS * self.content_frames(),
             )
-            .reshape([batch, CONTENT_CHANNELS, self.content_frames()]);
+            .reshape([batch, CODE_CHANNELS, self.content_frames()]);
         self.decode_parts(content, speaker)
     }
 
