@@ -8,14 +8,24 @@
 //!   utterance.
 //! - The decoder upsamples the content and re-applies the speaker through adaptive instance
 //!   normalisation: each layer's channels are normalised, then scaled and shifted by values
-//!   computed from the speaker vector.
+//!   computed from the speaker vector; the last layer's are the output bands, so the voice
+//!   alone sets each band's level and spread.
+//!
+//! Every statistic over time (the norms, the speaker's mean) is taken over the frames where
+//! the utterance sounds, never over the silence that pads a short one to the sample's length.
+//! Taken over the whole sample, the same voice's colouring came out louder from a short source
+//! and quieter from a long one (kal16 speaks for 0.28 s on average, rms for 0.45 s), and
+//! conversions were named as their target voice for 73–79 % of them; over the sounding frames,
+//! 87.5 % (`bench/results/issue13/README.md`). The content code carries the sounding mask as
+//! its last channel, so a conversion sounds exactly as long as its source and is silent after.
 //!
 //! The code the rest of the app sees is `[speaker | content]`: the speaker part first, because
 //! the data is labelled by voice and the label's part is the one a swap replaces
 //! ([`Autoencoder::content_dim`]). Converting an utterance to another voice is decoding its
 //! content with that voice's speaker vector. The loss is the reconstruction alone (MSE on
-//! normalised log-mels, the trait's default); AutoVC's one-hot speaker bottleneck was the alternative, but it cannot take a voice
-//! it never heard, and one-shot conversion is the point.
+//! normalised log-mels, the trait's default); AutoVC's one-hot speaker bottleneck was the
+//! alternative, but it cannot take a voice it never heard, and one-shot conversion is the
+//! point.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
@@ -34,7 +44,8 @@ use crate::settings::{Field, ModelConfig, unusable};
 /// half, as AutoVC downsamples) measured worse: 72 % after 200 epochs against 79 %; so did a
 /// speaker adversary on the content code behind gradient reversal (72 % at weight 0.02; at 0.2
 /// the content code told the voice less, 30 % against 39 %, but conversions kept 57 % of the
-/// words and reached 71 % of the target voices).
+/// words and reached 71 % of the target voices). (Figures from before the statistics were
+/// taken over the sounding frames only.)
 pub const CONTENT_CHANNELS: usize = 2;
 /// Channels of the content code as the decoder reads it: the content channels and the mask of
 /// the frames where the utterance sounds.
@@ -73,7 +84,7 @@ fn prefix_mask(sounding: Tensor<3>, frames: usize) -> Tensor<3> {
 
 /// How many frames each spectrogram `[B, bands, T]` sounds for, `[B, 1, 1]`: up to its last
 /// frame with a band above the silence that pads it (all `T` when none is).
-fn sounding_frames(x: Tensor<3>) -> Tensor<3> {
+fn sounding_length(x: Tensor<3>) -> Tensor<3> {
     let [_, _, frames] = x.dims();
     let device = x.device();
     let loud = x
@@ -121,7 +132,7 @@ impl VoiceAe {
     /// is silent, and last the sounding mask itself (1 while it sounds, 0 after), which tells
     /// the decoder where to draw.
     fn content_code(&self, x: Tensor<3>) -> Tensor<3> {
-        let sounding = sounding_frames(x.clone());
+        let sounding = sounding_length(x.clone());
         let mut mask = prefix_mask(sounding.clone(), self.frames);
         let mut h = x;
         for (i, layer) in self.content.iter().enumerate() {
@@ -141,7 +152,7 @@ impl VoiceAe {
 
     /// `[B, speaker]`: the mean over the sounding frames.
     fn speaker_code(&self, x: Tensor<3>) -> Tensor<2> {
-        let mask = prefix_mask(sounding_frames(x.clone()), self.frames);
+        let mask = prefix_mask(sounding_length(x.clone()), self.frames);
         let mut h = x;
         for layer in &self.speaker {
             h = relu(layer.forward(h));
@@ -255,11 +266,7 @@ impl Autoencoder for VoiceAe {
         let [batch, _] = codes.dims();
         let speaker = codes.clone().narrow(1, 0, self.speaker_dim);
         let content = codes
-            .narrow(
-                1,
-                self.speaker_dim,
-                CODE_CHANNELS * self.content_frames(),
-            )
+            .narrow(1, self.speaker_dim, CODE_CHANNELS * self.content_frames())
             .reshape([batch, CODE_CHANNELS, self.content_frames()]);
         self.decode_parts(content, speaker)
     }
@@ -277,6 +284,7 @@ impl Autoencoder for VoiceAe {
 mod tests {
     use super::*;
     use crate::model::tests_support::check_kind_on;
+    use crate::model::{samples_tensor, to_vec};
     use crate::settings::ModelKind;
 
     #[test]
@@ -291,5 +299,68 @@ mod tests {
             frames: 10,
         });
         check_kind_on::<VoiceAe>(&config, shape);
+    }
+
+    /// Statistics come from the sounding frames alone: the normalised prefix is what
+    /// normalising the prefix on its own gives, whatever the frames after it hold.
+    #[test]
+    fn instance_norm_reads_only_the_sounding_frames() {
+        let device = Device::flex();
+        let prefix: Vec<f32> = (0..6).map(|i| (i as f32 * 0.7).sin() * 3.0 + 1.0).collect();
+        let mut padded = prefix.clone();
+        padded.extend([-2.0, 50.0, -7.0, 0.0]);
+        let x = Tensor::<1>::from_floats(padded.as_slice(), &device).reshape([1, 1, 10]);
+        let six = Tensor::<1>::from_floats([6.0], &device).reshape([1, 1, 1]);
+        let mask = prefix_mask(six, 10);
+        assert_eq!(
+            to_vec(mask.clone().reshape([10])),
+            [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+        );
+        let got = to_vec(instance_norm(x, &mask).reshape([10]));
+        let alone = Tensor::<1>::from_floats(prefix.as_slice(), &device).reshape([1, 1, 6]);
+        let want = to_vec(instance_norm(alone, &Tensor::ones([1, 1, 6], &device)).reshape([6]));
+        for (g, w) in got[..6].iter().zip(&want) {
+            assert!((g - w).abs() < 1e-5, "{got:?} against {want:?}");
+        }
+    }
+
+    /// An utterance that sounds for its first 7 of 10 frames: the code's last channel marks the
+    /// first 4 of its 5 halved frames, the content channels are zero after them, and the
+    /// decoder draws exactly the padding's silence after the 8 frames those 4 cover.
+    #[test]
+    fn the_code_carries_where_the_utterance_sounds_and_silence_is_drawn_after() {
+        let device = Device::flex();
+        let (bands, frames) = (6, 10);
+        let shape = SampleShape::Spectrogram(crate::data::SpectrogramShape { bands, frames });
+        let config = ModelConfig {
+            hidden: vec![16],
+            latent: 4,
+            ..ModelKind::Voice.default_model()
+        };
+        let model = VoiceAe::init(&config, shape, &device);
+        let silence = crate::data::audio::silence();
+        let values: Vec<f32> = (0..bands * frames)
+            .map(|i| {
+                let (b, f) = (i / frames, i % frames);
+                if f < 7 { (b + f) as f32 * 0.1 } else { silence }
+            })
+            .collect();
+        let code = to_vec(model.encode(samples_tensor(values, shape, &device)));
+        let content = &code[config.latent..];
+        assert_eq!(content.len(), CODE_CHANNELS * 5);
+        assert_eq!(&content[CONTENT_CHANNELS * 5..], [1.0, 1.0, 1.0, 1.0, 0.0]);
+        for c in 0..CONTENT_CHANNELS {
+            assert_eq!(content[c * 5 + 4], 0.0, "channel {c}");
+        }
+        let code = Tensor::<1>::from_floats(code.as_slice(), &device).reshape([1, code.len()]);
+        let drawn = to_vec(model.decode(code));
+        for b in 0..bands {
+            assert_eq!(&drawn[b * frames + 8..(b + 1) * frames], [silence, silence]);
+            assert!(
+                drawn[b * frames..b * frames + 8]
+                    .iter()
+                    .all(|v| v.is_finite())
+            );
+        }
     }
 }
