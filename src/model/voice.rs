@@ -8,8 +8,7 @@
 //!   utterance.
 //! - The decoder upsamples the content and re-applies the speaker through adaptive instance
 //!   normalisation: each layer's channels are normalised, then scaled and shifted by values
-//!   computed from the speaker vector; the last layer's are the output bands, so the voice
-//!   alone sets each band's level and spread.
+//!   computed from the speaker vector.
 //!
 //! Every statistic over time (the norms, the speaker's mean) is taken over the frames where
 //! the utterance sounds, never over the silence that pads a short one to the sample's length.
@@ -105,8 +104,7 @@ pub struct VoiceAe {
     speaker: Vec<Conv1d>,
     speaker_out: Linear,
     decoder: Vec<Conv1d>,
-    /// Per decoder layer: speaker → (scale, shift) of each channel; for the last, of each band,
-    /// so the voice alone sets each band's level and spread over the sounding frames.
+    /// Per decoder layer but the last: speaker → (scale, shift) of each channel.
     adain: Vec<Linear>,
     #[module(skip)]
     shape: SampleShape,
@@ -177,16 +175,14 @@ impl VoiceAe {
             .greater_elem(0.5)
             .float();
         let mut h = h;
-        let last = self.decoder.len() - 1;
-        for (i, (layer, adain)) in self.decoder.iter().zip(&self.adain).enumerate() {
+        for (i, layer) in self.decoder.iter().enumerate() {
             h = layer.forward(h);
-            let [_, width, _] = h.dims();
-            let style = adain.forward(speaker.clone());
-            let scale = style.clone().narrow(1, 0, width).reshape([batch, width, 1]);
-            let shift = style.narrow(1, width, width).reshape([batch, width, 1]);
-            h = instance_norm(h, &mask) * scale.add_scalar(1.0) + shift;
-            if i < last {
-                h = relu(h);
+            if let Some(adain) = self.adain.get(i) {
+                let [_, width, _] = h.dims();
+                let style = adain.forward(speaker.clone());
+                let scale = style.clone().narrow(1, 0, width).reshape([batch, width, 1]);
+                let shift = style.narrow(1, width, width).reshape([batch, width, 1]);
+                h = relu(instance_norm(h, &mask) * scale.add_scalar(1.0) + shift);
             }
         }
         // Where the utterance is silent the output is the silence the data is padded with.
@@ -220,7 +216,6 @@ impl Autoencoder for VoiceAe {
             adain: vec![
                 LinearConfig::new(speaker_dim, 2 * width).init(device),
                 LinearConfig::new(speaker_dim, 2 * width).init(device),
-                LinearConfig::new(speaker_dim, 2 * bands).init(device),
             ],
             shape,
             bands,
