@@ -15,7 +15,7 @@
 //! Taken over the whole sample, the same voice's colouring came out louder from a short source
 //! and quieter from a long one (kal16 speaks for 0.28 s on average, rms for 0.45 s), and
 //! conversions were named as their target voice for 73–79 % of them; over the sounding frames,
-//! 87.5 % (`bench/results/issue13/README.md`). The content code carries the sounding mask as
+//! 88–91 % (three seeds, `bench/results/issue13/README.md`). The content code carries the sounding mask as
 //! its last channel, so a conversion sounds exactly as long as its source and is silent after.
 //!
 //! The code the rest of the app sees is `[speaker | content]`: the speaker part first, because
