@@ -15,8 +15,9 @@
 //! Taken over the whole sample, the same voice's colouring came out louder from a short source
 //! and quieter from a long one (kal16 speaks for 0.28 s on average, rms for 0.45 s), and
 //! conversions were named as their target voice for 73–79 % of them; over the sounding frames,
-//! 88–91 % (three seeds, `bench/results/issue13/README.md`). The content code carries the sounding mask as
-//! its last channel, so a conversion sounds exactly as long as its source and is silent after.
+//! 88–91 % (three seeds, `bench/results/issue13/README.md`). The content code carries the
+//! sounding mask as its last channel, so a conversion sounds exactly as long as its source and
+//! is silent after.
 //!
 //! The code the rest of the app sees is `[speaker | content]`: the speaker part first, because
 //! the data is labelled by voice and the label's part is the one a swap replaces
@@ -126,11 +127,21 @@ impl VoiceAe {
         samples.reshape([batch, self.bands, self.frames])
     }
 
+    /// [`sounding_length`] for spectrograms; series (which the model also takes) sound
+    /// throughout, whatever their values.
+    fn sounding_length(&self, x: Tensor<3>) -> Tensor<3> {
+        if self.shape.spectrogram().is_some() {
+            return sounding_length(x);
+        }
+        let [batch, _, frames] = x.dims();
+        Tensor::full([batch, 1, 1], frames as f32, &x.device())
+    }
+
     /// `[B, CODE_CHANNELS, frames / 2]`: the learnt content channels, zero where the utterance
     /// is silent, and last the sounding mask itself (1 while it sounds, 0 after), which tells
     /// the decoder where to draw.
     fn content_code(&self, x: Tensor<3>) -> Tensor<3> {
-        let sounding = sounding_length(x.clone());
+        let sounding = self.sounding_length(x.clone());
         let mut mask = prefix_mask(sounding.clone(), self.frames);
         let mut h = x;
         for (i, layer) in self.content.iter().enumerate() {
@@ -150,7 +161,7 @@ impl VoiceAe {
 
     /// `[B, speaker]`: the mean over the sounding frames.
     fn speaker_code(&self, x: Tensor<3>) -> Tensor<2> {
-        let mask = prefix_mask(sounding_length(x.clone()), self.frames);
+        let mask = prefix_mask(self.sounding_length(x.clone()), self.frames);
         let mut h = x;
         for layer in &self.speaker {
             h = relu(layer.forward(h));
@@ -162,7 +173,7 @@ impl VoiceAe {
 
     fn decode_parts(&self, content: Tensor<3>, speaker: Tensor<2>) -> Tensor<2> {
         let [batch, channels, half] = content.dims();
-        let h = content
+        let mut h = content
             .reshape([batch, channels, half, 1])
             .repeat_dim(3, 2)
             .reshape([batch, channels, 2 * half])
@@ -174,7 +185,6 @@ impl VoiceAe {
             .narrow(1, channels - 1, 1)
             .greater_elem(0.5)
             .float();
-        let mut h = h;
         for (i, layer) in self.decoder.iter().enumerate() {
             h = layer.forward(h);
             if let Some(adain) = self.adain.get(i) {
@@ -357,5 +367,16 @@ mod tests {
                     .all(|v| v.is_finite())
             );
         }
+        // Series have no silence: one that ends far below it still sounds throughout.
+        let series = SampleShape::Series(crate::data::SeriesShape {
+            channels: bands,
+            steps: frames,
+        });
+        let model = VoiceAe::init(&config, series, &device);
+        let falling: Vec<f32> = (0..bands * frames)
+            .map(|i| if i % frames < 4 { 0.0 } else { silence - 3.0 })
+            .collect();
+        let code = to_vec(model.encode(samples_tensor(falling, series, &device)));
+        assert_eq!(&code[config.latent + CONTENT_CHANNELS * 5..], [1.0; 5]);
     }
 }
