@@ -155,7 +155,7 @@ fn read_sound(path: &Path) -> anyhow::Result<Vec<f32>> {
 }
 
 pub fn convert(cmd: ConvertCmd, device_choice: crate::train::DeviceChoice) -> anyhow::Result<()> {
-    use crate::data::audio::{join_chunks, spectrogram_chunks};
+    use crate::data::audio::{join_chunks, sounds, spectrogram_chunks};
     use crate::settings::ModelKind;
     use crate::train::{checkpoint, device};
 
@@ -172,12 +172,20 @@ pub fn convert(cmd: ConvertCmd, device_choice: crate::train::DeviceChoice) -> an
     let frames = shape.frames;
     let (source_chunks, total) = spectrogram_chunks(&read_sound(&cmd.source)?, frames);
     let mut values: Vec<f32> = source_chunks.concat();
+    // The voice is the mean speaker code of the examples' chunks that sound: a pause longer
+    // than a chunk holds no voice.
     let mut voice_chunks = 0;
     for path in &cmd.voice {
         let (chunks, _) = spectrogram_chunks(&read_sound(path)?, frames);
-        voice_chunks += chunks.len();
-        values.extend(chunks.concat());
+        for chunk in chunks.iter().filter(|c| sounds(c)) {
+            voice_chunks += 1;
+            values.extend(chunk);
+        }
     }
+    anyhow::ensure!(
+        voice_chunks > 0,
+        "the voice examples hold no sound: nothing in them is above silence"
+    );
     let samples = Dataset {
         shape: meta.sample_shape,
         values: values.into(),
@@ -192,7 +200,7 @@ pub fn convert(cmd: ConvertCmd, device_choice: crate::train::DeviceChoice) -> an
     let mut voice = vec![0.0f32; speaker];
     for i in source_chunks.len()..cloud.len() {
         for (v, c) in voice.iter_mut().zip(&cloud.code(i)[..speaker]) {
-            *v += c / voice_chunks.max(1) as f32;
+            *v += c / voice_chunks as f32;
         }
     }
     let mut codes = Vec::new();

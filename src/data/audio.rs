@@ -80,10 +80,19 @@ pub fn join_chunks(chunks: &[&[f32]], frames: usize, total: usize) -> Vec<f32> {
     out
 }
 
+/// How far above [`silence`] (in stored units) a band must be for its frame to sound.
+pub const SOUNDING_ABOVE_SILENCE: f32 = 0.5;
+
+/// Whether any frame of a stored spectrogram sounds.
+pub fn sounds(values: &[f32]) -> bool {
+    let quiet = silence() + SOUNDING_ABOVE_SILENCE;
+    values.iter().any(|&v| v > quiet)
+}
+
 /// How many frames of a stored spectrogram (`[N_MELS, frames]`) hold sound: up to the last
 /// frame with a band clearly above silence (at least 1).
 pub fn sounding_frames(values: &[f32], frames: usize) -> usize {
-    let quiet = silence() + 0.5;
+    let quiet = silence() + SOUNDING_ABOVE_SILENCE;
     (0..frames)
         .rev()
         .find(|&f| (0..N_MELS).any(|b| values.get(b * frames + f).is_some_and(|&v| v > quiet)))

@@ -51,9 +51,6 @@ pub const CONTENT_CHANNELS: usize = 2;
 /// the frames where the utterance sounds.
 pub const CODE_CHANNELS: usize = CONTENT_CHANNELS + 1;
 const KERNEL: usize = 5;
-/// A frame sounds when a band is this far above silence (normalised units, as
-/// `data::audio::sounding_frames` reads a stored spectrogram).
-const SOUNDING_ABOVE_SILENCE: f32 = 0.5;
 
 fn conv(i: usize, o: usize, stride: usize, device: &Device) -> Conv1d {
     Conv1dConfig::new(i, o, KERNEL)
@@ -83,20 +80,20 @@ fn prefix_mask(sounding: Tensor<3>, frames: usize) -> Tensor<3> {
 }
 
 /// How many frames each spectrogram `[B, bands, T]` sounds for, `[B, 1, 1]`: up to its last
-/// frame with a band above the silence that pads it (all `T` when none is).
+/// frame with a band above the silence that pads it (as `data::audio::sounding_frames` reads
+/// a stored one), 0 for a silent one, which then decodes to silence.
 fn sounding_length(x: Tensor<3>) -> Tensor<3> {
+    use crate::data::audio::{SOUNDING_ABOVE_SILENCE, silence};
     let [_, _, frames] = x.dims();
     let device = x.device();
     let loud = x
         .max_dim(1)
-        .greater_elem(crate::data::audio::silence() + SOUNDING_ABOVE_SILENCE)
+        .greater_elem(silence() + SOUNDING_ABOVE_SILENCE)
         .float();
     let position = Tensor::<1, burn::tensor::Int>::arange(1..frames as i64 + 1, &device)
         .float()
         .reshape([1, 1, frames]);
-    let last = (loud * position).max_dim(2);
-    let none = last.clone().equal_elem(0.0).float();
-    last + none * frames as f32
+    (loud * position).max_dim(2)
 }
 
 #[derive(Module, Debug)]
@@ -367,6 +364,13 @@ mod tests {
                     .all(|v| v.is_finite())
             );
         }
+        // A silent spectrogram (a pause in a long recording) has no sounding frame and stays
+        // silent.
+        let quiet = vec![silence; bands * frames];
+        let code = to_vec(model.encode(samples_tensor(quiet, shape, &device)));
+        assert!(code[config.latent..].iter().all(|&v| v == 0.0));
+        let code = Tensor::<1>::from_floats(code.as_slice(), &device).reshape([1, code.len()]);
+        assert!(to_vec(model.decode(code)).iter().all(|&v| v == silence));
         // Series have no silence: one that ends far below it still sounds throughout.
         let series = SampleShape::Series(crate::data::SeriesShape {
             channels: bands,

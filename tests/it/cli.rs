@@ -394,6 +394,24 @@ fn a_voice_run_writes_conversions_and_convert_speaks_in_an_unseen_voice() {
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("missing.wav"), "{}", stderr(&o));
+
+    // A voice example of silence holds no voice: a clear error, no output.
+    let quiet = dir.join("quiet.wav");
+    std::fs::write(&quiet, latentlab::data::audio::write_wav(&[0.0; 16_000])).unwrap();
+    let o = latentlab(&[
+        "convert",
+        "--run",
+        out.to_str().unwrap(),
+        "--source",
+        source.to_str().unwrap(),
+        "--voice",
+        quiet.to_str().unwrap(),
+        "--out",
+        dir.join("y.wav").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no sound"), "{}", stderr(&o));
+    assert!(!dir.join("y.wav").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
 
