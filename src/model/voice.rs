@@ -63,10 +63,13 @@ fn conv(i: usize, o: usize, stride: usize, device: &Device) -> Conv1d {
 /// where the utterance sounds): `[B, C, T]`. Statistics over the silence that pads a short
 /// utterance would mix how long it is with how it sounds.
 fn instance_norm(x: Tensor<3>, mask: &Tensor<3>) -> Tensor<3> {
-    let n = mask.clone().sum_dim(2).clamp_min(1.0);
+    let sounding = mask.clone().sum_dim(2);
+    // A silent sample has no statistics: it is left unscaled rather than blown up by the ε.
+    let silent = sounding.clone().equal_elem(0.0).float();
+    let n = sounding.clamp_min(1.0);
     let mean = (x.clone() * mask.clone()).sum_dim(2) / n.clone();
     let centred = x - mean;
-    let var = (centred.clone().square() * mask.clone()).sum_dim(2) / n;
+    let var = (centred.clone().square() * mask.clone()).sum_dim(2) / n + silent;
     centred / var.add_scalar(1e-5).sqrt()
 }
 
@@ -176,12 +179,15 @@ impl VoiceAe {
             .reshape([batch, channels, 2 * half])
             .narrow(2, 0, self.frames);
         // The code's last channel says where the utterance sounds; a code from a slider or a
-        // blend sounds where it is above one half.
-        let mask = h
-            .clone()
-            .narrow(1, channels - 1, 1)
-            .greater_elem(0.5)
-            .float();
+        // blend sounds where it is above one half. Series sound throughout.
+        let mask = if self.shape.spectrogram().is_some() {
+            h.clone()
+                .narrow(1, channels - 1, 1)
+                .greater_elem(0.5)
+                .float()
+        } else {
+            Tensor::ones([batch, 1, self.frames], &h.device())
+        };
         for (i, layer) in self.decoder.iter().enumerate() {
             h = layer.forward(h);
             if let Some(adain) = self.adain.get(i) {
@@ -369,6 +375,10 @@ mod tests {
         let quiet = vec![silence; bands * frames];
         let code = to_vec(model.encode(samples_tensor(quiet, shape, &device)));
         assert!(code[config.latent..].iter().all(|&v| v == 0.0));
+        assert!(
+            code.iter().all(|v| v.is_finite() && v.abs() < 1e3),
+            "{code:?}"
+        );
         let code = Tensor::<1>::from_floats(code.as_slice(), &device).reshape([1, code.len()]);
         assert!(to_vec(model.decode(code)).iter().all(|&v| v == silence));
         // Series have no silence: one that ends far below it still sounds throughout.
@@ -382,5 +392,8 @@ mod tests {
             .collect();
         let code = to_vec(model.encode(samples_tensor(falling, series, &device)));
         assert_eq!(&code[config.latent + CONTENT_CHANNELS * 5..], [1.0; 5]);
+        // Nor does a code whose mask channel a slider moved down make a series silent.
+        let zeros = Tensor::<2>::zeros([1, code.len()], &device);
+        assert!(to_vec(model.decode(zeros)).iter().all(|&v| v != silence));
     }
 }
