@@ -127,10 +127,15 @@ impl VoiceAe {
         samples.reshape([batch, self.bands, self.frames])
     }
 
-    /// [`sounding_length`] for spectrograms; series (which the model also takes) sound
-    /// throughout, whatever their values.
+    /// Whether samples are spectrograms, padded with silence where the sound ends; series
+    /// (which the model also takes) sound throughout, whatever their values.
+    fn padded_with_silence(&self) -> bool {
+        self.shape.spectrogram().is_some()
+    }
+
+    /// [`sounding_length`] where samples are padded with silence, else all their frames.
     fn sounding_length(&self, x: Tensor<3>) -> Tensor<3> {
-        if self.shape.spectrogram().is_some() {
+        if self.padded_with_silence() {
             return sounding_length(x);
         }
         let [batch, _, frames] = x.dims();
@@ -180,7 +185,7 @@ impl VoiceAe {
             .narrow(2, 0, self.frames);
         // The code's last channel says where the utterance sounds; a code from a slider or a
         // blend sounds where it is above one half. Series sound throughout.
-        let mask = if self.shape.spectrogram().is_some() {
+        let mask = if self.padded_with_silence() {
             h.clone()
                 .narrow(1, channels - 1, 1)
                 .greater_elem(0.5)

@@ -357,19 +357,15 @@ fn a_voice_run_writes_conversions_and_convert_speaks_in_an_unseen_voice() {
     let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/datasets/spoken-digits");
     let converted = dir.join("seven.wav");
     let source = assets.join("train/awb/seven-4.wav");
-    let o = latentlab(&[
-        "convert",
-        "--run",
-        out.to_str().unwrap(),
-        "--source",
-        source.to_str().unwrap(),
-        "--voice",
-        assets.join("unseen/en-gb_f2/one-1.wav").to_str().unwrap(),
-        "--voice",
-        assets.join("unseen/en-gb_f2/four-1.wav").to_str().unwrap(),
-        "--out",
-        converted.to_str().unwrap(),
-    ]);
+    let o = convert(
+        &out,
+        &source,
+        &[
+            &assets.join("unseen/en-gb_f2/one-1.wav"),
+            &assets.join("unseen/en-gb_f2/four-1.wav"),
+        ],
+        &converted,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let got = latentlab::data::audio::read_wav(&std::fs::read(&converted).unwrap()).unwrap();
     let want = latentlab::data::audio::read_wav(&std::fs::read(&source).unwrap()).unwrap();
@@ -381,38 +377,40 @@ fn a_voice_run_writes_conversions_and_convert_speaks_in_an_unseen_voice() {
         want.len()
     );
 
-    let o = latentlab(&[
-        "convert",
-        "--run",
-        out.to_str().unwrap(),
-        "--source",
-        dir.join("missing.wav").to_str().unwrap(),
-        "--voice",
-        source.to_str().unwrap(),
-        "--out",
-        dir.join("x.wav").to_str().unwrap(),
-    ]);
+    let o = convert(
+        &out,
+        &dir.join("missing.wav"),
+        &[&source],
+        &dir.join("x.wav"),
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("missing.wav"), "{}", stderr(&o));
 
     // A voice example of silence holds no voice: a clear error, no output.
     let quiet = dir.join("quiet.wav");
     std::fs::write(&quiet, latentlab::data::audio::write_wav(&[0.0; 16_000])).unwrap();
-    let o = latentlab(&[
-        "convert",
-        "--run",
-        out.to_str().unwrap(),
-        "--source",
-        source.to_str().unwrap(),
-        "--voice",
-        quiet.to_str().unwrap(),
-        "--out",
-        dir.join("y.wav").to_str().unwrap(),
-    ]);
+    let o = convert(&out, &source, &[&quiet], &dir.join("y.wav"));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("no sound"), "{}", stderr(&o));
     assert!(!dir.join("y.wav").exists());
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `latentlab convert` of `source` into the voice of `voices`, written to `out`.
+fn convert(run: &Path, source: &Path, voices: &[&Path], out: &Path) -> Output {
+    let mut args = vec![
+        "convert",
+        "--run",
+        run.to_str().unwrap(),
+        "--source",
+        source.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    for voice in voices {
+        args.extend(["--voice", voice.to_str().unwrap()]);
+    }
+    latentlab(&args)
 }
 
 #[test]
